@@ -1,0 +1,423 @@
+"""Appeals and the objects of their closed loop.
+
+Each workflow model declares its allowed transitions right below it. Statuses change only in
+`appeals.services`, which checks these tables, saves with `update_fields` and records history
+(simple-history, with the acting user and a stable English reason code) and a timeline event.
+"""
+
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from appeals.validators import validate_credit_code
+from departments.models import Category, Department, Region
+
+
+class EnterpriseTag(models.Model):
+    """四上, 高新技术, 专精特新, 农业龙头, 重点外贸, 重点项目: key enterprises get a commissioner."""
+
+    code = models.SlugField(_("代码"), max_length=30, unique=True)
+    name = models.CharField(_("名称"), max_length=30)
+
+    class Meta:
+        verbose_name = _("企业标签")
+        verbose_name_plural = _("企业标签")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Enterprise(models.Model):
+    name = models.CharField(_("企业名称"), max_length=200)
+    credit_code = models.CharField(
+        _("统一社会信用代码"), max_length=18, unique=True, validators=[validate_credit_code]
+    )
+    region = models.ForeignKey(
+        Region, verbose_name=_("所在区划"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    tags = models.ManyToManyField(EnterpriseTag, verbose_name=_("标签"), blank=True)
+    commissioner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("服务专员"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="key_enterprises",
+    )
+    contact_name = models.CharField(_("联系人"), max_length=50, blank=True)
+    contact_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, verbose_name=_("企业账号"), blank=True,
+        related_name="enterprises",
+    )
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("企业")
+        verbose_name_plural = _("企业")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class NumberSequence(models.Model):
+    """The last registration number issued per prefix and year; rows are locked to issue one."""
+
+    prefix = models.CharField(max_length=10)
+    year = models.PositiveSmallIntegerField()
+    last = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["prefix", "year"], name="numbersequence_unique")
+        ]
+
+
+class Appeal(models.Model):
+    class Status(models.TextChoices):
+        TRIAGE = "triage", _("待分办")
+        ASSIGNED = "assigned", _("已交办")
+        IN_PROGRESS = "in_progress", _("办理中")
+        REPLIED = "replied", _("已反馈（待评价）")
+        CLOSED = "closed", _("已办结")
+        NOT_ACCEPTED = "not_accepted", _("不予受理")
+        MERGED = "merged", _("已并案")
+        REDIRECTED = "redirected", _("已转办")
+
+    class Channel(models.TextChoices):
+        WEB = "web", _("网上填报")
+        HOTLINE = "hotline", _("12345热线")
+        MEETING = "meeting", _("政商恳谈会")
+        VISIT = "visit", _("走访")
+        LETTER = "letter", _("来信")
+        API = "api", _("系统对接")
+
+    class Priority(models.TextChoices):
+        NORMAL = "normal", _("一般")
+        URGENT = "urgent", _("紧急")
+
+    number = models.CharField(_("登记号"), max_length=24, unique=True)
+    query_code_hash = models.CharField(max_length=64, editable=False)
+    channel = models.CharField(_("来源渠道"), max_length=10, choices=Channel.choices)
+    status = models.CharField(
+        _("状态"), max_length=12, choices=Status.choices, default=Status.TRIAGE
+    )
+    priority = models.CharField(
+        _("紧急程度"), max_length=10, choices=Priority.choices, default=Priority.NORMAL
+    )
+    is_anonymous = models.BooleanField(_("无署名"), default=False)
+    enterprise = models.ForeignKey(
+        Enterprise, verbose_name=_("企业"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="appeals",
+    )
+    enterprise_name = models.CharField(_("企业名称"), max_length=200, blank=True)
+    credit_code = models.CharField(_("统一社会信用代码"), max_length=18, blank=True)
+    contact_name = models.CharField(_("联系人"), max_length=50, blank=True)
+    contact_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    filed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("提交账号"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="filed_appeals",
+    )
+    commissioner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("服务专员"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="commissioned_appeals",
+    )
+    category = models.ForeignKey(
+        Category, verbose_name=_("诉求分类"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    region = models.ForeignKey(
+        Region, verbose_name=_("所属区划"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    title = models.CharField(_("诉求标题"), max_length=100)
+    content = models.TextField(_("诉求内容"), max_length=5000)
+    merged_into = models.ForeignKey(
+        "self", verbose_name=_("并入诉求"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="merged_appeals",
+    )
+    triage_explanation = models.TextField(_("分办说明"), blank=True)
+    returned_count = models.PositiveSmallIntegerField(_("退回次数"), default=0)
+    reopened_count = models.PositiveSmallIntegerField(_("重办次数"), default=0)
+    filed_at = models.DateTimeField(_("登记时间"), default=timezone.now)
+    closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+    history = HistoricalRecords(excluded_fields=["query_code_hash"])
+
+    OPEN_STATUSES = (Status.TRIAGE, Status.ASSIGNED, Status.IN_PROGRESS, Status.REPLIED)
+
+    class Meta:
+        verbose_name = _("诉求")
+        verbose_name_plural = _("诉求")
+        indexes = [
+            # The triage queue: open appeals in triage, oldest first.
+            models.Index(
+                fields=["filed_at"], name="appeal_triage_idx", condition=Q(status="triage")
+            ),
+            # Status filters of the office's lists, newest first.
+            models.Index(fields=["status", "-filed_at"], name="appeal_status_filed_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.title}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    @property
+    def display_enterprise(self) -> str:
+        if self.is_anonymous:
+            return str(_("（无署名）"))
+        return self.enterprise.name if self.enterprise_id else self.enterprise_name
+
+
+APPEAL_TRANSITIONS: dict[str, frozenset[str]] = {
+    Appeal.Status.TRIAGE: frozenset(
+        {
+            Appeal.Status.ASSIGNED,
+            Appeal.Status.NOT_ACCEPTED,
+            Appeal.Status.MERGED,
+            Appeal.Status.REDIRECTED,
+        }
+    ),
+    # The lead signs (→ in progress) or returns it to triage.
+    Appeal.Status.ASSIGNED: frozenset({Appeal.Status.IN_PROGRESS, Appeal.Status.TRIAGE}),
+    Appeal.Status.IN_PROGRESS: frozenset({Appeal.Status.REPLIED, Appeal.Status.TRIAGE}),
+    # Rated satisfied (or closed by the office) → closed; unsatisfied → re-handling.
+    Appeal.Status.REPLIED: frozenset({Appeal.Status.CLOSED, Appeal.Status.IN_PROGRESS}),
+    Appeal.Status.CLOSED: frozenset(),
+    Appeal.Status.NOT_ACCEPTED: frozenset(),
+    Appeal.Status.MERGED: frozenset(),
+    Appeal.Status.REDIRECTED: frozenset(),
+}
+
+
+class Assignment(models.Model):
+    """One department's part in one appeal: lead (牵头) or co-handler (配合)."""
+
+    class Role(models.TextChoices):
+        LEAD = "lead", _("牵头单位")
+        CO = "co", _("配合单位")
+
+    class State(models.TextChoices):
+        ASSIGNED = "assigned", _("待签收")
+        SIGNED = "signed", _("办理中")
+        DONE = "done", _("已完成")
+        RETURNED = "returned", _("已退回")
+        CANCELLED = "cancelled", _("已撤销")
+
+    ACTIVE_STATES = (State.ASSIGNED, State.SIGNED)
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="assignments")
+    department = models.ForeignKey(
+        Department, verbose_name=_("单位"), on_delete=models.PROTECT, related_name="assignments"
+    )
+    role = models.CharField(_("角色"), max_length=4, choices=Role.choices)
+    state = models.CharField(
+        _("状态"), max_length=10, choices=State.choices, default=State.ASSIGNED
+    )
+    assigned_at = models.DateTimeField(_("交办时间"), default=timezone.now)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    signed_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    done_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    return_reason = models.TextField(_("退回理由"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("交办")
+        verbose_name_plural = _("交办")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["appeal", "department"],
+                condition=Q(state__in=["assigned", "signed"]),
+                name="assignment_one_active_per_department",
+            ),
+            models.UniqueConstraint(
+                fields=["appeal"],
+                condition=Q(role="lead", state__in=["assigned", "signed", "done"]),
+                name="assignment_one_lead",
+            ),
+        ]
+        indexes = [
+            # A department's inbox: its active assignments, oldest first.
+            models.Index(
+                fields=["department", "state", "assigned_at"], name="assignment_inbox_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.appeal.number} · {self.department} · {self.get_role_display()}"
+
+    @property
+    def is_lead(self) -> bool:
+        return self.role == self.Role.LEAD
+
+
+ASSIGNMENT_TRANSITIONS: dict[str, frozenset[str]] = {
+    Assignment.State.ASSIGNED: frozenset(
+        {Assignment.State.SIGNED, Assignment.State.RETURNED, Assignment.State.CANCELLED}
+    ),
+    Assignment.State.SIGNED: frozenset(
+        {Assignment.State.DONE, Assignment.State.RETURNED, Assignment.State.CANCELLED}
+    ),
+    # A lead's reply is rated unsatisfied → the lead handles it again (重办).
+    Assignment.State.DONE: frozenset({Assignment.State.SIGNED, Assignment.State.CANCELLED}),
+    Assignment.State.RETURNED: frozenset(),
+    Assignment.State.CANCELLED: frozenset(),
+}
+
+
+class Opinion(models.Model):
+    """A co-handler's opinion, sent to the lead department."""
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="opinions")
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="opinions")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    content = models.TextField(_("配合意见"), max_length=5000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("配合意见")
+        verbose_name_plural = _("配合意见")
+        ordering = ["created_at"]
+
+
+class Reply(models.Model):
+    """The lead department's answer (办理反馈). Anything but "resolved" is reviewed first."""
+
+    class Outcome(models.TextChoices):
+        RESOLVED = "resolved", _("已解决")
+        PARTLY_RESOLVED = "partly_resolved", _("部分解决")
+        EXPLAINED = "explained", _("解释说明")
+        REDIRECTED = "redirected", _("引导至法定程序")
+
+    class State(models.TextChoices):
+        PENDING_HEAD = "pending_head", _("待单位负责人审核")
+        PENDING_OFFICE = "pending_office", _("待营商办审核")
+        SENT_BACK = "sent_back", _("审核退回")
+        PUBLISHED = "published", _("已反馈企业")
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="replies")
+    assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="replies")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    outcome = models.CharField(_("办理结果"), max_length=16, choices=Outcome.choices)
+    content = models.TextField(_("答复内容"), max_length=5000)
+    state = models.CharField(_("状态"), max_length=16, choices=State.choices)
+    review_note = models.TextField(_("审核意见"), blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    published_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("办理反馈")
+        verbose_name_plural = _("办理反馈")
+        ordering = ["created_at"]
+        indexes = [
+            # The review queues of heads and the office.
+            models.Index(
+                fields=["state", "created_at"], name="reply_review_idx",
+                condition=Q(state__in=["pending_head", "pending_office"]),
+            ),
+        ]
+
+    @property
+    def says_no(self) -> bool:
+        return self.outcome != self.Outcome.RESOLVED
+
+
+REPLY_TRANSITIONS: dict[str, frozenset[str]] = {
+    Reply.State.PENDING_HEAD: frozenset({Reply.State.PENDING_OFFICE, Reply.State.SENT_BACK}),
+    Reply.State.PENDING_OFFICE: frozenset({Reply.State.PUBLISHED, Reply.State.SENT_BACK}),
+    Reply.State.SENT_BACK: frozenset(),
+    Reply.State.PUBLISHED: frozenset(),
+}
+
+
+class Rating(models.Model):
+    class Score(models.TextChoices):
+        SATISFIED = "satisfied", _("满意")
+        BASICALLY_SATISFIED = "basically_satisfied", _("基本满意")
+        UNSATISFIED = "unsatisfied", _("不满意")
+        LAPSED = "lapsed", _("逾期未评价（视为认可）")
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="ratings")
+    reply = models.OneToOneField(Reply, on_delete=models.CASCADE, related_name="rating")
+    score = models.CharField(_("评价"), max_length=20, choices=Score.choices)
+    comment = models.TextField(_("评价意见"), max_length=2000, blank=True)
+    rehandle = models.BooleanField(_("申请重办"), default=False)
+    rated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("评价")
+        verbose_name_plural = _("评价")
+        ordering = ["created_at"]
+
+
+class FollowUp(models.Model):
+    """The commissioner's visit back after closure (回访, 跟踪问效)."""
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="followups")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    content = models.TextField(_("回访记录"), max_length=5000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("回访记录")
+        verbose_name_plural = _("回访记录")
+        ordering = ["created_at"]
+
+
+def _attachment_path(instance: "Attachment", filename: str) -> str:
+    # Never the uploader's file name on disk: a generated one, with the checked extension.
+    return f"attachments/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{PurePath(filename).suffix}"
+
+
+class Attachment(models.Model):
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=_attachment_path, max_length=200)
+    original_name = models.CharField(_("文件名"), max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("附件")
+        verbose_name_plural = _("附件")
+        ordering = ["created_at"]
+
+
+class TimelineEvent(models.Model):
+    """The readable story of an appeal: who did what, when, and the note they left."""
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="events")
+    code = models.CharField(max_length=40)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    # Shown to the enterprise on the tracking page; internal events (opinions, reviews) are not.
+    is_public = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("办理记录")
+        verbose_name_plural = _("办理记录")
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["appeal", "created_at"], name="event_appeal_idx")]

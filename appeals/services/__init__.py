@@ -1,0 +1,37 @@
+"""Every write to an appeal goes through one of these functions (see STYLE.md, "Writes")."""
+
+from appeals.services.closing import appeal_close, appeal_rate, followup_record
+from appeals.services.filing import (
+    FiledAppeal,
+    appeal_file,
+    attachment_check,
+    query_code_hash,
+    query_code_normalize,
+)
+from appeals.services.handling import (
+    assignment_return,
+    assignment_sign,
+    opinion_submit,
+    reply_review,
+    reply_submit,
+)
+from appeals.services.triage import appeal_decline, appeal_merge, appeal_route
+
+__all__ = [
+    "FiledAppeal",
+    "appeal_close",
+    "appeal_decline",
+    "appeal_file",
+    "appeal_merge",
+    "appeal_rate",
+    "appeal_route",
+    "assignment_return",
+    "assignment_sign",
+    "attachment_check",
+    "followup_record",
+    "opinion_submit",
+    "query_code_hash",
+    "query_code_normalize",
+    "reply_review",
+    "reply_submit",
+]

@@ -1,0 +1,80 @@
+"""Helpers every workflow service uses: locking, checked transitions, history and timeline.
+
+Lock order, to keep two services from deadlocking: the appeal row first, then its assignments,
+then its replies.
+"""
+
+from django.db import models
+from django.utils.translation import gettext as _
+
+from appeals.models import Appeal, TimelineEvent
+from config.errors import ServiceError, ServiceForbidden
+from departments.roles import Role, has_role
+
+
+def lock_appeal(appeal_id: int) -> Appeal:
+    try:
+        return Appeal.objects.select_for_update().get(pk=appeal_id)
+    except Appeal.DoesNotExist:
+        raise ServiceError("not_found", _("诉求不存在。")) from None
+
+
+def save_tracked(obj: models.Model, *, actor, reason: str, fields: list[str]) -> None:
+    """Save the given fields with a history row naming the actor and a stable reason code."""
+    if actor is not None and actor.is_authenticated:
+        obj._history_user = actor  # type: ignore[attr-defined]
+    obj._change_reason = reason  # type: ignore[attr-defined]
+    obj.save(update_fields=fields)
+
+
+def transition(
+    obj: models.Model,
+    table: dict[str, frozenset[str]],
+    new_state: str,
+    *,
+    actor,
+    reason: str,
+    field: str = "status",
+    also: tuple[str, ...] = (),
+) -> None:
+    """Move `obj.<field>` to `new_state` if the transitions table allows it, and save."""
+    current = getattr(obj, field)
+    if new_state not in table[current]:
+        label = getattr(obj, f"get_{field}_display")()
+        raise ServiceError(
+            "invalid_transition",
+            _("当前状态为“%(state)s”，不能执行此操作。") % {"state": label},
+        )
+    setattr(obj, field, new_state)
+    save_tracked(obj, actor=actor, reason=reason, fields=[field, *also])
+
+
+def record(
+    appeal: Appeal, code: str, *, actor, note: str = "", department=None, public: bool = True
+) -> TimelineEvent:
+    """One line of the appeal's timeline, written in the same transaction as the change."""
+    return TimelineEvent.objects.create(
+        appeal=appeal,
+        code=code,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        department=department,
+        note=note,
+        is_public=public,
+    )
+
+
+def require_role(actor, *roles: Role) -> None:
+    if not has_role(actor, *roles):
+        raise ServiceForbidden("forbidden", _("您没有执行此操作的权限。"))
+
+
+def require_text(value: str, field_label: str, *, max_length: int = 5000) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise ServiceError("required", _("请填写%(field)s。") % {"field": field_label})
+    if len(text) > max_length:
+        raise ServiceError(
+            "too_long",
+            _("%(field)s不能超过%(n)d个字。") % {"field": field_label, "n": max_length},
+        )
+    return text

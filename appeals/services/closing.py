@@ -1,0 +1,118 @@
+"""The end of the loop: the enterprise rates the reply, re-handling, closure, follow-up."""
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from appeals.models import (
+    APPEAL_TRANSITIONS,
+    ASSIGNMENT_TRANSITIONS,
+    Appeal,
+    Assignment,
+    FollowUp,
+    Rating,
+    Reply,
+)
+from appeals.services._common import lock_appeal, record, require_role, require_text, transition
+from config.errors import ServiceError
+from departments.roles import Role
+
+_USER_SCORES = (
+    Rating.Score.SATISFIED,
+    Rating.Score.BASICALLY_SATISFIED,
+    Rating.Score.UNSATISFIED,
+)
+
+
+def _close(appeal: Appeal, *, actor, reason: str) -> None:
+    appeal.closed_at = timezone.now()
+    transition(
+        appeal, APPEAL_TRANSITIONS, Appeal.Status.CLOSED,
+        actor=actor, reason=reason, also=("closed_at",),
+    )
+
+
+@transaction.atomic
+def appeal_rate(
+    *, actor, appeal_id: int, score: str, comment: str = "", rehandle: bool = False
+) -> Rating:
+    """The enterprise rates the latest reply. Satisfied closes the appeal; unsatisfied with a
+    request for re-handling sends it back to the lead department (重办), history kept.
+
+    The caller has already checked that `actor` (or the anonymous holder of the query code)
+    may act for this appeal."""
+    if score not in _USER_SCORES:
+        raise ServiceError("invalid_score", _("请选择满意、基本满意或不满意。"))
+    comment = (comment or "").strip()
+    if len(comment) > 2000:
+        raise ServiceError("too_long", _("评价意见不能超过2000个字。"))
+    appeal = lock_appeal(appeal_id)
+    if appeal.status != Appeal.Status.REPLIED:
+        raise ServiceError("not_replied", _("该诉求当前不在待评价状态。"))
+    reply = (
+        Reply.objects.filter(appeal=appeal, state=Reply.State.PUBLISHED, rating__isnull=True)
+        .order_by("-published_at")
+        .first()
+    )
+    if reply is None:
+        raise ServiceError("already_rated", _("该答复已评价。"))
+    rehandle = bool(rehandle and score == Rating.Score.UNSATISFIED)
+    rating = Rating.objects.create(
+        appeal=appeal,
+        reply=reply,
+        score=score,
+        comment=comment,
+        rehandle=rehandle,
+        rated_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+    record(
+        appeal, "rated", actor=actor,
+        note=_("企业评价：%(score)s。%(comment)s")
+        % {"score": rating.get_score_display(), "comment": comment},
+    )
+    if rehandle:
+        lead = Assignment.objects.select_for_update().get(pk=reply.assignment_id)
+        lead.done_at = None
+        transition(
+            lead, ASSIGNMENT_TRANSITIONS, Assignment.State.SIGNED,
+            actor=actor, reason="reopened", field="state", also=("done_at",),
+        )
+        appeal.reopened_count += 1
+        transition(
+            appeal, APPEAL_TRANSITIONS, Appeal.Status.IN_PROGRESS,
+            actor=actor, reason="reopened", also=("reopened_count",),
+        )
+        record(
+            appeal, "reopened", actor=actor, department=lead.department,
+            note=_("企业不满意并申请重办，已退回%(dept)s重新办理。")
+            % {"dept": lead.department.name},
+        )
+    else:
+        _close(appeal, actor=actor, reason="rated")
+        record(appeal, "closed", actor=actor, note=_("诉求已办结。"))
+    return rating
+
+
+@transaction.atomic
+def appeal_close(*, actor, appeal_id: int, note: str) -> Appeal:
+    """The office or a commissioner closes a replied appeal without a rating (销号), e.g. after
+    the enterprise confirmed by phone. The note says why."""
+    require_role(actor, Role.OFFICE, Role.COMMISSIONER)
+    note = require_text(note, _("销号说明"))
+    appeal = lock_appeal(appeal_id)
+    _close(appeal, actor=actor, reason="closed_by_staff")
+    record(appeal, "closed", actor=actor, note=note)
+    return appeal
+
+
+@transaction.atomic
+def followup_record(*, actor, appeal_id: int, content: str) -> FollowUp:
+    """The commissioner's visit back after closure (回访)."""
+    require_role(actor, Role.COMMISSIONER, Role.OFFICE)
+    content = require_text(content, _("回访记录"))
+    appeal = lock_appeal(appeal_id)
+    if appeal.status != Appeal.Status.CLOSED:
+        raise ServiceError("not_closed", _("诉求办结后才能记录回访。"))
+    followup = FollowUp.objects.create(appeal=appeal, author=actor, content=content)
+    record(appeal, "followed_up", actor=actor, public=False, note=content)
+    return followup

@@ -1,0 +1,209 @@
+"""Filing: an appeal is registered with a unique number and a secret query code at once."""
+
+import base64
+import hashlib
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import PurePath
+
+import filetype
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from appeals.models import Appeal, Attachment, Enterprise, NumberSequence
+from appeals.services._common import record, require_role, require_text
+from appeals.validators import (
+    clean_text,
+    normalize_credit_code,
+    normalize_phone,
+    validate_credit_code,
+    validate_phone,
+)
+from config.errors import ServiceError
+from departments.models import Category, Region
+from departments.roles import Role, has_role
+
+# Content types we accept, by what the bytes say, with the extensions each may carry.
+ALLOWED_UPLOADS: dict[str, tuple[str, ...]] = {
+    "application/pdf": (".pdf",),
+    "image/jpeg": (".jpg", ".jpeg"),
+    "image/png": (".png",),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (".docx",),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": (".xlsx",),
+    "application/msword": (".doc",),
+    "application/vnd.ms-excel": (".xls",),
+}
+
+
+@dataclass(frozen=True)
+class FiledAppeal:
+    appeal: Appeal
+    query_code: str  # shown once on the receipt; only its hash is stored
+
+
+def query_code_new() -> str:
+    """128 random bits as 26 base32 characters, grouped for reading aloud: ABCD-EFGH-…"""
+    raw = base64.b32encode(secrets.token_bytes(16)).decode().rstrip("=")
+    return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
+
+
+def query_code_normalize(code: str) -> str:
+    return clean_text(code).upper().replace("-", "").replace(" ", "")
+
+
+def query_code_hash(code: str) -> str:
+    return hashlib.sha256(query_code_normalize(code).encode()).hexdigest()
+
+
+def _issue_number(now) -> str:
+    """The next number of the year. The sequence row is locked until the filing commits, so
+    concurrent filings queue here for a moment and never share a number."""
+    prefix, year = settings.APPEAL_NUMBER_PREFIX, timezone.localdate(now).year
+    NumberSequence.objects.bulk_create(
+        [NumberSequence(prefix=prefix, year=year, last=0)], ignore_conflicts=True
+    )
+    seq = NumberSequence.objects.select_for_update().get(prefix=prefix, year=year)
+    seq.last += 1
+    seq.save(update_fields=["last"])
+    return f"{prefix}-{year}-{seq.last:06d}"
+
+
+def attachment_check(upload: UploadedFile) -> str:
+    """The content type of an acceptable upload, judged by its bytes; raises otherwise."""
+    name = upload.name or ""
+    if upload.size is None or upload.size > settings.APPEAL_ATTACHMENT_MAX_BYTES:
+        raise ServiceError(
+            "attachment_too_large",
+            _("附件“%(name)s”超过 %(mb)d MB 的大小限制。")
+            % {"name": name, "mb": settings.APPEAL_ATTACHMENT_MAX_BYTES // (1024 * 1024)},
+        )
+    upload.seek(0)
+    head = upload.read(8192)
+    upload.seek(0)
+    kind = filetype.guess(head)
+    suffix = PurePath(name).suffix.lower()
+    allowed = ALLOWED_UPLOADS.get(kind.mime if kind else "", ())
+    if not allowed or suffix not in allowed:
+        raise ServiceError(
+            "attachment_type",
+            _("附件“%(name)s”的类型不支持。请上传 PDF、JPG、PNG、Word 或 Excel 文件。")
+            % {"name": name},
+        )
+    return kind.mime
+
+
+def _validated(field: str, value: str, validator) -> str:
+    try:
+        validator(value)
+    except ValidationError as exc:
+        raise ServiceError(f"invalid_{field}", " ".join(exc.messages)) from None
+    return value
+
+
+@transaction.atomic
+def appeal_file(
+    *,
+    actor,
+    channel: str,
+    title: str,
+    content: str,
+    enterprise_name: str = "",
+    credit_code: str = "",
+    contact_name: str = "",
+    contact_phone: str = "",
+    is_anonymous: bool = False,
+    category: Category | None = None,
+    region: Region | None = None,
+    priority: str = Appeal.Priority.NORMAL,
+    attachments: Sequence[UploadedFile] = (),
+) -> FiledAppeal:
+    """Register an appeal from any channel. Staff may enter appeals for other channels; the
+    public and enterprises file through the web form or the API."""
+    if channel not in Appeal.Channel.values:
+        raise ServiceError("invalid_channel", _("来源渠道无效。"))
+    if channel not in (Appeal.Channel.WEB, Appeal.Channel.API):
+        require_role(actor, Role.COMMISSIONER, Role.OFFICE)
+    title = require_text(clean_text(title), _("诉求标题"), max_length=100)
+    content = require_text(content, _("诉求内容"), max_length=5000)
+    enterprise_name = clean_text(enterprise_name)
+    contact_name = clean_text(contact_name)
+    credit_code = normalize_credit_code(credit_code) if credit_code else ""
+    contact_phone = normalize_phone(contact_phone) if contact_phone else ""
+    if credit_code:
+        _validated("credit_code", credit_code, validate_credit_code)
+    if contact_phone:
+        _validated("phone", contact_phone, validate_phone)
+    if not is_anonymous:
+        require_text(enterprise_name, _("企业名称"), max_length=200)
+        require_text(contact_name, _("联系人"), max_length=50)
+        if not contact_phone:
+            raise ServiceError("required", _("请填写联系电话，以便承办单位与您联系。"))
+    if len(attachments) > settings.APPEAL_ATTACHMENT_MAX_COUNT:
+        raise ServiceError(
+            "attachment_count",
+            _("最多上传 %(n)d 个附件。") % {"n": settings.APPEAL_ATTACHMENT_MAX_COUNT},
+        )
+    checked = [(upload, attachment_check(upload)) for upload in attachments]
+
+    enterprise = None
+    if credit_code:
+        enterprise = Enterprise.objects.filter(credit_code=credit_code).first()
+    elif actor is not None and has_role(actor, Role.ENTERPRISE):
+        enterprise = actor.enterprises.first()
+    now = timezone.now()
+    query_code = query_code_new()
+    appeal = Appeal(
+        number=_issue_number(now),
+        query_code_hash=query_code_hash(query_code),
+        channel=channel,
+        priority=priority,
+        is_anonymous=is_anonymous,
+        enterprise=enterprise,
+        enterprise_name=enterprise_name or (enterprise.name if enterprise else ""),
+        credit_code=credit_code,
+        contact_name=contact_name,
+        contact_phone=contact_phone,
+        filed_by=actor if actor is not None and actor.is_authenticated else None,
+        commissioner=enterprise.commissioner if enterprise else None,
+        category=category,
+        region=region or (enterprise.region if enterprise else None),
+        title=title,
+        content=content,
+        filed_at=now,
+    )
+    if actor is not None and actor.is_authenticated:
+        appeal._history_user = actor
+    appeal._change_reason = "filed"
+    appeal.save()
+
+    stored: list[Attachment] = []
+    try:
+        for upload, mime in checked:
+            stored.append(
+                Attachment.objects.create(
+                    appeal=appeal,
+                    file=upload,
+                    original_name=PurePath(upload.name or "file").name[:200],
+                    content_type=mime,
+                    size=upload.size or 0,
+                    uploaded_by=appeal.filed_by,
+                )
+            )
+    except Exception:
+        # The transaction rolls the rows back; the files already written must go too.
+        for attachment in stored:
+            attachment.file.delete(save=False)
+        raise
+    record(
+        appeal,
+        "filed",
+        actor=actor,
+        note=_("通过“%(channel)s”登记，登记号 %(number)s。")
+        % {"channel": appeal.get_channel_display(), "number": appeal.number},
+    )
+    return FiledAppeal(appeal=appeal, query_code=query_code)

@@ -1,0 +1,229 @@
+"""Department work: sign for an assignment, send an opinion, reply, return; review of replies
+that say no (提级管理: the department head, then the office)."""
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from appeals.models import (
+    APPEAL_TRANSITIONS,
+    ASSIGNMENT_TRANSITIONS,
+    REPLY_TRANSITIONS,
+    Appeal,
+    Assignment,
+    Opinion,
+    Reply,
+)
+from appeals.services._common import (
+    lock_appeal,
+    record,
+    require_role,
+    require_text,
+    save_tracked,
+    transition,
+)
+from config.errors import ServiceError, ServiceForbidden
+from departments.roles import Role
+from departments.selectors import is_head_of, is_member
+
+
+def _lock_assignment(actor, assignment_id: int) -> tuple[Appeal, Assignment]:
+    """Lock the appeal, then the assignment (the lock order), and check the actor's membership."""
+    appeal_id = (
+        Assignment.objects.filter(pk=assignment_id).values_list("appeal_id", flat=True).first()
+    )
+    if appeal_id is None:
+        raise ServiceError("not_found", _("交办记录不存在。"))
+    appeal = lock_appeal(appeal_id)
+    assignment = (
+        Assignment.objects.select_for_update().select_related("department").get(pk=assignment_id)
+    )
+    if not is_member(actor, assignment.department_id):
+        raise ServiceForbidden("forbidden", _("您不是该承办单位的工作人员。"))
+    return appeal, assignment
+
+
+def _cancel_open_co_handlers(appeal: Appeal, *, actor, reason: str) -> None:
+    for co in Assignment.objects.select_for_update().filter(
+        appeal=appeal, role=Assignment.Role.CO, state__in=Assignment.ACTIVE_STATES
+    ):
+        transition(
+            co, ASSIGNMENT_TRANSITIONS, Assignment.State.CANCELLED,
+            actor=actor, reason=reason, field="state",
+        )
+
+
+@transaction.atomic
+def assignment_sign(*, actor, assignment_id: int) -> Assignment:
+    """Sign for an assignment (签收). The lead's signature puts the appeal in progress."""
+    appeal, assignment = _lock_assignment(actor, assignment_id)
+    assignment.signed_at = timezone.now()
+    assignment.signed_by = actor
+    transition(
+        assignment, ASSIGNMENT_TRANSITIONS, Assignment.State.SIGNED,
+        actor=actor, reason="signed", field="state", also=("signed_at", "signed_by"),
+    )
+    if assignment.is_lead:
+        transition(
+            appeal, APPEAL_TRANSITIONS, Appeal.Status.IN_PROGRESS, actor=actor, reason="signed"
+        )
+    record(
+        appeal, "signed", actor=actor, department=assignment.department,
+        note=_("%(dept)s已签收。") % {"dept": assignment.department.name},
+    )
+    return assignment
+
+
+@transaction.atomic
+def assignment_return(*, actor, assignment_id: int, reason: str) -> Assignment:
+    """Return an assignment to triage with a reason (退回). A lead's return sends the whole
+    appeal back to the commissioner; a co-handler's return only ends that department's part."""
+    reason = require_text(reason, _("退回理由"))
+    appeal, assignment = _lock_assignment(actor, assignment_id)
+    if assignment.is_lead and appeal.replies.filter(
+        state__in=[Reply.State.PENDING_HEAD, Reply.State.PENDING_OFFICE]
+    ).exists():
+        raise ServiceError("reply_under_review", _("答复正在审核中，不能退回。"))
+    assignment.return_reason = reason
+    assignment.done_at = timezone.now()
+    transition(
+        assignment, ASSIGNMENT_TRANSITIONS, Assignment.State.RETURNED,
+        actor=actor, reason="returned", field="state", also=("return_reason", "done_at"),
+    )
+    if assignment.is_lead:
+        _cancel_open_co_handlers(appeal, actor=actor, reason="lead_returned")
+        appeal.returned_count += 1
+        transition(
+            appeal, APPEAL_TRANSITIONS, Appeal.Status.TRIAGE,
+            actor=actor, reason="returned", also=("returned_count",),
+        )
+    record(
+        appeal, "returned", actor=actor, department=assignment.department, public=False,
+        note=_("%(dept)s退回：%(reason)s") % {"dept": assignment.department.name, "reason": reason},
+    )
+    return assignment
+
+
+@transaction.atomic
+def opinion_submit(*, actor, assignment_id: int, content: str) -> Opinion:
+    """A co-handler sends its opinion to the lead department; its part is then done."""
+    content = require_text(content, _("配合意见"))
+    appeal, assignment = _lock_assignment(actor, assignment_id)
+    if assignment.is_lead:
+        raise ServiceError("not_co_handler", _("牵头单位请直接提交办理反馈。"))
+    if assignment.state == Assignment.State.ASSIGNED:
+        raise ServiceError("not_signed", _("请先签收，再提交配合意见。"))
+    assignment.done_at = timezone.now()
+    transition(
+        assignment, ASSIGNMENT_TRANSITIONS, Assignment.State.DONE,
+        actor=actor, reason="opinion_sent", field="state", also=("done_at",),
+    )
+    opinion = Opinion.objects.create(
+        appeal=appeal, assignment=assignment, author=actor, content=content
+    )
+    record(
+        appeal, "opinion_sent", actor=actor, department=assignment.department,
+        note=_("%(dept)s已向牵头单位提交配合意见。") % {"dept": assignment.department.name},
+    )
+    return opinion
+
+
+def _publish(appeal: Appeal, reply: Reply, *, actor) -> None:
+    """The enterprise sees the reply: the appeal waits for its rating."""
+    reply.published_at = timezone.now()
+    save_tracked(reply, actor=actor, reason="published", fields=["published_at"])
+    lead = Assignment.objects.select_for_update().get(pk=reply.assignment_id)
+    lead.done_at = reply.published_at
+    transition(
+        lead, ASSIGNMENT_TRANSITIONS, Assignment.State.DONE,
+        actor=actor, reason="replied", field="state", also=("done_at",),
+    )
+    _cancel_open_co_handlers(appeal, actor=actor, reason="lead_replied")
+    transition(appeal, APPEAL_TRANSITIONS, Appeal.Status.REPLIED, actor=actor, reason="replied")
+    record(
+        appeal, "replied", actor=actor, department=lead.department,
+        note=_("办理结果：%(outcome)s。") % {"outcome": reply.get_outcome_display()},
+    )
+
+
+@transaction.atomic
+def reply_submit(*, actor, assignment_id: int, outcome: str, content: str) -> Reply:
+    """The lead's reply. "Resolved" goes to the enterprise at once; any other outcome tells the
+    enterprise "no" in some way, so it goes to the department head and the office first."""
+    if outcome not in Reply.Outcome.values:
+        raise ServiceError("invalid_outcome", _("请选择办理结果。"))
+    content = require_text(content, _("答复内容"))
+    appeal, assignment = _lock_assignment(actor, assignment_id)
+    if not assignment.is_lead:
+        raise ServiceError("not_lead", _("只有牵头单位可以答复企业，配合单位请提交配合意见。"))
+    if assignment.state != Assignment.State.SIGNED:
+        raise ServiceError("not_signed", _("请先签收，再提交办理反馈。"))
+    if appeal.replies.filter(
+        state__in=[Reply.State.PENDING_HEAD, Reply.State.PENDING_OFFICE]
+    ).exists():
+        raise ServiceError("reply_under_review", _("已有答复正在审核中。"))
+    says_no = outcome != Reply.Outcome.RESOLVED
+    reply = Reply(
+        appeal=appeal,
+        assignment=assignment,
+        author=actor,
+        outcome=outcome,
+        content=content,
+        state=Reply.State.PENDING_HEAD if says_no else Reply.State.PUBLISHED,
+    )
+    reply._history_user = actor
+    reply._change_reason = "submitted"
+    reply.save()
+    if says_no:
+        record(
+            appeal, "reply_for_review", actor=actor, department=assignment.department,
+            public=False,
+            note=_("答复（%(outcome)s）已提交单位负责人审核。")
+            % {"outcome": reply.get_outcome_display()},
+        )
+    else:
+        _publish(appeal, reply, actor=actor)
+    return reply
+
+
+@transaction.atomic
+def reply_review(*, actor, reply_id: int, approve: bool, note: str = "") -> Reply:
+    """Approve or send back a reply that says no: first the department head, then the office."""
+    appeal_id = Reply.objects.filter(pk=reply_id).values_list("appeal_id", flat=True).first()
+    if appeal_id is None:
+        raise ServiceError("not_found", _("答复不存在。"))
+    appeal = lock_appeal(appeal_id)
+    reply = Reply.objects.select_for_update().select_related("assignment__department").get(
+        pk=reply_id
+    )
+    department = reply.assignment.department
+    if reply.state == Reply.State.PENDING_HEAD:
+        if not is_head_of(actor, department.pk):
+            raise ServiceForbidden("forbidden", _("只有承办单位负责人可以审核此答复。"))
+        level = "head"
+    elif reply.state == Reply.State.PENDING_OFFICE:
+        require_role(actor, Role.OFFICE)
+        level = "office"
+    else:
+        raise ServiceError("not_pending", _("该答复不在待审核状态。"))
+    if not approve:
+        note = require_text(note, _("退回意见"))
+    reply.review_note = note.strip()
+    if approve and level == "head":
+        new_state = Reply.State.PENDING_OFFICE
+    elif approve:
+        new_state = Reply.State.PUBLISHED
+    else:
+        new_state = Reply.State.SENT_BACK
+    transition(
+        reply, REPLY_TRANSITIONS, new_state, actor=actor,
+        reason=f"{level}_{'approved' if approve else 'sent_back'}",
+        field="state", also=("review_note",),
+    )
+    record(
+        appeal, f"review_{level}_{'approved' if approve else 'sent_back'}", actor=actor,
+        department=department if level == "head" else None, public=False, note=reply.review_note,
+    )
+    if new_state == Reply.State.PUBLISHED:
+        _publish(appeal, reply, actor=actor)
+    return reply

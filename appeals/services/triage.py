@@ -1,0 +1,126 @@
+"""Triage: a commissioner routes an appeal, or ends it early with an explanation."""
+
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from appeals.models import APPEAL_TRANSITIONS, Appeal, Assignment
+from appeals.services._common import lock_appeal, record, require_role, require_text, transition
+from config.errors import ServiceError
+from departments.models import Category, Department, Region
+from departments.roles import Role
+
+TRIAGE_ROLES = (Role.COMMISSIONER, Role.OFFICE)
+
+
+@transaction.atomic
+def appeal_route(
+    *,
+    actor,
+    appeal_id: int,
+    lead: Department,
+    co_handlers: Sequence[Department] = (),
+    category: Category | None = None,
+    region: Region | None = None,
+    note: str = "",
+) -> Appeal:
+    """Assign the appeal to one lead department and zero or more co-handlers (交办)."""
+    require_role(actor, *TRIAGE_ROLES)
+    appeal = lock_appeal(appeal_id)
+    co_handlers = list(dict.fromkeys(co_handlers))
+    if lead in co_handlers:
+        raise ServiceError("lead_is_co", _("牵头单位不能同时作为配合单位。"))
+    inactive = [d.name for d in [lead, *co_handlers] if not d.is_active]
+    if inactive:
+        raise ServiceError(
+            "inactive_department", _("单位已停用：%(names)s。") % {"names": "、".join(inactive)}
+        )
+    category = category or appeal.category
+    if category is None:
+        raise ServiceError("required", _("请先选择诉求分类。"))
+    appeal.category = category
+    appeal.region = region or appeal.region
+    transition(
+        appeal, APPEAL_TRANSITIONS, Appeal.Status.ASSIGNED,
+        actor=actor, reason="routed", also=("category", "region"),
+    )
+    now = timezone.now()
+    for department, role in [(lead, Assignment.Role.LEAD)] + [
+        (d, Assignment.Role.CO) for d in co_handlers
+    ]:
+        assignment = Assignment(
+            appeal=appeal, department=department, role=role, assigned_at=now, assigned_by=actor
+        )
+        assignment._history_user = actor
+        assignment._change_reason = "routed"
+        assignment.save()
+    names = lead.name + _("（牵头）")
+    if co_handlers:
+        names += "、" + "、".join(d.name for d in co_handlers) + _("（配合）")
+    record(
+        appeal, "routed", actor=actor,
+        note=_("已交办：%(names)s。%(note)s") % {"names": names, "note": note.strip()},
+    )
+    return appeal
+
+
+_EARLY_ENDS = {
+    Appeal.Status.NOT_ACCEPTED: "not_accepted",
+    Appeal.Status.REDIRECTED: "redirected",
+}
+
+
+@transaction.atomic
+def appeal_decline(*, actor, appeal_id: int, status: str, explanation: str) -> Appeal:
+    """End an appeal at triage as not accepted (out of scope) or redirected, with a written
+    explanation the enterprise reads."""
+    require_role(actor, *TRIAGE_ROLES)
+    if status not in _EARLY_ENDS:
+        raise ServiceError("invalid_status", _("无效的处理方式。"))
+    explanation = require_text(explanation, _("给企业的说明"))
+    appeal = lock_appeal(appeal_id)
+    appeal.triage_explanation = explanation
+    appeal.closed_at = timezone.now()
+    transition(
+        appeal, APPEAL_TRANSITIONS, status, actor=actor, reason=_EARLY_ENDS[status],
+        also=("triage_explanation", "closed_at"),
+    )
+    record(appeal, _EARLY_ENDS[status], actor=actor, note=explanation)
+    return appeal
+
+
+@transaction.atomic
+def appeal_merge(*, actor, appeal_id: int, into_number: str, explanation: str) -> Appeal:
+    """Merge a duplicate into an earlier appeal (并案); the enterprise is told which one."""
+    require_role(actor, *TRIAGE_ROLES)
+    explanation = require_text(explanation, _("给企业的说明"))
+    target = Appeal.objects.filter(number=into_number.strip().upper()).first()
+    if target is None:
+        raise ServiceError("merge_target_missing", _("找不到登记号为 %(n)s 的诉求。") % {
+            "n": into_number})
+    if target.pk == appeal_id:
+        raise ServiceError("merge_into_self", _("不能并入诉求本身。"))
+    if target.status == Appeal.Status.MERGED:
+        raise ServiceError(
+            "merge_target_merged",
+            _("诉求 %(n)s 已并入其他诉求，请并入最终的诉求。") % {"n": target.number},
+        )
+    appeal = lock_appeal(appeal_id)
+    appeal.merged_into = target
+    appeal.triage_explanation = explanation
+    appeal.closed_at = timezone.now()
+    transition(
+        appeal, APPEAL_TRANSITIONS, Appeal.Status.MERGED, actor=actor, reason="merged",
+        also=("merged_into", "triage_explanation", "closed_at"),
+    )
+    record(
+        appeal, "merged", actor=actor,
+        note=_("已并入诉求 %(n)s。%(e)s") % {"n": target.number, "e": explanation},
+    )
+    record(
+        target, "merged_from", actor=actor, public=False,
+        note=_("诉求 %(n)s 并入本件。") % {"n": appeal.number},
+    )
+    return appeal

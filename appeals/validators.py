@@ -1,0 +1,84 @@
+"""Validators for the identifiers enterprises type in: credit codes and phone numbers."""
+
+import re
+import unicodedata
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+# GB 32100-2015: the 31 characters allowed (no I, O, Z, S, V) and the weights of positions 1–17.
+CREDIT_CODE_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+
+
+def clean_text(value: str) -> str:
+    """Full-width to half-width (NFKC), zero-width characters removed, outer spaces stripped."""
+    return unicodedata.normalize("NFKC", value).translate(_ZERO_WIDTH).strip()
+
+
+def credit_code_check_char(first17: str) -> str:
+    total = sum(
+        CREDIT_CODE_CHARSET.index(c) * w for c, w in zip(first17, CREDIT_CODE_WEIGHTS, strict=True)
+    )
+    return CREDIT_CODE_CHARSET[(31 - total % 31) % 31]
+
+
+def normalize_credit_code(value: str) -> str:
+    return clean_text(value).upper().replace(" ", "")
+
+
+def validate_credit_code(value: str) -> None:
+    code = normalize_credit_code(value)
+    if len(code) != 18:
+        raise ValidationError(
+            _("统一社会信用代码应为18位，您输入了%(n)d位。"), code="length", params={"n": len(code)}
+        )
+    bad = [c for c in code if c not in CREDIT_CODE_CHARSET]
+    if bad:
+        raise ValidationError(
+            _("统一社会信用代码含有不允许的字符：%(chars)s（不使用 I、O、Z、S、V）。"),
+            code="charset",
+            params={"chars": "".join(dict.fromkeys(bad))},
+        )
+    if not code[2:8].isdigit():
+        raise ValidationError(_("统一社会信用代码第3至8位应为行政区划代码（数字）。"), code="region")
+    if credit_code_check_char(code[:17]) != code[17]:
+        raise ValidationError(
+            _("统一社会信用代码校验位不正确，请核对后重新输入。"), code="check_char"
+        )
+
+
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
+
+
+def normalize_phone(value: str) -> str:
+    phone = clean_text(value).replace(" ", "").replace("－", "-")
+    if phone.startswith("+86"):
+        phone = phone[3:]
+    return phone
+
+
+def validate_phone(value: str) -> None:
+    phone = normalize_phone(value)
+    if not (_MOBILE.match(phone) or _LANDLINE.match(phone)):
+        raise ValidationError(
+            _("请输入有效的手机号码（11位）或固定电话（如 0563-1234567）。"), code="phone"
+        )
+
+
+def mask_phone(value: str) -> str:
+    """138****5678 for mobiles, 0563-***4567 for landlines; short values are fully masked."""
+    if not value:
+        return ""
+    if len(value) >= 11 and value.isdigit():
+        return f"{value[:3]}****{value[-4:]}"
+    if len(value) > 4:
+        return f"{value[:-7] if len(value) > 7 else ''}***{value[-4:]}"
+    return "****"
+
+
+def mask_name(value: str) -> str:
+    """张** — only the family name shows."""
+    return f"{value[0]}{'*' * max(len(value) - 1, 1)}" if value else ""

@@ -1,0 +1,84 @@
+"""Reads about organisations. Other apps call these, never the managers directly."""
+
+from dataclasses import dataclass, field
+
+from departments.models import Category, Department, Membership, Region, RoutingRule
+
+
+@dataclass(frozen=True)
+class RoutingSuggestion:
+    lead: Department | None
+    co_handlers: list[Department] = field(default_factory=list)
+    source: str = "none"  # "rule:<region>", "category:<category>" or "none"
+
+
+def routing_suggest(*, category: Category | None, region: Region | None) -> RoutingSuggestion:
+    """The routing the rules propose: the most specific region rule of the category or its
+    ancestors wins, then the category's (or its ancestors') default."""
+    if category is None:
+        return RoutingSuggestion(lead=None)
+    categories = []
+    node: Category | None = category
+    while node is not None:
+        categories.append(node)
+        node = node.parent
+    regions = region.lineage() if region is not None else []
+    if regions:
+        rules = {
+            (r.category_id, r.region_id): r
+            for r in RoutingRule.objects.filter(
+                category__in=categories, region__in=regions
+            ).select_related("lead_department")
+        }
+        for cat in categories:
+            for reg in regions:
+                rule = rules.get((cat.pk, reg.pk))
+                if rule is not None:
+                    return RoutingSuggestion(
+                        lead=rule.lead_department,
+                        co_handlers=list(rule.co_departments.filter(is_active=True)),
+                        source=f"rule:{reg.name}",
+                    )
+    for cat in categories:
+        if cat.lead_department_id:
+            return RoutingSuggestion(
+                lead=cat.lead_department,
+                co_handlers=list(cat.co_departments.filter(is_active=True)),
+                source=f"category:{cat.name}",
+            )
+    return RoutingSuggestion(lead=None)
+
+
+def department_ids_of(user, *roles: Membership.Role) -> set[int]:
+    """Departments the user belongs to (optionally only with one of `roles`), cached per user."""
+    if not user.is_authenticated:
+        return set()
+    cache = getattr(user, "_department_ids_cache", None)
+    if cache is None:
+        cache = list(Membership.objects.filter(user=user).values_list("department_id", "role"))
+        user._department_ids_cache = cache
+    return {dept for dept, role in cache if not roles or role in roles}
+
+
+def departments_of(user) -> list[Department]:
+    return list(Department.objects.filter(pk__in=department_ids_of(user)).order_by("code"))
+
+
+def is_member(user, department_id: int, *roles: Membership.Role) -> bool:
+    return department_id in department_ids_of(user, *roles)
+
+
+def is_head_of(user, department_id: int) -> bool:
+    return is_member(user, department_id, Membership.Role.HEAD)
+
+
+def active_departments():
+    return Department.objects.filter(is_active=True).order_by("kind", "code")
+
+
+def active_categories():
+    return Category.objects.filter(is_active=True).select_related("parent")
+
+
+def regions():
+    return Region.objects.order_by("code")

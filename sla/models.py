@@ -1,0 +1,1 @@
+"""Deadlines, colours and escalation: built in the deadlines issue (#3)."""
