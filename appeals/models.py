@@ -44,13 +44,19 @@ class Enterprise(models.Model):
     )
     tags = models.ManyToManyField(EnterpriseTag, verbose_name=_("标签"), blank=True)
     commissioner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("服务专员"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="key_enterprises",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("服务专员"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="key_enterprises",
     )
     contact_name = models.CharField(_("联系人"), max_length=50, blank=True)
     contact_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
     users = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, verbose_name=_("企业账号"), blank=True,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("企业账号"),
+        blank=True,
         related_name="enterprises",
     )
     created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
@@ -111,7 +117,11 @@ class Appeal(models.Model):
     )
     is_anonymous = models.BooleanField(_("无署名"), default=False)
     enterprise = models.ForeignKey(
-        Enterprise, verbose_name=_("企业"), null=True, blank=True, on_delete=models.PROTECT,
+        Enterprise,
+        verbose_name=_("企业"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="appeals",
     )
     enterprise_name = models.CharField(_("企业名称"), max_length=200, blank=True)
@@ -119,12 +129,20 @@ class Appeal(models.Model):
     contact_name = models.CharField(_("联系人"), max_length=50, blank=True)
     contact_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
     filed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("提交账号"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="filed_appeals",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("提交账号"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="filed_appeals",
     )
     commissioner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("服务专员"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="commissioned_appeals",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("服务专员"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="commissioned_appeals",
     )
     category = models.ForeignKey(
         Category, verbose_name=_("诉求分类"), null=True, blank=True, on_delete=models.PROTECT
@@ -135,7 +153,11 @@ class Appeal(models.Model):
     title = models.CharField(_("诉求标题"), max_length=100)
     content = models.TextField(_("诉求内容"), max_length=5000)
     merged_into = models.ForeignKey(
-        "self", verbose_name=_("并入诉求"), null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name=_("并入诉求"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="merged_appeals",
     )
     triage_explanation = models.TextField(_("分办说明"), blank=True)
@@ -224,7 +246,10 @@ class Assignment(models.Model):
     )
     signed_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
     signed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     done_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
@@ -323,7 +348,8 @@ class Reply(models.Model):
         indexes = [
             # The review queues of heads and the office.
             models.Index(
-                fields=["state", "created_at"], name="reply_review_idx",
+                fields=["state", "created_at"],
+                name="reply_review_idx",
                 condition=Q(state__in=["pending_head", "pending_office"]),
             ),
         ]

@@ -42,7 +42,9 @@ def validate_credit_code(value: str) -> None:
             params={"chars": "".join(dict.fromkeys(bad))},
         )
     if not code[2:8].isdigit():
-        raise ValidationError(_("统一社会信用代码第3至8位应为行政区划代码（数字）。"), code="region")
+        raise ValidationError(
+            _("统一社会信用代码第3至8位应为行政区划代码（数字）。"), code="region"
+        )
     if credit_code_check_char(code[:17]) != code[17]:
         raise ValidationError(
             _("统一社会信用代码校验位不正确，请核对后重新输入。"), code="check_char"

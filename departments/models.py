@@ -15,7 +15,11 @@ class Region(models.Model):
     name = models.CharField(_("名称"), max_length=50)
     level = models.CharField(_("层级"), max_length=10, choices=Level.choices)
     parent = models.ForeignKey(
-        "self", verbose_name=_("上级"), null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name=_("上级"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="children",
     )
 
@@ -48,7 +52,11 @@ class Department(models.Model):
     name = models.CharField(_("名称"), max_length=100)
     kind = models.CharField(_("类型"), max_length=20, choices=Kind.choices)
     parent = models.ForeignKey(
-        "self", verbose_name=_("上级单位"), null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name=_("上级单位"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="children",
     )
     region = models.ForeignKey(Region, verbose_name=_("所在区划"), on_delete=models.PROTECT)
@@ -94,12 +102,20 @@ class Category(models.Model):
     code = models.SlugField(_("代码"), max_length=40, unique=True)
     name = models.CharField(_("名称"), max_length=50)
     parent = models.ForeignKey(
-        "self", verbose_name=_("上级分类"), null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name=_("上级分类"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="children",
     )
     lead_department = models.ForeignKey(
-        Department, verbose_name=_("默认牵头单位"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        Department,
+        verbose_name=_("默认牵头单位"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     co_departments = models.ManyToManyField(
         Department, verbose_name=_("默认配合单位"), blank=True, related_name="+"

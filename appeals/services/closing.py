@@ -27,8 +27,12 @@ _USER_SCORES = (
 def _close(appeal: Appeal, *, actor, reason: str) -> None:
     appeal.closed_at = timezone.now()
     transition(
-        appeal, APPEAL_TRANSITIONS, Appeal.Status.CLOSED,
-        actor=actor, reason=reason, also=("closed_at",),
+        appeal,
+        APPEAL_TRANSITIONS,
+        Appeal.Status.CLOSED,
+        actor=actor,
+        reason=reason,
+        also=("closed_at",),
     )
 
 
@@ -66,7 +70,9 @@ def appeal_rate(
         rated_by=actor if actor is not None and actor.is_authenticated else None,
     )
     record(
-        appeal, "rated", actor=actor,
+        appeal,
+        "rated",
+        actor=actor,
         note=_("企业评价：%(score)s。%(comment)s")
         % {"score": rating.get_score_display(), "comment": comment},
     )
@@ -74,16 +80,28 @@ def appeal_rate(
         lead = Assignment.objects.select_for_update().get(pk=reply.assignment_id)
         lead.done_at = None
         transition(
-            lead, ASSIGNMENT_TRANSITIONS, Assignment.State.SIGNED,
-            actor=actor, reason="reopened", field="state", also=("done_at",),
+            lead,
+            ASSIGNMENT_TRANSITIONS,
+            Assignment.State.SIGNED,
+            actor=actor,
+            reason="reopened",
+            field="state",
+            also=("done_at",),
         )
         appeal.reopened_count += 1
         transition(
-            appeal, APPEAL_TRANSITIONS, Appeal.Status.IN_PROGRESS,
-            actor=actor, reason="reopened", also=("reopened_count",),
+            appeal,
+            APPEAL_TRANSITIONS,
+            Appeal.Status.IN_PROGRESS,
+            actor=actor,
+            reason="reopened",
+            also=("reopened_count",),
         )
         record(
-            appeal, "reopened", actor=actor, department=lead.department,
+            appeal,
+            "reopened",
+            actor=actor,
+            department=lead.department,
             note=_("企业不满意并申请重办，已退回%(dept)s重新办理。")
             % {"dept": lead.department.name},
         )

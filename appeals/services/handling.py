@@ -48,8 +48,12 @@ def _cancel_open_co_handlers(appeal: Appeal, *, actor, reason: str) -> None:
         appeal=appeal, role=Assignment.Role.CO, state__in=Assignment.ACTIVE_STATES
     ):
         transition(
-            co, ASSIGNMENT_TRANSITIONS, Assignment.State.CANCELLED,
-            actor=actor, reason=reason, field="state",
+            co,
+            ASSIGNMENT_TRANSITIONS,
+            Assignment.State.CANCELLED,
+            actor=actor,
+            reason=reason,
+            field="state",
         )
 
 
@@ -60,15 +64,23 @@ def assignment_sign(*, actor, assignment_id: int) -> Assignment:
     assignment.signed_at = timezone.now()
     assignment.signed_by = actor
     transition(
-        assignment, ASSIGNMENT_TRANSITIONS, Assignment.State.SIGNED,
-        actor=actor, reason="signed", field="state", also=("signed_at", "signed_by"),
+        assignment,
+        ASSIGNMENT_TRANSITIONS,
+        Assignment.State.SIGNED,
+        actor=actor,
+        reason="signed",
+        field="state",
+        also=("signed_at", "signed_by"),
     )
     if assignment.is_lead:
         transition(
             appeal, APPEAL_TRANSITIONS, Appeal.Status.IN_PROGRESS, actor=actor, reason="signed"
         )
     record(
-        appeal, "signed", actor=actor, department=assignment.department,
+        appeal,
+        "signed",
+        actor=actor,
+        department=assignment.department,
         note=_("%(dept)s已签收。") % {"dept": assignment.department.name},
     )
     return assignment
@@ -80,25 +92,41 @@ def assignment_return(*, actor, assignment_id: int, reason: str) -> Assignment:
     appeal back to the commissioner; a co-handler's return only ends that department's part."""
     reason = require_text(reason, _("退回理由"))
     appeal, assignment = _lock_assignment(actor, assignment_id)
-    if assignment.is_lead and appeal.replies.filter(
-        state__in=[Reply.State.PENDING_HEAD, Reply.State.PENDING_OFFICE]
-    ).exists():
+    if (
+        assignment.is_lead
+        and appeal.replies.filter(
+            state__in=[Reply.State.PENDING_HEAD, Reply.State.PENDING_OFFICE]
+        ).exists()
+    ):
         raise ServiceError("reply_under_review", _("答复正在审核中，不能退回。"))
     assignment.return_reason = reason
     assignment.done_at = timezone.now()
     transition(
-        assignment, ASSIGNMENT_TRANSITIONS, Assignment.State.RETURNED,
-        actor=actor, reason="returned", field="state", also=("return_reason", "done_at"),
+        assignment,
+        ASSIGNMENT_TRANSITIONS,
+        Assignment.State.RETURNED,
+        actor=actor,
+        reason="returned",
+        field="state",
+        also=("return_reason", "done_at"),
     )
     if assignment.is_lead:
         _cancel_open_co_handlers(appeal, actor=actor, reason="lead_returned")
         appeal.returned_count += 1
         transition(
-            appeal, APPEAL_TRANSITIONS, Appeal.Status.TRIAGE,
-            actor=actor, reason="returned", also=("returned_count",),
+            appeal,
+            APPEAL_TRANSITIONS,
+            Appeal.Status.TRIAGE,
+            actor=actor,
+            reason="returned",
+            also=("returned_count",),
         )
     record(
-        appeal, "returned", actor=actor, department=assignment.department, public=False,
+        appeal,
+        "returned",
+        actor=actor,
+        department=assignment.department,
+        public=False,
         note=_("%(dept)s退回：%(reason)s") % {"dept": assignment.department.name, "reason": reason},
     )
     return assignment
@@ -115,14 +143,22 @@ def opinion_submit(*, actor, assignment_id: int, content: str) -> Opinion:
         raise ServiceError("not_signed", _("请先签收，再提交配合意见。"))
     assignment.done_at = timezone.now()
     transition(
-        assignment, ASSIGNMENT_TRANSITIONS, Assignment.State.DONE,
-        actor=actor, reason="opinion_sent", field="state", also=("done_at",),
+        assignment,
+        ASSIGNMENT_TRANSITIONS,
+        Assignment.State.DONE,
+        actor=actor,
+        reason="opinion_sent",
+        field="state",
+        also=("done_at",),
     )
     opinion = Opinion.objects.create(
         appeal=appeal, assignment=assignment, author=actor, content=content
     )
     record(
-        appeal, "opinion_sent", actor=actor, department=assignment.department,
+        appeal,
+        "opinion_sent",
+        actor=actor,
+        department=assignment.department,
         note=_("%(dept)s已向牵头单位提交配合意见。") % {"dept": assignment.department.name},
     )
     return opinion
@@ -135,13 +171,21 @@ def _publish(appeal: Appeal, reply: Reply, *, actor) -> None:
     lead = Assignment.objects.select_for_update().get(pk=reply.assignment_id)
     lead.done_at = reply.published_at
     transition(
-        lead, ASSIGNMENT_TRANSITIONS, Assignment.State.DONE,
-        actor=actor, reason="replied", field="state", also=("done_at",),
+        lead,
+        ASSIGNMENT_TRANSITIONS,
+        Assignment.State.DONE,
+        actor=actor,
+        reason="replied",
+        field="state",
+        also=("done_at",),
     )
     _cancel_open_co_handlers(appeal, actor=actor, reason="lead_replied")
     transition(appeal, APPEAL_TRANSITIONS, Appeal.Status.REPLIED, actor=actor, reason="replied")
     record(
-        appeal, "replied", actor=actor, department=lead.department,
+        appeal,
+        "replied",
+        actor=actor,
+        department=lead.department,
         note=_("办理结果：%(outcome)s。") % {"outcome": reply.get_outcome_display()},
     )
 
@@ -176,7 +220,10 @@ def reply_submit(*, actor, assignment_id: int, outcome: str, content: str) -> Re
     reply.save()
     if says_no:
         record(
-            appeal, "reply_for_review", actor=actor, department=assignment.department,
+            appeal,
+            "reply_for_review",
+            actor=actor,
+            department=assignment.department,
             public=False,
             note=_("答复（%(outcome)s）已提交单位负责人审核。")
             % {"outcome": reply.get_outcome_display()},
@@ -193,8 +240,8 @@ def reply_review(*, actor, reply_id: int, approve: bool, note: str = "") -> Repl
     if appeal_id is None:
         raise ServiceError("not_found", _("答复不存在。"))
     appeal = lock_appeal(appeal_id)
-    reply = Reply.objects.select_for_update().select_related("assignment__department").get(
-        pk=reply_id
+    reply = (
+        Reply.objects.select_for_update().select_related("assignment__department").get(pk=reply_id)
     )
     department = reply.assignment.department
     if reply.state == Reply.State.PENDING_HEAD:
@@ -216,13 +263,21 @@ def reply_review(*, actor, reply_id: int, approve: bool, note: str = "") -> Repl
     else:
         new_state = Reply.State.SENT_BACK
     transition(
-        reply, REPLY_TRANSITIONS, new_state, actor=actor,
+        reply,
+        REPLY_TRANSITIONS,
+        new_state,
+        actor=actor,
         reason=f"{level}_{'approved' if approve else 'sent_back'}",
-        field="state", also=("review_note",),
+        field="state",
+        also=("review_note",),
     )
     record(
-        appeal, f"review_{level}_{'approved' if approve else 'sent_back'}", actor=actor,
-        department=department if level == "head" else None, public=False, note=reply.review_note,
+        appeal,
+        f"review_{level}_{'approved' if approve else 'sent_back'}",
+        actor=actor,
+        department=department if level == "head" else None,
+        public=False,
+        note=reply.review_note,
     )
     if new_state == Reply.State.PUBLISHED:
         _publish(appeal, reply, actor=actor)

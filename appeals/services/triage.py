@@ -43,8 +43,12 @@ def appeal_route(
     appeal.category = category
     appeal.region = region or appeal.region
     transition(
-        appeal, APPEAL_TRANSITIONS, Appeal.Status.ASSIGNED,
-        actor=actor, reason="routed", also=("category", "region"),
+        appeal,
+        APPEAL_TRANSITIONS,
+        Appeal.Status.ASSIGNED,
+        actor=actor,
+        reason="routed",
+        also=("category", "region"),
     )
     now = timezone.now()
     for department, role in [(lead, Assignment.Role.LEAD)] + [
@@ -60,7 +64,9 @@ def appeal_route(
     if co_handlers:
         names += "、" + "、".join(d.name for d in co_handlers) + _("（配合）")
     record(
-        appeal, "routed", actor=actor,
+        appeal,
+        "routed",
+        actor=actor,
         note=_("已交办：%(names)s。%(note)s") % {"names": names, "note": note.strip()},
     )
     return appeal
@@ -84,7 +90,11 @@ def appeal_decline(*, actor, appeal_id: int, status: str, explanation: str) -> A
     appeal.triage_explanation = explanation
     appeal.closed_at = timezone.now()
     transition(
-        appeal, APPEAL_TRANSITIONS, status, actor=actor, reason=_EARLY_ENDS[status],
+        appeal,
+        APPEAL_TRANSITIONS,
+        status,
+        actor=actor,
+        reason=_EARLY_ENDS[status],
         also=("triage_explanation", "closed_at"),
     )
     record(appeal, _EARLY_ENDS[status], actor=actor, note=explanation)
@@ -98,8 +108,9 @@ def appeal_merge(*, actor, appeal_id: int, into_number: str, explanation: str) -
     explanation = require_text(explanation, _("给企业的说明"))
     target = Appeal.objects.filter(number=into_number.strip().upper()).first()
     if target is None:
-        raise ServiceError("merge_target_missing", _("找不到登记号为 %(n)s 的诉求。") % {
-            "n": into_number})
+        raise ServiceError(
+            "merge_target_missing", _("找不到登记号为 %(n)s 的诉求。") % {"n": into_number}
+        )
     if target.pk == appeal_id:
         raise ServiceError("merge_into_self", _("不能并入诉求本身。"))
     if target.status == Appeal.Status.MERGED:
@@ -112,15 +123,24 @@ def appeal_merge(*, actor, appeal_id: int, into_number: str, explanation: str) -
     appeal.triage_explanation = explanation
     appeal.closed_at = timezone.now()
     transition(
-        appeal, APPEAL_TRANSITIONS, Appeal.Status.MERGED, actor=actor, reason="merged",
+        appeal,
+        APPEAL_TRANSITIONS,
+        Appeal.Status.MERGED,
+        actor=actor,
+        reason="merged",
         also=("merged_into", "triage_explanation", "closed_at"),
     )
     record(
-        appeal, "merged", actor=actor,
+        appeal,
+        "merged",
+        actor=actor,
         note=_("已并入诉求 %(n)s。%(e)s") % {"n": target.number, "e": explanation},
     )
     record(
-        target, "merged_from", actor=actor, public=False,
+        target,
+        "merged_from",
+        actor=actor,
+        public=False,
         note=_("诉求 %(n)s 并入本件。") % {"n": appeal.number},
     )
     return appeal
