@@ -1,0 +1,237 @@
+"""HTML forms. They give clear messages field by field; the services check again, so the API
+and the pages refuse the same things."""
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from appeals.models import Appeal, Rating, Reply
+from appeals.validators import validate_credit_code, validate_phone
+from departments.selectors import active_categories, active_departments, regions
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input (Django's documented recipe)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault(
+            "widget",
+            MultipleFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png,.doc,.docx,.xls,.xlsx"}),
+        )
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(d, initial) for d in data if d]
+        return [single(data, initial)] if data else []
+
+
+class AppealFileForm(forms.Form):
+    is_anonymous = forms.BooleanField(
+        label=_("无署名提交"),
+        required=False,
+        help_text=_("选择后不填写企业和联系人信息，凭登记号和查询码查询进度。"),
+    )
+    enterprise_name = forms.CharField(label=_("企业名称"), max_length=200, required=False)
+    credit_code = forms.CharField(
+        label=_("统一社会信用代码"),
+        max_length=30,
+        required=False,
+        help_text=_("18位，可不填"),
+    )
+    contact_name = forms.CharField(label=_("联系人"), max_length=50, required=False)
+    contact_phone = forms.CharField(label=_("联系电话"), max_length=30, required=False)
+    category = forms.ModelChoiceField(
+        label=_("诉求类别"),
+        queryset=active_categories(),
+        required=False,
+        empty_label=_("不确定（由服务专员分类）"),
+    )
+    region = forms.ModelChoiceField(
+        label=_("所在县（市、区）"),
+        queryset=regions(),
+        required=False,
+        empty_label=_("请选择"),
+    )
+    title = forms.CharField(label=_("诉求标题"), max_length=100)
+    content = forms.CharField(
+        label=_("诉求内容"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text=_("请写明遇到的问题、涉及的单位和希望得到的帮助，最多5000字。"),
+    )
+    attachments = MultipleFileField(
+        label=_("附件"),
+        required=False,
+        help_text=_("可上传 PDF、JPG、PNG、Word、Excel，单个不超过 %(mb)d MB，最多 %(n)d 个。")
+        % {
+            "mb": settings.APPEAL_ATTACHMENT_MAX_BYTES // (1024 * 1024),
+            "n": settings.APPEAL_ATTACHMENT_MAX_COUNT,
+        },
+    )
+
+    def clean_credit_code(self):
+        value = self.cleaned_data["credit_code"]
+        if value:
+            validate_credit_code(value)
+        return value
+
+    def clean_contact_phone(self):
+        value = self.cleaned_data["contact_phone"]
+        if value:
+            validate_phone(value)
+        return value
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("is_anonymous"):
+            for field, label in (
+                ("enterprise_name", _("企业名称")),
+                ("contact_name", _("联系人")),
+                ("contact_phone", _("联系电话")),
+            ):
+                if not data.get(field) and field not in self.errors:
+                    self.add_error(
+                        field,
+                        ValidationError(_("请填写%(f)s（或选择无署名提交）。") % {"f": label}),
+                    )
+        return data
+
+
+class StaffFileForm(AppealFileForm):
+    """Staff enter appeals that arrived by other channels."""
+
+    channel = forms.ChoiceField(
+        label=_("来源渠道"),
+        choices=[
+            (c.value, c.label)
+            for c in Appeal.Channel
+            if c not in (Appeal.Channel.WEB, Appeal.Channel.API)
+        ],
+    )
+    priority = forms.ChoiceField(label=_("紧急程度"), choices=Appeal.Priority.choices)
+    field_order = ["channel", "priority"]
+
+
+class TrackForm(forms.Form):
+    number = forms.CharField(
+        label=_("登记号"),
+        max_length=30,
+        widget=forms.TextInput(attrs={"placeholder": "XC-2026-000123"}),
+    )
+    code = forms.CharField(
+        label=_("查询码"), max_length=60, widget=forms.PasswordInput(render_value=False)
+    )
+
+
+class RouteForm(forms.Form):
+    category = forms.ModelChoiceField(label=_("诉求分类"), queryset=active_categories())
+    region = forms.ModelChoiceField(label=_("所属区划"), queryset=regions(), required=False)
+    lead = forms.ModelChoiceField(label=_("牵头单位"), queryset=active_departments())
+    co_handlers = forms.ModelMultipleChoiceField(
+        label=_("配合单位"),
+        queryset=active_departments(),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+    )
+    note = forms.CharField(
+        label=_("交办意见"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class DeclineForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("处理方式"),
+        choices=[
+            (Appeal.Status.NOT_ACCEPTED.value, _("不予受理（不属于受理范围）")),
+            (Appeal.Status.REDIRECTED.value, _("转办 / 引导至其他渠道")),
+        ],
+    )
+    explanation = forms.CharField(
+        label=_("给企业的说明"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class MergeForm(forms.Form):
+    into_number = forms.CharField(label=_("并入的登记号"), max_length=30)
+    explanation = forms.CharField(
+        label=_("给企业的说明"), max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class ReturnForm(forms.Form):
+    reason = forms.CharField(
+        label=_("退回理由"), max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class OpinionForm(forms.Form):
+    content = forms.CharField(
+        label=_("配合意见"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class ReplyForm(forms.Form):
+    outcome = forms.ChoiceField(label=_("办理结果"), choices=Reply.Outcome.choices)
+    content = forms.CharField(
+        label=_("答复内容"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("“已解决”以外的结果需经单位负责人和营商办审核后才反馈企业。"),
+    )
+
+
+class ReviewForm(forms.Form):
+    decision = forms.ChoiceField(
+        choices=[("approve", _("同意")), ("send_back", _("退回修改"))], widget=forms.HiddenInput
+    )
+    note = forms.CharField(
+        label=_("审核意见"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class RateForm(forms.Form):
+    score = forms.ChoiceField(
+        label=_("您对办理结果的评价"),
+        choices=[
+            (Rating.Score.SATISFIED.value, Rating.Score.SATISFIED.label),
+            (Rating.Score.BASICALLY_SATISFIED.value, Rating.Score.BASICALLY_SATISFIED.label),
+            (Rating.Score.UNSATISFIED.value, Rating.Score.UNSATISFIED.label),
+        ],
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label=_("评价意见"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    rehandle = forms.BooleanField(
+        label=_("不满意，申请重新办理"),
+        required=False,
+        help_text=_("仅在选择“不满意”时有效。"),
+    )
+
+
+class CloseForm(forms.Form):
+    note = forms.CharField(
+        label=_("销号说明"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class FollowUpForm(forms.Form):
+    content = forms.CharField(
+        label=_("回访记录"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )

@@ -1,0 +1,215 @@
+"""Reads about appeals. `appeals_visible_to` is the one place that decides who sees which
+appeal; every list and every detail view, HTML or API, starts from it."""
+
+import hmac
+
+from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.http import Http404
+
+from appeals.models import Appeal, Assignment, Enterprise, Reply, TimelineEvent
+from appeals.services.filing import query_code_hash
+from departments.models import Membership
+from departments.roles import Role, roles_of
+from departments.selectors import department_ids_of
+
+# Roles that see every appeal (read-only for the leader).
+_SEE_ALL = {Role.OFFICE, Role.LEADER, Role.COMMISSIONER}
+
+
+def appeals_visible_to(user) -> QuerySet[Appeal]:
+    """Appeals the user may see: all for the office, leaders and commissioners; a department's
+    staff see appeals ever assigned to their departments; an enterprise sees its own.
+    Supervisors see only anonymised boards, never an appeal. Anonymous users see nothing
+    (the tracking page grants one appeal by number and query code instead)."""
+    roles = roles_of(user)
+    if not roles and not getattr(user, "is_authenticated", False):
+        return Appeal.objects.none()
+    if roles & _SEE_ALL:
+        return Appeal.objects.all()
+    visible = Q(filed_by=user)
+    dept_ids = department_ids_of(user)
+    if dept_ids:
+        visible |= Q(
+            pk__in=Assignment.objects.filter(department_id__in=dept_ids).values("appeal_id")
+        )
+    if Role.ENTERPRISE in roles:
+        visible |= Q(
+            enterprise_id__in=Enterprise.users.through.objects.filter(user=user).values(
+                "enterprise_id"
+            )
+        )
+    return Appeal.objects.filter(visible)
+
+
+def appeal_get_visible(user, number: str) -> Appeal:
+    """The appeal with this number if the user may see it; 404 otherwise, the same answer as
+    for a number that does not exist."""
+    appeal = appeals_visible_to(user).filter(number=number).first()
+    if appeal is None:
+        raise Http404
+    return appeal
+
+
+def appeal_find_by_code(number: str, code: str) -> Appeal | None:
+    """Anonymous tracking: the appeal only if the number and the query code both match."""
+    appeal = Appeal.objects.filter(number=number.strip().upper()).first()
+    expected = appeal.query_code_hash if appeal else "0" * 64
+    # Compare even when the number is unknown, so both failures take the same time.
+    matches = hmac.compare_digest(expected, query_code_hash(code))
+    return appeal if appeal is not None and matches else None
+
+
+def can_see_contact(user, appeal: Appeal) -> bool:
+    """Full contact details go only to those who handle the appeal: the office, commissioners,
+    the lead department and the enterprise itself. Co-handlers and others see them masked."""
+    roles = roles_of(user)
+    if roles & {Role.OFFICE, Role.COMMISSIONER}:
+        return True
+    if appeal.filed_by_id and appeal.filed_by_id == getattr(user, "pk", None):
+        return True
+    lead_ids = {
+        a.department_id
+        for a in appeal.assignments.all()
+        if a.role == Assignment.Role.LEAD and a.state != Assignment.State.CANCELLED
+    }
+    return bool(lead_ids & department_ids_of(user))
+
+
+def appeal_detail(appeal: Appeal) -> Appeal:
+    """The appeal with everything its detail page shows, in a fixed number of queries."""
+    return (
+        Appeal.objects.select_related(
+            "category__parent", "region", "enterprise", "commissioner", "merged_into"
+        )
+        .prefetch_related(
+            Prefetch(
+                "assignments",
+                queryset=Assignment.objects.select_related("department", "signed_by").order_by(
+                    "assigned_at", "pk"
+                ),
+            ),
+            Prefetch(
+                "events",
+                queryset=TimelineEvent.objects.select_related("actor", "department"),
+            ),
+            Prefetch(
+                "replies",
+                queryset=Reply.objects.select_related("assignment__department", "author", "rating"),
+            ),
+            "opinions__assignment__department",
+            "opinions__author",
+            "attachments",
+            "followups__author",
+            "enterprise__tags",
+        )
+        .get(pk=appeal.pk)
+    )
+
+
+def _list_related(qs: QuerySet[Appeal]) -> QuerySet[Appeal]:
+    return qs.select_related("category__parent", "region", "enterprise").prefetch_related(
+        "enterprise__tags"
+    )
+
+
+def triage_queue(
+    user,
+    *,
+    category_id: int | None = None,
+    region_id: int | None = None,
+    tag_id: int | None = None,
+    search: str = "",
+) -> QuerySet[Appeal]:
+    """Appeals waiting for triage (new and returned): the commissioner's own key enterprises
+    first, then urgent ones, then oldest first."""
+    qs = appeals_visible_to(user).filter(status=Appeal.Status.TRIAGE)
+    if category_id:
+        qs = qs.filter(Q(category_id=category_id) | Q(category__parent_id=category_id))
+    if region_id:
+        qs = qs.filter(Q(region_id=region_id) | Q(region__parent_id=region_id))
+    if tag_id:
+        qs = qs.filter(
+            enterprise_id__in=Enterprise.tags.through.objects.filter(
+                enterprisetag_id=tag_id
+            ).values("enterprise_id")
+        )
+    if search:
+        qs = qs.filter(
+            Q(number__icontains=search)
+            | Q(title__icontains=search)
+            | Q(enterprise_name__icontains=search)
+        )
+    return (
+        _list_related(qs)
+        .annotate(
+            own=Case(
+                When(commissioner_id=getattr(user, "pk", None), then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            ),
+            urgent=Case(
+                When(priority=Appeal.Priority.URGENT, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            ),
+        )
+        .order_by("own", "urgent", "filed_at", "pk")
+    )
+
+
+INBOX_TABS = {
+    "to_sign": (Assignment.State.ASSIGNED,),
+    "in_progress": (Assignment.State.SIGNED,),
+    "done": (Assignment.State.DONE, Assignment.State.RETURNED),
+}
+
+
+def department_inbox(user, *, department_id: int, tab: str) -> QuerySet[Assignment]:
+    """A department's assignments in one tab of its inbox, oldest first. Empty for a user who
+    is not a member of the department."""
+    if department_id not in department_ids_of(user):
+        return Assignment.objects.none()
+    order = "-done_at" if tab == "done" else "assigned_at"
+    return (
+        Assignment.objects.filter(department_id=department_id, state__in=INBOX_TABS[tab])
+        .select_related(
+            "appeal__category__parent", "appeal__region", "appeal__enterprise", "department"
+        )
+        .order_by(order, "pk")
+    )
+
+
+def inbox_counts(user, *, department_id: int) -> dict[str, int]:
+    if department_id not in department_ids_of(user):
+        return dict.fromkeys(INBOX_TABS, 0)
+    return {
+        tab: Assignment.objects.filter(department_id=department_id, state__in=states).count()
+        for tab, states in INBOX_TABS.items()
+    }
+
+
+def review_queue(user) -> QuerySet[Reply]:
+    """Replies that say no, waiting for this user's review: as head of their departments, and
+    as the office."""
+    roles = roles_of(user)
+    q = Q(
+        state=Reply.State.PENDING_HEAD,
+        assignment__department_id__in=department_ids_of(user, Membership.Role.HEAD),
+    )
+    if Role.OFFICE in roles:
+        q |= Q(state=Reply.State.PENDING_OFFICE)
+    return (
+        Reply.objects.filter(q)
+        .select_related("appeal", "assignment__department", "author")
+        .order_by("created_at", "pk")
+    )
+
+
+def my_appeals(user) -> QuerySet[Appeal]:
+    """An enterprise user's own appeals, newest first."""
+    if not getattr(user, "is_authenticated", False):
+        return Appeal.objects.none()
+    own = Q(filed_by=user) | Q(
+        enterprise_id__in=Enterprise.users.through.objects.filter(user=user).values("enterprise_id")
+    )
+    return _list_related(Appeal.objects.filter(own)).order_by("-filed_at", "-pk")

@@ -1,0 +1,167 @@
+"""Pages for enterprises and the public: file, receipt, track, rate; my appeals."""
+
+from django.contrib import messages
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from appeals import services
+from appeals.forms import AppealFileForm, RateForm, TrackForm
+from appeals.models import Appeal, Reply
+from appeals.selectors import appeal_detail, appeal_find_by_code, appeals_visible_to, my_appeals
+from appeals.views.access import (
+    appeal_for_tracker,
+    role_required,
+    tracking_grant,
+)
+from config.errors import ServiceError
+from departments.roles import STAFF_ROLES, Role, roles_of
+
+RECEIPT_SESSION_KEY = "receipt"
+TRACK_FAILURES_LIMIT = 10
+TRACK_FAILURES_WINDOW = 15 * 60
+
+
+def home(request):
+    user_roles = roles_of(request.user)
+    if user_roles & STAFF_ROLES:
+        if user_roles & {Role.COMMISSIONER}:
+            return redirect("triage_queue")
+        if user_roles & {Role.HANDLER, Role.HEAD}:
+            return redirect("inbox")
+        if user_roles & {Role.OFFICE}:
+            return redirect("review_queue")
+    return render(request, "appeals/home.html")
+
+
+def appeal_file(request):
+    form = AppealFileForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            filed = services.appeal_file(
+                actor=request.user,
+                channel=Appeal.Channel.WEB,
+                title=data["title"],
+                content=data["content"],
+                enterprise_name=data["enterprise_name"],
+                credit_code=data["credit_code"],
+                contact_name=data["contact_name"],
+                contact_phone=data["contact_phone"],
+                is_anonymous=data["is_anonymous"],
+                category=data["category"],
+                region=data["region"],
+                attachments=data["attachments"],
+            )
+        except ServiceError as exc:
+            form.add_error(None, exc.message)
+        else:
+            tracking_grant(request, filed.appeal)
+            request.session[RECEIPT_SESSION_KEY] = {
+                "number": filed.appeal.number,
+                "code": filed.query_code,
+            }
+            return redirect("appeal_receipt")
+    return render(
+        request, "appeals/appeal_form.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+def appeal_receipt(request):
+    """The receipt shows the query code once: it is removed from the session as it is shown."""
+    receipt = request.session.pop(RECEIPT_SESSION_KEY, None)
+    if receipt is None:
+        messages.info(request, _("回执只显示一次。请凭登记号和查询码查询办理进度。"))
+        return redirect("track")
+    appeal = get_object_or_404(Appeal, number=receipt["number"])
+    response = render(request, "appeals/receipt.html", {"appeal": appeal, "code": receipt["code"]})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _client_key(request) -> str:
+    return f"track-failures:{request.META.get('REMOTE_ADDR', '')}"
+
+
+def track(request):
+    """Tracking by number and query code, sent by POST so the code never appears in a URL.
+    A wrong number and a wrong code get the same answer; repeated failures are slowed down."""
+    form = TrackForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        failures = cache.get(_client_key(request), 0)
+        if failures >= TRACK_FAILURES_LIMIT:
+            form.add_error(None, _("查询失败次数过多，请15分钟后再试。"))
+        else:
+            appeal = appeal_find_by_code(form.cleaned_data["number"], form.cleaned_data["code"])
+            if appeal is None:
+                cache.set(_client_key(request), failures + 1, TRACK_FAILURES_WINDOW)
+                form.add_error(None, _("登记号或查询码不正确，请核对后重试。"))
+            else:
+                tracking_grant(request, appeal)
+                return redirect("track_detail", number=appeal.number)
+    return render(request, "appeals/track.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _tracking_context(appeal: Appeal, rate_form: RateForm | None = None) -> dict:
+    appeal = appeal_detail(appeal)
+    published = [r for r in appeal.replies.all() if r.state == Reply.State.PUBLISHED]
+    return {
+        "appeal": appeal,
+        "events": [e for e in appeal.events.all() if e.is_public],
+        "replies": published,
+        "rate_form": rate_form or (RateForm() if appeal.status == Appeal.Status.REPLIED else None),
+    }
+
+
+def track_detail(request, number: str):
+    appeal = appeal_for_tracker(request, number)
+    return render(request, "appeals/track_detail.html", _tracking_context(appeal))
+
+
+@require_POST
+def track_rate(request, number: str):
+    appeal = appeal_for_tracker(request, number)
+    form = RateForm(request.POST)
+    if form.is_valid():
+        try:
+            services.appeal_rate(
+                actor=request.user,
+                appeal_id=appeal.pk,
+                score=form.cleaned_data["score"],
+                comment=form.cleaned_data["comment"],
+                rehandle=form.cleaned_data["rehandle"],
+            )
+        except ServiceError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("感谢您的评价。"))
+            return redirect("track_detail", number=appeal.number)
+    return render(request, "appeals/track_detail.html", _tracking_context(appeal, form), status=400)
+
+
+@role_required(Role.ENTERPRISE)
+def my_appeal_list(request):
+    page = Paginator(my_appeals(request.user), 20).get_page(request.GET.get("page"))
+    return render(request, "appeals/my_appeals.html", {"page": page})
+
+
+def attachment_download(request, number: str, attachment_id: int):
+    """Attachments are served only here, after the same access check as their appeal, always as
+    a download (never rendered inline)."""
+    appeal = appeals_visible_to(request.user).filter(number=number).first()
+    if appeal is None:
+        appeal = appeal_for_tracker(request, number)
+    attachment = get_object_or_404(appeal.attachments, pk=attachment_id)
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    return FileResponse(
+        handle,
+        as_attachment=True,
+        filename=attachment.original_name,
+        content_type=attachment.content_type,
+    )

@@ -1,0 +1,394 @@
+"""Pages for staff: the commissioner's triage queue, a department's inbox, the review queue,
+and the appeal page where every action is taken. Each action view is: scope and fetch, one
+service call, redirect — or the same page again with the input kept and the error shown."""
+
+from collections.abc import Callable
+
+from django import forms as django_forms
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from appeals import forms, services
+from appeals.models import Appeal, Assignment, EnterpriseTag, Reply
+from appeals.selectors import (
+    INBOX_TABS,
+    appeal_detail,
+    can_see_contact,
+    department_inbox,
+    inbox_counts,
+    review_queue,
+    triage_queue,
+)
+from appeals.views.access import appeal_for_staff, role_required, staff_required
+from config.errors import ServiceError
+from departments.roles import Role, has_role
+from departments.selectors import (
+    RoutingSuggestion,
+    active_categories,
+    department_ids_of,
+    departments_of,
+    is_head_of,
+    regions,
+    routing_suggest,
+)
+
+PAGE_SIZE = 25
+_PENDING = (Reply.State.PENDING_HEAD, Reply.State.PENDING_OFFICE)
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+@role_required(Role.COMMISSIONER, Role.OFFICE)
+def triage_queue_view(request):
+    filters = {
+        "category_id": _int_or_none(request.GET.get("category")),
+        "region_id": _int_or_none(request.GET.get("region")),
+        "tag_id": _int_or_none(request.GET.get("tag")),
+        "search": request.GET.get("q", "").strip()[:50],
+    }
+    page = Paginator(triage_queue(request.user, **filters), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "appeals/triage_queue.html",
+        {
+            "page": page,
+            "filters": filters,
+            "categories": active_categories(),
+            "regions": regions(),
+            "tags": EnterpriseTag.objects.all(),
+        },
+    )
+
+
+@role_required(Role.HANDLER, Role.HEAD)
+def inbox_view(request):
+    departments = departments_of(request.user)
+    if not departments:
+        return render(request, "appeals/inbox.html", {"departments": []})
+    chosen = _int_or_none(request.GET.get("dept"))
+    department = next((d for d in departments if d.pk == chosen), departments[0])
+    tab = request.GET.get("tab", "to_sign")
+    if tab not in INBOX_TABS:
+        tab = "to_sign"
+    assignments = department_inbox(request.user, department_id=department.pk, tab=tab)
+    page = Paginator(assignments, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "appeals/inbox.html",
+        {
+            "departments": departments,
+            "department": department,
+            "tab": tab,
+            "counts": inbox_counts(request.user, department_id=department.pk),
+            "page": page,
+        },
+    )
+
+
+@role_required(Role.HEAD, Role.OFFICE)
+def review_queue_view(request):
+    page = Paginator(review_queue(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "appeals/review_queue.html", {"page": page})
+
+
+@role_required(Role.COMMISSIONER, Role.OFFICE)
+def staff_file_view(request):
+    """Staff enter an appeal that arrived by phone, at a meeting, on a visit or by letter."""
+    form = forms.StaffFileForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            filed = services.appeal_file(actor=request.user, **data)
+        except ServiceError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request,
+                _("已登记，登记号 %(n)s，查询码 %(c)s（请告知企业，查询码只显示这一次）。")
+                % {"n": filed.appeal.number, "c": filed.query_code},
+            )
+            return redirect("appeal_detail", number=filed.appeal.number)
+    return render(
+        request, "appeals/staff_file.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+def _route_form(
+    appeal: Appeal, category=None, region=None
+) -> tuple[forms.RouteForm, RoutingSuggestion]:
+    """The routing form, pre-filled with what the routing rules suggest."""
+    category = category or appeal.category
+    region = region or appeal.region
+    suggestion = routing_suggest(category=category, region=region)
+    return forms.RouteForm(
+        initial={
+            "category": category,
+            "region": region,
+            "lead": suggestion.lead,
+            "co_handlers": suggestion.co_handlers,
+        }
+    ), suggestion
+
+
+def _detail_context(request, appeal: Appeal, bound: dict[str, django_forms.Form]) -> dict:
+    user = request.user
+    appeal = appeal_detail(appeal)
+    my_departments = department_ids_of(user)
+    assignments = list(appeal.assignments.all())
+    replies = list(appeal.replies.all())
+    pending = next((r for r in replies if r.state in _PENDING), None)
+    can_review = pending is not None and (
+        (
+            pending.state == Reply.State.PENDING_HEAD
+            and is_head_of(user, pending.assignment.department_id)
+        )
+        or (pending.state == Reply.State.PENDING_OFFICE and has_role(user, Role.OFFICE))
+    )
+    can_triage = appeal.status == Appeal.Status.TRIAGE and has_role(
+        user, Role.COMMISSIONER, Role.OFFICE
+    )
+    route_form, suggestion = _route_form(appeal) if can_triage else (None, None)
+    context = {
+        "appeal": appeal,
+        "assignments": assignments,
+        "my_assignments": [
+            a
+            for a in assignments
+            if a.department_id in my_departments and a.state in Assignment.ACTIVE_STATES
+        ],
+        "replies": replies,
+        "pending_reply": pending,
+        "show_contact": can_see_contact(user, appeal),
+        "can_triage": can_triage,
+        "can_review": can_review,
+        "can_close": appeal.status == Appeal.Status.REPLIED
+        and has_role(user, Role.OFFICE, Role.COMMISSIONER),
+        "can_follow_up": appeal.status == Appeal.Status.CLOSED
+        and has_role(user, Role.OFFICE, Role.COMMISSIONER),
+        "suggestion": suggestion,
+        "route_form": route_form,
+        "decline_form": forms.DeclineForm(),
+        "merge_form": forms.MergeForm(),
+        "return_form": forms.ReturnForm(),
+        "opinion_form": forms.OpinionForm(),
+        "reply_form": forms.ReplyForm(),
+        "review_form": forms.ReviewForm(),
+        "close_form": forms.CloseForm(),
+        "followup_form": forms.FollowUpForm(),
+    }
+    context.update(bound)
+    return context
+
+
+def _render_detail(request, appeal: Appeal, bound: dict | None = None, status: int = 200):
+    return render(
+        request,
+        "appeals/appeal_detail.html",
+        _detail_context(request, appeal, bound or {}),
+        status=status,
+    )
+
+
+@staff_required
+def appeal_detail_view(request, number: str):
+    return _render_detail(request, appeal_for_staff(request, number))
+
+
+@role_required(Role.COMMISSIONER, Role.OFFICE)
+def route_form_partial(request, number: str):
+    """htmx: the routing form again, with the suggestion for the category and region chosen."""
+    appeal = appeal_for_staff(request, number)
+    category = active_categories().filter(pk=_int_or_none(request.GET.get("category"))).first()
+    region = regions().filter(pk=_int_or_none(request.GET.get("region"))).first()
+    route_form, suggestion = _route_form(appeal, category, region)
+    return render(
+        request,
+        "appeals/partials/route_form.html",
+        {"appeal": appeal, "route_form": route_form, "suggestion": suggestion},
+    )
+
+
+def _act(
+    request,
+    appeal: Appeal,
+    form_name: str,
+    form: django_forms.Form,
+    call: Callable[[dict], object],
+    done: str,
+):
+    """Validate the form, call the service, and go back to the appeal; on a refusal show the
+    same page with the input kept and the reason in Chinese."""
+    if form.is_valid():
+        try:
+            call(form.cleaned_data)
+        except ServiceError as exc:
+            form.add_error(None, exc.message)
+            messages.error(request, _("操作未完成：%(reason)s") % {"reason": exc.message})
+        else:
+            messages.success(request, done)
+            return redirect("appeal_detail", number=appeal.number)
+    else:
+        messages.error(request, _("操作未完成，请查看下方提示。"))
+    return _render_detail(request, appeal, {form_name: form}, status=400)
+
+
+def _assignment_of(appeal: Appeal, assignment_id: int) -> Assignment:
+    """A child object must belong to the appeal in the URL."""
+    return get_object_or_404(appeal.assignments, pk=assignment_id)
+
+
+@staff_required
+@require_POST
+def appeal_route_view(request, number: str):
+    appeal = appeal_for_staff(request, number)
+    return _act(
+        request,
+        appeal,
+        "route_form",
+        forms.RouteForm(request.POST),
+        lambda d: services.appeal_route(actor=request.user, appeal_id=appeal.pk, **d),
+        _("已交办。"),
+    )
+
+
+@staff_required
+@require_POST
+def appeal_decline_view(request, number: str):
+    appeal = appeal_for_staff(request, number)
+    return _act(
+        request,
+        appeal,
+        "decline_form",
+        forms.DeclineForm(request.POST),
+        lambda d: services.appeal_decline(actor=request.user, appeal_id=appeal.pk, **d),
+        _("已办结并告知企业。"),
+    )
+
+
+@staff_required
+@require_POST
+def appeal_merge_view(request, number: str):
+    appeal = appeal_for_staff(request, number)
+    return _act(
+        request,
+        appeal,
+        "merge_form",
+        forms.MergeForm(request.POST),
+        lambda d: services.appeal_merge(actor=request.user, appeal_id=appeal.pk, **d),
+        _("已并案。"),
+    )
+
+
+@staff_required
+@require_POST
+def assignment_sign_view(request, number: str, assignment_id: int):
+    appeal = appeal_for_staff(request, number)
+    assignment = _assignment_of(appeal, assignment_id)
+    return _act(
+        request,
+        appeal,
+        "sign_form",
+        django_forms.Form(request.POST),
+        lambda d: services.assignment_sign(actor=request.user, assignment_id=assignment.pk),
+        _("已签收。"),
+    )
+
+
+@staff_required
+@require_POST
+def assignment_return_view(request, number: str, assignment_id: int):
+    appeal = appeal_for_staff(request, number)
+    assignment = _assignment_of(appeal, assignment_id)
+    return _act(
+        request,
+        appeal,
+        "return_form",
+        forms.ReturnForm(request.POST),
+        lambda d: services.assignment_return(actor=request.user, assignment_id=assignment.pk, **d),
+        _("已退回。"),
+    )
+
+
+@staff_required
+@require_POST
+def opinion_submit_view(request, number: str, assignment_id: int):
+    appeal = appeal_for_staff(request, number)
+    assignment = _assignment_of(appeal, assignment_id)
+    return _act(
+        request,
+        appeal,
+        "opinion_form",
+        forms.OpinionForm(request.POST),
+        lambda d: services.opinion_submit(actor=request.user, assignment_id=assignment.pk, **d),
+        _("配合意见已提交牵头单位。"),
+    )
+
+
+@staff_required
+@require_POST
+def reply_submit_view(request, number: str, assignment_id: int):
+    appeal = appeal_for_staff(request, number)
+    assignment = _assignment_of(appeal, assignment_id)
+    return _act(
+        request,
+        appeal,
+        "reply_form",
+        forms.ReplyForm(request.POST),
+        lambda d: services.reply_submit(actor=request.user, assignment_id=assignment.pk, **d),
+        _("办理反馈已提交。"),
+    )
+
+
+@staff_required
+@require_POST
+def reply_review_view(request, number: str, reply_id: int):
+    appeal = appeal_for_staff(request, number)
+    reply = get_object_or_404(appeal.replies, pk=reply_id)
+    return _act(
+        request,
+        appeal,
+        "review_form",
+        forms.ReviewForm(request.POST),
+        lambda d: services.reply_review(
+            actor=request.user,
+            reply_id=reply.pk,
+            approve=d["decision"] == "approve",
+            note=d["note"],
+        ),
+        _("审核意见已提交。"),
+    )
+
+
+@staff_required
+@require_POST
+def appeal_close_view(request, number: str):
+    appeal = appeal_for_staff(request, number)
+    return _act(
+        request,
+        appeal,
+        "close_form",
+        forms.CloseForm(request.POST),
+        lambda d: services.appeal_close(actor=request.user, appeal_id=appeal.pk, **d),
+        _("已销号。"),
+    )
+
+
+@staff_required
+@require_POST
+def followup_record_view(request, number: str):
+    appeal = appeal_for_staff(request, number)
+    return _act(
+        request,
+        appeal,
+        "followup_form",
+        forms.FollowUpForm(request.POST),
+        lambda d: services.followup_record(actor=request.user, appeal_id=appeal.pk, **d),
+        _("回访记录已保存。"),
+    )
