@@ -162,6 +162,11 @@ class Appeal(models.Model):
     )
     triage_explanation = models.TextField(_("分办说明"), blank=True)
     returned_count = models.PositiveSmallIntegerField(_("退回次数"), default=0)
+    # Someone flagged the appeal as blocked (受阻): it shows red until the flag is cleared.
+    is_blocked = models.BooleanField(_("受阻"), default=False)
+    blocked_reason = models.TextField(_("受阻原因"), blank=True)
+    # While a department waits on the enterprise for more material, the clocks pause.
+    awaiting_material_since = models.DateTimeField(_("等待补充材料自"), null=True, blank=True)
     reopened_count = models.PositiveSmallIntegerField(_("重办次数"), default=0)
     filed_at = models.DateTimeField(_("登记时间"), default=timezone.now)
     closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
@@ -447,3 +452,102 @@ class TimelineEvent(models.Model):
         verbose_name_plural = _("办理记录")
         ordering = ["created_at", "pk"]
         indexes = [models.Index(fields=["appeal", "created_at"], name="event_appeal_idx")]
+
+
+class ExtensionRequest(models.Model):
+    """A department asks the office for more working days (延期申请)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("待审批")
+        APPROVED = "approved", _("已同意")
+        REJECTED = "rejected", _("未同意")
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="extensions")
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="extensions")
+    days = models.PositiveSmallIntegerField(_("延期工作日数"))
+    reason = models.TextField(_("延期理由"), max_length=2000)
+    state = models.CharField(_("状态"), max_length=10, choices=State.choices, default=State.PENDING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decision_note = models.TextField(_("审批意见"), blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("延期申请")
+        verbose_name_plural = _("延期申请")
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["assignment"],
+                condition=Q(state="pending"),
+                name="extension_one_pending_per_assignment",
+            )
+        ]
+
+
+EXTENSION_TRANSITIONS: dict[str, frozenset[str]] = {
+    ExtensionRequest.State.PENDING: frozenset(
+        {ExtensionRequest.State.APPROVED, ExtensionRequest.State.REJECTED}
+    ),
+    ExtensionRequest.State.APPROVED: frozenset(),
+    ExtensionRequest.State.REJECTED: frozenset(),
+}
+
+
+class Notification(models.Model):
+    """One message to one person on one channel. Written in the same transaction as the event
+    that causes it and sent after commit; a sweep re-sends any whose dispatch was lost."""
+
+    class Channel(models.TextChoices):
+        INAPP = "inapp", _("站内消息")
+        EMAIL = "email", _("电子邮件")
+        SMS = "sms", _("短信")
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    # The e-mail address or phone number for EMAIL and SMS, copied at creation.
+    address = models.CharField(max_length=254, blank=True)
+    channel = models.CharField(max_length=5, choices=Channel.choices)
+    appeal = models.ForeignKey(
+        Appeal, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    event = models.CharField(max_length=40)
+    # Marks each effect once: the same escalation never notifies the same person twice.
+    dedupe_key = models.CharField(max_length=120, unique=True)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("通知")
+        verbose_name_plural = _("通知")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # The re-drive sweep: notifications not yet sent, oldest first.
+            models.Index(
+                fields=["created_at"],
+                name="notification_unsent_idx",
+                condition=Q(sent_at__isnull=True),
+            ),
+            # A user's in-app inbox, newest first.
+            models.Index(fields=["recipient", "-created_at"], name="notification_inbox_idx"),
+        ]

@@ -1,1 +1,15 @@
 """Celery tasks of the appeals app. Each takes ids, calls one service, and is safe to run twice."""
+
+from celery import shared_task
+
+from appeals.services import notify
+
+
+@shared_task(name="appeals.notification_send")
+def notification_send(notification_id: int) -> bool:
+    return notify.notification_deliver(notification_id=notification_id)
+
+
+@shared_task(name="appeals.notifications_redrive")
+def notifications_redrive() -> int:
+    return notify.notifications_redrive()

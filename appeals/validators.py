@@ -13,8 +13,15 @@ _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
 
 
 def clean_text(value: str) -> str:
-    """Full-width to half-width (NFKC), zero-width characters removed, outer spaces stripped."""
+    """For identifiers (codes, phone numbers): full-width to half-width (NFKC), zero-width
+    characters removed, outer spaces stripped."""
     return unicodedata.normalize("NFKC", value).translate(_ZERO_WIDTH).strip()
+
+
+def clean_words(value: str) -> str:
+    """For prose (titles, names): zero-width characters removed and outer spaces stripped, but
+    Chinese full-width punctuation kept as typed."""
+    return value.translate(_ZERO_WIDTH).strip()
 
 
 def credit_code_check_char(first17: str) -> str:
@@ -51,8 +58,8 @@ def validate_credit_code(value: str) -> None:
         )
 
 
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
+_MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
+_LANDLINE = re.compile(r"^0[0-9]{2,3}-?[0-9]{7,8}$")
 
 
 def normalize_phone(value: str) -> str:

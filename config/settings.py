@@ -169,3 +169,5 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+SMS_BACKEND = env_str("SMS_BACKEND", "appeals.sms.ConsoleBackend")

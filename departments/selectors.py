@@ -82,3 +82,21 @@ def active_categories():
 
 def regions():
     return Region.objects.order_by("code")
+
+
+def department_staff(department_id: int, *roles: Membership.Role):
+    """Active users of a department, optionally only those with one of `roles`."""
+    from django.contrib.auth import get_user_model
+
+    members = Membership.objects.filter(department_id=department_id)
+    if roles:
+        members = members.filter(role__in=roles)
+    return get_user_model().objects.filter(
+        is_active=True, pk__in=members.values("user_id")
+    ).order_by("pk")
+
+
+def users_with_role(role):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(is_active=True, groups__name=role.value).order_by("pk")

@@ -16,18 +16,34 @@ from appeals.services.handling import (
     reply_submit,
 )
 from appeals.services.triage import appeal_decline, appeal_merge, appeal_route
+from appeals.services.waiting import (
+    appeal_flag_blocked,
+    appeal_rating_lapse,
+    appeal_request_material,
+    appeal_supply_material,
+    event_record,
+    extension_decide,
+    extension_request,
+)
 
 __all__ = [
     "FiledAppeal",
     "appeal_close",
     "appeal_decline",
     "appeal_file",
+    "appeal_flag_blocked",
     "appeal_merge",
     "appeal_rate",
+    "appeal_rating_lapse",
+    "appeal_request_material",
     "appeal_route",
+    "appeal_supply_material",
     "assignment_return",
     "assignment_sign",
     "attachment_check",
+    "event_record",
+    "extension_decide",
+    "extension_request",
     "followup_record",
     "opinion_submit",
     "query_code_hash",

@@ -7,6 +7,7 @@ then its replies.
 from django.db import models
 from django.utils.translation import gettext as _
 
+from appeals import events
 from appeals.models import Appeal, TimelineEvent
 from config.errors import ServiceError, ServiceForbidden
 from departments.roles import Role, has_role
@@ -50,10 +51,18 @@ def transition(
 
 
 def record(
-    appeal: Appeal, code: str, *, actor, note: str = "", department=None, public: bool = True
+    appeal: Appeal,
+    code: str,
+    *,
+    actor,
+    note: str = "",
+    department=None,
+    public: bool = True,
+    **context,
 ) -> TimelineEvent:
-    """One line of the appeal's timeline, written in the same transaction as the change."""
-    return TimelineEvent.objects.create(
+    """One line of the appeal's timeline, written in the same transaction as the change, and
+    passed with `context` (e.g. assignment=…) to the listeners of appeals.events."""
+    event = TimelineEvent.objects.create(
         appeal=appeal,
         code=code,
         actor=actor if actor is not None and actor.is_authenticated else None,
@@ -61,6 +70,8 @@ def record(
         note=note,
         is_public=public,
     )
+    events.emit(event, context)
+    return event
 
 
 def require_role(actor, *roles: Role) -> None:

@@ -14,8 +14,10 @@ from appeals.models import (
     Reply,
 )
 from appeals.services._common import lock_appeal, record, require_role, require_text, transition
+from appeals.services.notify import notify_event
 from config.errors import ServiceError
 from departments.roles import Role
+from departments.selectors import department_staff
 
 _USER_SCORES = (
     Rating.Score.SATISFIED,
@@ -97,13 +99,20 @@ def appeal_rate(
             reason="reopened",
             also=("reopened_count",),
         )
-        record(
+        event = record(
             appeal,
             "reopened",
             actor=actor,
             department=lead.department,
+            assignment=lead,
             note=_("企业不满意并申请重办，已退回%(dept)s重新办理。")
             % {"dept": lead.department.name},
+        )
+        notify_event(
+            event,
+            users=department_staff(lead.department_id),
+            subject=_("诉求重办：%(n)s %(t)s") % {"n": appeal.number, "t": appeal.title},
+            body=event.note,
         )
     else:
         _close(appeal, actor=actor, reason="rated")

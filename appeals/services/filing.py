@@ -17,8 +17,10 @@ from django.utils.translation import gettext as _
 
 from appeals.models import Appeal, Attachment, Enterprise, NumberSequence
 from appeals.services._common import record, require_role, require_text
+from appeals.services.notify import notify_event
 from appeals.validators import (
     clean_text,
+    clean_words,
     normalize_credit_code,
     normalize_phone,
     validate_credit_code,
@@ -126,12 +128,14 @@ def appeal_file(
     public and enterprises file through the web form or the API."""
     if channel not in Appeal.Channel.values:
         raise ServiceError("invalid_channel", _("来源渠道无效。"))
+    if priority not in Appeal.Priority.values:
+        raise ServiceError("invalid_priority", _("紧急程度无效。"))
     if channel not in (Appeal.Channel.WEB, Appeal.Channel.API):
         require_role(actor, Role.COMMISSIONER, Role.OFFICE)
-    title = require_text(clean_text(title), _("诉求标题"), max_length=100)
+    title = require_text(clean_words(title), _("诉求标题"), max_length=100)
     content = require_text(content, _("诉求内容"), max_length=5000)
-    enterprise_name = clean_text(enterprise_name)
-    contact_name = clean_text(contact_name)
+    enterprise_name = clean_words(enterprise_name)
+    contact_name = clean_words(contact_name)
     credit_code = normalize_credit_code(credit_code) if credit_code else ""
     contact_phone = normalize_phone(contact_phone) if contact_phone else ""
     if credit_code:
@@ -199,11 +203,19 @@ def appeal_file(
         for attachment in stored:
             attachment.file.delete(save=False)
         raise
-    record(
+    event = record(
         appeal,
         "filed",
         actor=actor,
         note=_("通过“%(channel)s”登记，登记号 %(number)s。")
         % {"channel": appeal.get_channel_display(), "number": appeal.number},
+    )
+    notify_event(
+        event,
+        users=[appeal.commissioner] if appeal.commissioner else [],
+        phone="" if is_anonymous else contact_phone,
+        subject=_("新诉求待分办：%(n)s %(t)s") % {"n": appeal.number, "t": appeal.title},
+        body=_("【企呼政应】您的诉求已登记，登记号 %(n)s。请凭登记号和查询码查询办理进度。")
+        % {"n": appeal.number},
     )
     return FiledAppeal(appeal=appeal, query_code=query_code)

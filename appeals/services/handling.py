@@ -22,9 +22,11 @@ from appeals.services._common import (
     save_tracked,
     transition,
 )
+from appeals.services.notify import notify_event
 from config.errors import ServiceError, ServiceForbidden
+from departments.models import Membership
 from departments.roles import Role
-from departments.selectors import is_head_of, is_member
+from departments.selectors import department_staff, is_head_of, is_member, users_with_role
 
 
 def _lock_assignment(actor, assignment_id: int) -> tuple[Appeal, Assignment]:
@@ -61,6 +63,13 @@ def _cancel_open_co_handlers(appeal: Appeal, *, actor, reason: str) -> None:
 def assignment_sign(*, actor, assignment_id: int) -> Assignment:
     """Sign for an assignment (签收). The lead's signature puts the appeal in progress."""
     appeal, assignment = _lock_assignment(actor, assignment_id)
+    if assignment.state != Assignment.State.ASSIGNED:
+        # The transitions table allows done → signed too, but only for re-handling (重办).
+        raise ServiceError(
+            "invalid_transition",
+            _("当前状态为“%(state)s”，不能执行此操作。")
+            % {"state": assignment.get_state_display()},
+        )
     assignment.signed_at = timezone.now()
     assignment.signed_by = actor
     transition(
@@ -81,6 +90,7 @@ def assignment_sign(*, actor, assignment_id: int) -> Assignment:
         "signed",
         actor=actor,
         department=assignment.department,
+        assignment=assignment,
         note=_("%(dept)s已签收。") % {"dept": assignment.department.name},
     )
     return assignment
@@ -121,13 +131,20 @@ def assignment_return(*, actor, assignment_id: int, reason: str) -> Assignment:
             reason="returned",
             also=("returned_count",),
         )
-    record(
+    event = record(
         appeal,
         "returned",
         actor=actor,
         department=assignment.department,
         public=False,
+        assignment=assignment,
         note=_("%(dept)s退回：%(reason)s") % {"dept": assignment.department.name, "reason": reason},
+    )
+    notify_event(
+        event,
+        users=[appeal.commissioner] if appeal.commissioner else users_with_role(Role.COMMISSIONER),
+        subject=_("诉求被退回：%(n)s %(t)s") % {"n": appeal.number, "t": appeal.title},
+        body=event.note,
     )
     return assignment
 
@@ -159,6 +176,7 @@ def opinion_submit(*, actor, assignment_id: int, content: str) -> Opinion:
         "opinion_sent",
         actor=actor,
         department=assignment.department,
+        assignment=assignment,
         note=_("%(dept)s已向牵头单位提交配合意见。") % {"dept": assignment.department.name},
     )
     return opinion
@@ -181,12 +199,20 @@ def _publish(appeal: Appeal, reply: Reply, *, actor) -> None:
     )
     _cancel_open_co_handlers(appeal, actor=actor, reason="lead_replied")
     transition(appeal, APPEAL_TRANSITIONS, Appeal.Status.REPLIED, actor=actor, reason="replied")
-    record(
+    event = record(
         appeal,
         "replied",
         actor=actor,
         department=lead.department,
+        assignment=lead,
         note=_("办理结果：%(outcome)s。") % {"outcome": reply.get_outcome_display()},
+    )
+    notify_event(
+        event,
+        users=[appeal.filed_by] if appeal.filed_by_id else [],
+        phone="" if appeal.is_anonymous else appeal.contact_phone,
+        subject=_("诉求已答复：%(n)s") % {"n": appeal.number},
+        body=_("【企呼政应】您的诉求 %(n)s 已有办理反馈，请查看并评价。") % {"n": appeal.number},
     )
 
 
@@ -219,7 +245,7 @@ def reply_submit(*, actor, assignment_id: int, outcome: str, content: str) -> Re
     reply._change_reason = "submitted"
     reply.save()
     if says_no:
-        record(
+        event = record(
             appeal,
             "reply_for_review",
             actor=actor,
@@ -227,6 +253,12 @@ def reply_submit(*, actor, assignment_id: int, outcome: str, content: str) -> Re
             public=False,
             note=_("答复（%(outcome)s）已提交单位负责人审核。")
             % {"outcome": reply.get_outcome_display()},
+        )
+        notify_event(
+            event,
+            users=department_staff(assignment.department_id, Membership.Role.HEAD),
+            subject=_("答复待审核：%(n)s") % {"n": appeal.number},
+            body=event.note,
         )
     else:
         _publish(appeal, reply, actor=actor)
@@ -271,13 +303,25 @@ def reply_review(*, actor, reply_id: int, approve: bool, note: str = "") -> Repl
         field="state",
         also=("review_note",),
     )
-    record(
+    event = record(
         appeal,
         f"review_{level}_{'approved' if approve else 'sent_back'}",
         actor=actor,
         department=department if level == "head" else None,
         public=False,
         note=reply.review_note,
+    )
+    if new_state == Reply.State.PENDING_OFFICE:
+        reviewers = users_with_role(Role.OFFICE)
+    elif new_state == Reply.State.SENT_BACK:
+        reviewers = department_staff(department.pk)
+    else:
+        reviewers = []
+    notify_event(
+        event,
+        users=reviewers,
+        subject=_("答复审核：%(n)s %(s)s") % {"n": appeal.number, "s": reply.get_state_display()},
+        body=reply.review_note or reply.get_state_display(),
     )
     if new_state == Reply.State.PUBLISHED:
         _publish(appeal, reply, actor=actor)

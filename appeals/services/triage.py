@@ -8,9 +8,11 @@ from django.utils.translation import gettext as _
 
 from appeals.models import APPEAL_TRANSITIONS, Appeal, Assignment
 from appeals.services._common import lock_appeal, record, require_role, require_text, transition
+from appeals.services.notify import notify_users
 from config.errors import ServiceError
 from departments.models import Category, Department, Region
 from departments.roles import Role
+from departments.selectors import department_staff
 
 TRIAGE_ROLES = (Role.COMMISSIONER, Role.OFFICE)
 
@@ -51,6 +53,7 @@ def appeal_route(
         also=("category", "region"),
     )
     now = timezone.now()
+    assignments = []
     for department, role in [(lead, Assignment.Role.LEAD)] + [
         (d, Assignment.Role.CO) for d in co_handlers
     ]:
@@ -60,15 +63,27 @@ def appeal_route(
         assignment._history_user = actor
         assignment._change_reason = "routed"
         assignment.save()
+        assignments.append(assignment)
     names = lead.name + _("（牵头）")
     if co_handlers:
         names += "、" + "、".join(d.name for d in co_handlers) + _("（配合）")
-    record(
+    event = record(
         appeal,
         "routed",
         actor=actor,
+        assignments=assignments,
         note=_("已交办：%(names)s。%(note)s") % {"names": names, "note": note.strip()},
     )
+    for assignment in assignments:
+        notify_users(
+            users=department_staff(assignment.department_id),
+            appeal=appeal,
+            event="routed",
+            key=f"event:{event.pk}:{assignment.pk}",
+            subject=_("新交办诉求待签收：%(n)s %(t)s") % {"n": appeal.number, "t": appeal.title},
+            body=_("%(dept)s作为%(role)s，请及时签收办理。")
+            % {"dept": assignment.department.name, "role": assignment.get_role_display()},
+        )
     return appeal
 
 
@@ -119,6 +134,16 @@ def appeal_merge(*, actor, appeal_id: int, into_number: str, explanation: str) -
             _("诉求 %(n)s 已并入其他诉求，请并入最终的诉求。") % {"n": target.number},
         )
     appeal = lock_appeal(appeal_id)
+    if (target.filed_at, target.pk) > (appeal.filed_at, appeal.pk):
+        raise ServiceError(
+            "merge_into_later",
+            _("只能并入更早登记的诉求（%(n)s 登记在后）。") % {"n": target.number},
+        )
+    if appeal.merged_appeals.exists():
+        raise ServiceError(
+            "merge_has_merged",
+            _("已有其他诉求并入本件，本件不能再并入其他诉求；请将新诉求并入本件。"),
+        )
     appeal.merged_into = target
     appeal.triage_explanation = explanation
     appeal.closed_at = timezone.now()

@@ -25,6 +25,16 @@ EVENT_LABELS = {
     "merged": _("并案"),
     "merged_from": _("并案"),
     "followed_up": _("回访"),
+    "material_requested": _("请企业补充材料"),
+    "material_supplied": _("企业补充材料"),
+    "extension_requested": _("延期申请"),
+    "extension_approved": _("同意延期"),
+    "extension_rejected": _("不同意延期"),
+    "blocked": _("标记受阻"),
+    "unblocked": _("解除受阻"),
+    "rating_lapsed": _("逾期未评价，视为认可"),
+    "escalated": _("督办"),
+    "deadline_changed": _("办理时限调整"),
 }
 
 STATUS_CLASSES = {

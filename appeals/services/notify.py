@@ -1,0 +1,157 @@
+"""Notifications: an outbox in the database, sent after commit, re-driven by a sweep.
+
+A notification row is written in the same transaction as the event that causes it, so an
+event never happens without its notification. Sending happens after commit through Celery; if
+the broker is down the row waits, unsent, until `notifications_redrive` picks it up. Each row
+has a unique `dedupe_key`, so the same effect never notifies the same person twice."""
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from appeals.models import Appeal, Notification
+from appeals.sms import send_sms
+
+logger = logging.getLogger(__name__)
+
+STAFF_CHANNELS = (Notification.Channel.INAPP, Notification.Channel.EMAIL)
+
+
+def notify_users(
+    *,
+    users: Iterable,
+    appeal: Appeal | None,
+    event: str,
+    key: str,
+    subject: str,
+    body: str,
+    channels: Iterable[str] = STAFF_CHANNELS,
+) -> list[Notification]:
+    """In-app (and e-mail, for users who have an address) notifications, once per key."""
+    now = timezone.now()
+    created = []
+    for user in users:
+        for channel in channels:
+            address = user.email if channel == Notification.Channel.EMAIL else ""
+            if channel == Notification.Channel.EMAIL and not address:
+                continue
+            notification, was_new = Notification.objects.get_or_create(
+                dedupe_key=f"{key}:{user.pk}:{channel}",
+                defaults={
+                    "recipient": user,
+                    "address": address,
+                    "channel": channel,
+                    "appeal": appeal,
+                    "event": event,
+                    "subject": subject[:200],
+                    "body": body,
+                    # An in-app message is delivered by being written.
+                    "sent_at": now if channel == Notification.Channel.INAPP else None,
+                },
+            )
+            if was_new:
+                created.append(notification)
+    _dispatch_after_commit(created)
+    return created
+
+
+def notify_phone(*, phone: str, appeal: Appeal, event: str, key: str, body: str) -> None:
+    """An SMS to the enterprise's contact number (never with the query code in it)."""
+    if not phone:
+        return
+    notification, was_new = Notification.objects.get_or_create(
+        dedupe_key=f"{key}:sms",
+        defaults={
+            "address": phone,
+            "channel": Notification.Channel.SMS,
+            "appeal": appeal,
+            "event": event,
+            "subject": body[:200],
+            "body": body,
+        },
+    )
+    if was_new:
+        _dispatch_after_commit([notification])
+
+
+def _dispatch_after_commit(notifications: list[Notification]) -> None:
+    ids = [n.pk for n in notifications if n.sent_at is None]
+    if ids:
+        transaction.on_commit(lambda: _dispatch(ids))
+
+
+def _dispatch(ids: list[int]) -> None:
+    from appeals.tasks import notification_send
+
+    for notification_id in ids:
+        try:
+            notification_send.delay(notification_id)
+        except Exception:
+            # The broker is down: the row stays unsent and the re-drive sweep sends it later.
+            logger.warning("notification %s not dispatched; the sweep will retry", notification_id)
+
+
+def notification_deliver(*, notification_id: int) -> bool:
+    """Send one notification if it has not been sent. Safe to run twice and from two workers
+    at once: the row is locked (skipped if another worker holds it) and re-checked."""
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(pk=notification_id, sent_at__isnull=True)
+            .first()
+        )
+        if notification is None:
+            return False
+        notification.attempts += 1
+        try:
+            if notification.channel == Notification.Channel.EMAIL:
+                send_mail(notification.subject, notification.body, None, [notification.address])
+            elif notification.channel == Notification.Channel.SMS:
+                send_sms(notification.address, notification.body)
+        except Exception as exc:
+            notification.last_error = f"{type(exc).__name__}: {exc}"[:300]
+            notification.save(update_fields=["attempts", "last_error"])
+            logger.warning("notification %s failed: %s", notification_id, type(exc).__name__)
+            return False
+        notification.sent_at = timezone.now()
+        notification.save(update_fields=["attempts", "sent_at"])
+        return True
+
+
+def notifications_redrive(*, now=None, older_than=timedelta(minutes=2), batch: int = 500) -> int:
+    """Send what is still unsent a while after it was written (its dispatch was lost).
+    Bounded: the oldest `batch` rows, by the partial index on unsent notifications."""
+    now = now or timezone.now()
+    ids = list(
+        Notification.objects.filter(sent_at__isnull=True, created_at__lte=now - older_than)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:batch]
+    )
+    return sum(notification_deliver(notification_id=pk) for pk in ids)
+
+
+def notification_mark_read(*, actor, notification_id: int) -> None:
+    Notification.objects.filter(pk=notification_id, recipient=actor, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )  # not a workflow status: no history needed
+
+
+def notify_event(event, *, users: Iterable = (), phone: str = "", subject: str, body: str):
+    """Notifications for one timeline event: staff in-app and by e-mail, the enterprise by SMS.
+    Keyed on the event, so each event notifies each person once."""
+    notify_users(
+        users=users,
+        appeal=event.appeal,
+        event=event.code,
+        key=f"event:{event.pk}",
+        subject=subject,
+        body=body,
+    )
+    if phone:
+        notify_phone(
+            phone=phone, appeal=event.appeal, event=event.code, key=f"event:{event.pk}", body=body
+        )

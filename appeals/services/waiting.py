@@ -1,0 +1,258 @@
+"""What moves deadlines: waiting on the enterprise for material (the clocks pause), extensions
+approved by the office (a deadline moves), the blocked flag, and the rating window lapsing.
+Also `event_record`, for other apps (sla) to put their own events on an appeal's timeline."""
+
+from collections.abc import Sequence
+from pathlib import PurePath
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from appeals.models import (
+    APPEAL_TRANSITIONS,
+    EXTENSION_TRANSITIONS,
+    Appeal,
+    Assignment,
+    Attachment,
+    ExtensionRequest,
+    Rating,
+    Reply,
+)
+from appeals.services._common import (
+    lock_appeal,
+    record,
+    require_role,
+    require_text,
+    save_tracked,
+    transition,
+)
+from appeals.services.filing import attachment_check
+from appeals.services.handling import _lock_assignment
+from appeals.services.notify import notify_event
+from config.errors import ServiceError
+from departments.roles import Role
+from departments.selectors import department_staff, users_with_role
+
+
+@transaction.atomic
+def appeal_request_material(*, actor, assignment_id: int, note: str) -> Appeal:
+    """A department asks the enterprise for more material (补充材料); every clock of the
+    appeal pauses until the enterprise answers."""
+    note = require_text(note, _("需补充的材料"))
+    appeal, assignment = _lock_assignment(actor, assignment_id)
+    if assignment.state != Assignment.State.SIGNED:
+        raise ServiceError("not_signed", _("请先签收，再请企业补充材料。"))
+    if appeal.awaiting_material_since is not None:
+        raise ServiceError("already_waiting", _("已在等待企业补充材料。"))
+    appeal.awaiting_material_since = timezone.now()
+    save_tracked(
+        appeal, actor=actor, reason="material_requested", fields=["awaiting_material_since"]
+    )
+    event = record(
+        appeal,
+        "material_requested",
+        actor=actor,
+        department=assignment.department,
+        assignment=assignment,
+        note=note,
+    )
+    notify_event(
+        event,
+        users=[appeal.filed_by] if appeal.filed_by_id else [],
+        phone="" if appeal.is_anonymous else appeal.contact_phone,
+        subject=_("请补充材料：%(n)s") % {"n": appeal.number},
+        body=_("【企呼政应】办理您的诉求 %(n)s 需要补充材料，请登录或凭查询码查看。")
+        % {"n": appeal.number},
+    )
+    return appeal
+
+
+@transaction.atomic
+def appeal_supply_material(
+    *, actor, appeal_id: int, content: str, attachments: Sequence[UploadedFile] = ()
+) -> Appeal:
+    """The enterprise answers a request for material; the clocks run again. The caller has
+    checked that the actor (or the holder of the query code) may act for this appeal."""
+    content = require_text(content, _("补充说明"))
+    checked = [(upload, attachment_check(upload)) for upload in attachments]
+    appeal = lock_appeal(appeal_id)
+    if appeal.awaiting_material_since is None:
+        raise ServiceError("not_waiting", _("当前没有需要补充的材料。"))
+    appeal.awaiting_material_since = None
+    save_tracked(
+        appeal, actor=actor, reason="material_supplied", fields=["awaiting_material_since"]
+    )
+    for upload, mime in checked:
+        Attachment.objects.create(
+            appeal=appeal,
+            file=upload,
+            original_name=PurePath(upload.name or "file").name[:200],
+            content_type=mime,
+            size=upload.size or 0,
+            uploaded_by=actor if actor is not None and actor.is_authenticated else None,
+        )
+    lead = appeal.assignments.filter(
+        role=Assignment.Role.LEAD, state__in=Assignment.ACTIVE_STATES
+    ).first()
+    event = record(appeal, "material_supplied", actor=actor, note=content)
+    notify_event(
+        event,
+        users=department_staff(lead.department_id) if lead else [],
+        subject=_("企业已补充材料：%(n)s") % {"n": appeal.number},
+        body=content,
+    )
+    return appeal
+
+
+@transaction.atomic
+def extension_request(*, actor, assignment_id: int, days: int, reason: str) -> ExtensionRequest:
+    """A department asks the office for more working days (延期申请)."""
+    reason = require_text(reason, _("延期理由"), max_length=2000)
+    if not 1 <= days <= 30:
+        raise ServiceError("invalid_days", _("延期天数应为1至30个工作日。"))
+    appeal, assignment = _lock_assignment(actor, assignment_id)
+    if assignment.state not in Assignment.ACTIVE_STATES:
+        raise ServiceError("not_active", _("该交办已结束，不能申请延期。"))
+    if assignment.extensions.filter(state=ExtensionRequest.State.PENDING).exists():
+        raise ServiceError("extension_pending", _("已有延期申请正在审批。"))
+    extension = ExtensionRequest(
+        appeal=appeal, assignment=assignment, days=days, reason=reason, requested_by=actor
+    )
+    extension._history_user = actor
+    extension._change_reason = "requested"
+    extension.save()
+    event = record(
+        appeal,
+        "extension_requested",
+        actor=actor,
+        department=assignment.department,
+        public=False,
+        assignment=assignment,
+        note=_("申请延期%(d)d个工作日：%(r)s") % {"d": days, "r": reason},
+    )
+    notify_event(
+        event,
+        users=users_with_role(Role.OFFICE),
+        subject=_("延期申请待审批：%(n)s") % {"n": appeal.number},
+        body=event.note,
+    )
+    return extension
+
+
+@transaction.atomic
+def extension_decide(
+    *, actor, extension_id: int, approve: bool, note: str = ""
+) -> ExtensionRequest:
+    """The office approves (the department's deadline moves) or refuses an extension."""
+    require_role(actor, Role.OFFICE)
+    appeal_id = (
+        ExtensionRequest.objects.filter(pk=extension_id).values_list("appeal_id", flat=True).first()
+    )
+    if appeal_id is None:
+        raise ServiceError("not_found", _("延期申请不存在。"))
+    appeal = lock_appeal(appeal_id)
+    extension = (
+        ExtensionRequest.objects.select_for_update()
+        .select_related("assignment__department")
+        .get(pk=extension_id)
+    )
+    if not approve:
+        note = require_text(note, _("审批意见"))
+    extension.decided_by = actor
+    extension.decided_at = timezone.now()
+    extension.decision_note = note.strip()
+    state = ExtensionRequest.State.APPROVED if approve else ExtensionRequest.State.REJECTED
+    transition(
+        extension,
+        EXTENSION_TRANSITIONS,
+        state,
+        actor=actor,
+        reason=state.value,
+        field="state",
+        also=("decided_by", "decided_at", "decision_note"),
+    )
+    event = record(
+        appeal,
+        f"extension_{state.value}",
+        actor=actor,
+        department=extension.assignment.department,
+        public=approve,
+        assignment=extension.assignment,
+        days=extension.days,
+        note=_("延期%(d)d个工作日：%(s)s。%(n)s")
+        % {"d": extension.days, "s": extension.get_state_display(), "n": extension.decision_note},
+    )
+    notify_event(
+        event,
+        users=department_staff(extension.assignment.department_id),
+        subject=_("延期申请%(s)s：%(n)s")
+        % {"s": extension.get_state_display(), "n": appeal.number},
+        body=event.note,
+    )
+    return extension
+
+
+@transaction.atomic
+def appeal_flag_blocked(*, actor, appeal_id: int, blocked: bool, reason: str = "") -> Appeal:
+    """Flag an appeal as blocked (受阻: it shows red), or clear the flag."""
+    require_role(actor, Role.OFFICE, Role.COMMISSIONER, Role.HEAD)
+    if blocked:
+        reason = require_text(reason, _("受阻原因"), max_length=2000)
+    appeal = lock_appeal(appeal_id)
+    if not appeal.is_open:
+        raise ServiceError("not_open", _("诉求已办结。"))
+    if appeal.is_blocked == blocked:
+        return appeal
+    appeal.is_blocked = blocked
+    appeal.blocked_reason = reason if blocked else ""
+    save_tracked(
+        appeal,
+        actor=actor,
+        reason="blocked" if blocked else "unblocked",
+        fields=["is_blocked", "blocked_reason"],
+    )
+    record(
+        appeal,
+        "blocked" if blocked else "unblocked",
+        actor=actor,
+        public=False,
+        note=reason,
+    )
+    return appeal
+
+
+@transaction.atomic
+def appeal_rating_lapse(*, appeal_id: int) -> Appeal | None:
+    """No rating within the window counts as accepted: the appeal closes. Safe to run twice:
+    an appeal no longer waiting for its rating is left alone."""
+    appeal = lock_appeal(appeal_id)
+    if appeal.status != Appeal.Status.REPLIED:
+        return None
+    reply = (
+        Reply.objects.filter(appeal=appeal, state=Reply.State.PUBLISHED, rating__isnull=True)
+        .order_by("-published_at")
+        .first()
+    )
+    if reply is None:
+        return None
+    Rating.objects.create(appeal=appeal, reply=reply, score=Rating.Score.LAPSED)
+    appeal.closed_at = timezone.now()
+    transition(
+        appeal,
+        APPEAL_TRANSITIONS,
+        Appeal.Status.CLOSED,
+        actor=None,
+        reason="rating_lapsed",
+        also=("closed_at",),
+    )
+    record(appeal, "rating_lapsed", actor=None, note=_("评价期限届满未评价，视为认可，诉求办结。"))
+    return appeal
+
+
+@transaction.atomic
+def event_record(*, appeal_id: int, code: str, note: str = "", public: bool = False, **context):
+    """A timeline event from another app (an escalation, a recomputed deadline)."""
+    appeal = Appeal.objects.get(pk=appeal_id)
+    return record(appeal, code, actor=None, note=note, public=public, **context)
