@@ -6,6 +6,9 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+# How often the deadline sweep runs (seconds); the integration test shortens it.
+SWEEP_SECONDS = float(os.environ.get("SLA_SWEEP_SECONDS", "60"))
+
 app = Celery("qihu")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.update(
@@ -16,7 +19,15 @@ app.conf.update(
     task_soft_time_limit=240,
     task_ignore_result=True,
     timezone="Asia/Shanghai",
-    task_routes={},
-    beat_schedule={},
+    # Sweeps and notifications on their own queues, so a province can give each its workers.
+    task_routes={
+        "sla.*": {"queue": "sweeps"},
+        "appeals.notification*": {"queue": "notifications"},
+    },
+    task_default_queue="default",
+    beat_schedule={
+        "sla-sweep": {"task": "sla.sweep", "schedule": SWEEP_SECONDS},
+        "notifications-redrive": {"task": "appeals.notifications_redrive", "schedule": 120.0},
+    },
 )
 app.autodiscover_tasks()

@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class SlaConfig(AppConfig):
     name = "sla"
     verbose_name = _("时限与督办")
+
+    def ready(self) -> None:
+        # Clocks follow the loop: every timeline event reaches sla.services.clocks_on_event in
+        # the transaction of the service that recorded it (see appeals/events.py).
+        from appeals import events
+        from sla.services import clocks_on_event
+
+        events.listen(clocks_on_event)

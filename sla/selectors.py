@@ -1,0 +1,47 @@
+"""Reads about deadlines: which policy applies, and the colour of an appeal."""
+
+from datetime import date
+
+from appeals.models import Appeal
+from sla.models import COLOUR_RANK, Clock, Colour, Policy
+
+
+def policy_for(appeal: Appeal) -> Policy:
+    """The most specific policy: the appeal's category, then its ancestors, then the default
+    (no category); within each, the appeal's priority before "all priorities"."""
+    chain = []
+    node = appeal.category
+    while node is not None:
+        chain.append(node.pk)
+        node = node.parent
+    policies = list(
+        Policy.objects.filter(category_id__in=chain) | Policy.objects.filter(category__isnull=True)
+    )
+    ranked = sorted(
+        policies,
+        key=lambda p: (
+            chain.index(p.category_id) if p.category_id in chain else len(chain),
+            0 if p.priority == appeal.priority else 1,
+        ),
+    )
+    usable = [p for p in ranked if p.priority in ("", appeal.priority)]
+    return usable[0] if usable else Policy()
+
+
+def appeal_colour(appeal: Appeal, clocks: list[Clock], today: date) -> str:
+    """Red when blocked, returned twice or a deadline has passed; yellow when little time is
+    left or a step was late; green on track; no colour once the appeal is over."""
+    if not appeal.is_open:
+        return ""
+    if appeal.is_blocked or appeal.returned_count >= 2:
+        return Colour.RED
+    colours = [c.colour_on(today) for c in clocks if c.state != Clock.State.CANCELLED]
+    return max(colours, key=COLOUR_RANK.__getitem__, default=Colour.GREEN)
+
+
+def clocks_of(appeal: Appeal) -> list[Clock]:
+    return list(
+        Clock.objects.filter(appeal=appeal)
+        .select_related("department")
+        .order_by("started_on", "pk")
+    )

@@ -1,0 +1,411 @@
+"""Clocks, colours and escalation.
+
+Clocks follow the loop through `clocks_on_event`, which appeals.events calls for every timeline
+event inside the service's own transaction (the appeal row is already locked). The sweep
+(`clocks_sweep`, every minute) touches only clocks whose `next_check_at` has come, one
+transaction per clock, locking the appeal and then the clock — the same order as the services —
+and skipping rows another sweep holds. Each escalation step fires once per clock: a unique
+constraint, not a hope.
+"""
+
+import logging
+from datetime import date, datetime, time, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from appeals.models import Appeal, Assignment
+from appeals.services import appeal_rating_lapse, event_record
+from appeals.services.notify import notify_users
+from departments.models import Membership
+from departments.roles import Role
+from departments.selectors import department_staff, users_with_role
+from sla.calendar import working_days_between
+from sla.models import Clock, Colour, Escalation, EscalationStep, Heartbeat
+from sla.selectors import policy_for
+
+logger = logging.getLogger(__name__)
+
+
+def _midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _save(clock: Clock, reason: str, fields: list[str]) -> None:
+    clock._change_reason = reason  # type: ignore[attr-defined]
+    clock.save(update_fields=fields)
+
+
+def _refresh(clock: Clock, today: date, steps: list[EscalationStep]) -> None:
+    """Recompute the cached colour and the next moment anything can change for this clock."""
+    clock.colour = clock.colour_on(today)
+    if clock.state == Clock.State.RUNNING and clock.colour == Colour.RED:
+        clock.state = Clock.State.BREACHED
+    if clock.state not in (Clock.State.RUNNING, Clock.State.BREACHED):
+        clock.next_check_at = None
+        return
+    fired = set(clock.escalations.values_list("step_id", flat=True)) if clock.pk else set()
+    candidates = [clock.yellow_from(), clock.due_date + timedelta(days=1)]
+    if clock.obligation != Clock.Obligation.RATING:
+        candidates += [s.fires_on(clock) for s in steps if s.pk not in fired]
+    upcoming = [d for d in candidates if d > today]
+    overdue_steps = clock.obligation != Clock.Obligation.RATING and any(
+        s.fires_on(clock) <= today for s in steps if s.pk not in fired
+    )
+    lapse_due = clock.obligation == Clock.Obligation.RATING and today > clock.due_date
+    if overdue_steps or lapse_due:
+        clock.next_check_at = timezone.now()
+    else:
+        clock.next_check_at = _midnight(min(upcoming)) if upcoming else None
+
+
+def _active_steps() -> list[EscalationStep]:
+    return list(
+        EscalationStep.objects.filter(is_active=True).order_by("colour", "after_working_days")
+    )
+
+
+def _start(
+    appeal: Appeal,
+    *,
+    obligation: str,
+    today: date,
+    assignment: Assignment | None = None,
+    started_on: date | None = None,
+    paused_days: int = 0,
+) -> Clock:
+    policy = policy_for(appeal)
+    limit = policy.limit_for(obligation)
+    clock = Clock(
+        appeal=appeal,
+        assignment=assignment,
+        department_id=assignment.department_id if assignment else None,
+        obligation=obligation,
+        state=Clock.State.RUNNING,
+        started_on=started_on or today,
+        limit_days=limit,
+        paused_days=paused_days,
+        warn_days=policy.warn_days_for(limit),
+    )
+    clock.due_date = clock.compute_due()
+    if appeal.awaiting_material_since is not None:
+        clock.state, clock.paused_on = Clock.State.PAUSED, today
+    _refresh(clock, today, _active_steps())
+    clock._change_reason = "started"  # type: ignore[attr-defined]
+    clock.save()
+    return clock
+
+
+def _open_clocks(appeal: Appeal, **filters):
+    return Clock.objects.select_for_update().filter(
+        appeal=appeal, state__in=Clock.OPEN_STATES, **filters
+    )
+
+
+def _finish(clocks, *, state: str, reason: str, now: datetime) -> None:
+    for clock in clocks:
+        clock.state = state
+        clock.met_at = now if state == Clock.State.MET else None
+        clock.next_check_at = None
+        clock.colour = clock.colour_on(timezone.localdate(now))
+        _save(clock, reason, ["state", "met_at", "next_check_at", "colour"])
+
+
+def clocks_on_event(event, context: dict) -> None:
+    """Keep the clocks in step with one workflow event (called inside the service's
+    transaction, with the appeal row locked)."""
+    appeal = event.appeal
+    now = timezone.now()
+    today = timezone.localdate(now)
+    code = event.code
+    assignment = context.get("assignment")
+    if code == "routed":
+        for a in context["assignments"]:
+            _start(appeal, obligation=Clock.Obligation.SIGN, today=today, assignment=a)
+            if a.role == Assignment.Role.CO:
+                _start(appeal, obligation=Clock.Obligation.OPINION, today=today, assignment=a)
+            else:
+                # The enterprise-facing limit runs from filing: a return to triage and a new
+                # lead do not reset it, and earlier pauses still count.
+                earlier_pauses = sum(
+                    Clock.objects.filter(
+                        appeal=appeal, obligation=Clock.Obligation.REPLY
+                    ).values_list("paused_days", flat=True)
+                )
+                _start(
+                    appeal,
+                    obligation=Clock.Obligation.REPLY,
+                    today=today,
+                    assignment=a,
+                    started_on=timezone.localdate(appeal.filed_at),
+                    paused_days=earlier_pauses,
+                )
+    elif code == "signed":
+        _finish(
+            _open_clocks(appeal, assignment=assignment, obligation=Clock.Obligation.SIGN),
+            state=Clock.State.MET,
+            reason="signed",
+            now=now,
+        )
+    elif code == "opinion_sent":
+        _finish(
+            _open_clocks(appeal, assignment=assignment),
+            state=Clock.State.MET,
+            reason="opinion_sent",
+            now=now,
+        )
+    elif code == "returned":
+        _finish(
+            _open_clocks(appeal, assignment=assignment),
+            state=Clock.State.CANCELLED,
+            reason="returned",
+            now=now,
+        )
+        if assignment.role == Assignment.Role.LEAD:
+            _finish(
+                _open_clocks(appeal).exclude(obligation=Clock.Obligation.RATING),
+                state=Clock.State.CANCELLED,
+                reason="lead_returned",
+                now=now,
+            )
+    elif code == "replied":
+        _finish(
+            _open_clocks(appeal, assignment=assignment),
+            state=Clock.State.MET,
+            reason="replied",
+            now=now,
+        )
+        _finish(_open_clocks(appeal), state=Clock.State.CANCELLED, reason="lead_replied", now=now)
+        _start(appeal, obligation=Clock.Obligation.RATING, today=today)
+    elif code == "reopened":
+        _finish(
+            _open_clocks(appeal, obligation=Clock.Obligation.RATING),
+            state=Clock.State.MET,
+            reason="reopened",
+            now=now,
+        )
+        _start(appeal, obligation=Clock.Obligation.REPLY, today=today, assignment=assignment)
+    elif code in ("rated", "closed", "rating_lapsed"):
+        _finish(
+            _open_clocks(appeal, obligation=Clock.Obligation.RATING),
+            state=Clock.State.MET,
+            reason=code,
+            now=now,
+        )
+        if code != "rated":
+            _finish(_open_clocks(appeal), state=Clock.State.CANCELLED, reason=code, now=now)
+    elif code in ("not_accepted", "redirected", "merged"):
+        _finish(_open_clocks(appeal), state=Clock.State.CANCELLED, reason=code, now=now)
+    elif code == "material_requested":
+        for clock in _open_clocks(appeal).exclude(state=Clock.State.PAUSED):
+            clock.state, clock.paused_on, clock.next_check_at = Clock.State.PAUSED, today, None
+            _save(clock, "paused", ["state", "paused_on", "next_check_at"])
+    elif code == "material_supplied":
+        steps = _active_steps()
+        for clock in _open_clocks(appeal, state=Clock.State.PAUSED):
+            clock.paused_days += working_days_between(clock.paused_on, today)
+            clock.paused_on = None
+            clock.state = Clock.State.RUNNING
+            clock.due_date = clock.compute_due()
+            _refresh(clock, today, steps)
+            _save(
+                clock,
+                "resumed",
+                ["state", "paused_on", "paused_days", "due_date", "colour", "next_check_at"],
+            )
+    elif code == "extension_approved":
+        steps = _active_steps()
+        for clock in _open_clocks(appeal, assignment=assignment).exclude(
+            obligation=Clock.Obligation.SIGN
+        ):
+            clock.extension_days += context["days"]
+            clock.due_date = clock.compute_due()
+            if clock.state == Clock.State.BREACHED:
+                clock.state = Clock.State.RUNNING
+            _refresh(clock, today, steps)
+            _save(
+                clock,
+                "extended",
+                ["extension_days", "due_date", "state", "colour", "next_check_at"],
+            )
+
+
+# --- The sweep ------------------------------------------------------------------------------
+
+
+def _lock_for_check(clock_id: int, now: datetime) -> tuple[Appeal, Clock] | None:
+    """Lock the clock's appeal, then the clock (the services' order), skipping rows that another
+    transaction holds; None when there is nothing (left) to do."""
+    appeal_id = (
+        Clock.objects.filter(pk=clock_id, next_check_at__lte=now)
+        .values_list("appeal_id", flat=True)
+        .first()
+    )
+    if appeal_id is None:
+        return None
+    appeal = Appeal.objects.select_for_update(skip_locked=True).filter(pk=appeal_id).first()
+    if appeal is None:
+        return None
+    clock = (
+        Clock.objects.select_for_update(skip_locked=True)
+        .filter(
+            pk=clock_id,
+            next_check_at__lte=now,
+            state__in=(Clock.State.RUNNING, Clock.State.BREACHED),
+        )
+        .select_related("department")
+        .first()
+    )
+    return (appeal, clock) if clock is not None else None
+
+
+def _recipients(target: str, clock: Clock, appeal: Appeal):
+    if target == EscalationStep.Target.HANDLERS and clock.department_id:
+        return list(
+            department_staff(clock.department_id, Membership.Role.HANDLER, Membership.Role.LIAISON)
+        )
+    if target == EscalationStep.Target.HEADS and clock.department_id:
+        return list(department_staff(clock.department_id, Membership.Role.HEAD))
+    if target == EscalationStep.Target.OFFICE:
+        return list(users_with_role(Role.OFFICE))
+    if target == EscalationStep.Target.COMMISSIONER:
+        return (
+            [appeal.commissioner]
+            if appeal.commissioner
+            else list(users_with_role(Role.COMMISSIONER))
+        )
+    if target == EscalationStep.Target.LEADERS:
+        return list(users_with_role(Role.LEADER))
+    return []
+
+
+def _escalate(appeal: Appeal, clock: Clock, step: EscalationStep, now: datetime) -> bool:
+    try:
+        with transaction.atomic():
+            escalation = Escalation.objects.create(
+                clock=clock, step=step, appeal=appeal, created_at=now
+            )
+    except IntegrityError:
+        return False  # fired already (by an earlier or a concurrent sweep)
+    dept = clock.department.name if clock.department else ""
+    note = _("%(step)s：%(dept)s%(ob)s截止 %(due)s。") % {
+        "step": step.name,
+        "dept": dept,
+        "ob": clock.get_obligation_display(),
+        "due": clock.due_date.isoformat(),
+    }
+    event_record(appeal_id=appeal.pk, code="escalated", note=note, public=False)
+    users = {u.pk: u for t in step.target_list() for u in _recipients(t, clock, appeal)}
+    notify_users(
+        users=users.values(),
+        appeal=appeal,
+        event=f"escalation:{step.code}",
+        key=f"escalation:{escalation.pk}",
+        subject=_("【%(step)s】%(n)s %(t)s")
+        % {"step": step.name, "n": appeal.number, "t": appeal.title},
+        body=note,
+    )
+    return True
+
+
+def clock_check(*, clock_id: int, now: datetime | None = None) -> int:
+    """Check one clock whose time has come: recolour it, fire the escalation steps that are
+    due (each once), or close the appeal when its rating window has lapsed. Returns the number
+    of escalations fired. Safe to run twice and from two sweeps at once."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    fired = 0
+    with transaction.atomic():
+        locked = _lock_for_check(clock_id, now)
+        if locked is None:
+            return 0
+        appeal, clock = locked
+        if clock.obligation == Clock.Obligation.RATING and today > clock.due_date:
+            appeal_rating_lapse(appeal_id=appeal.pk)  # its event marks this clock met
+            return 0
+        steps = _active_steps()
+        already = set(clock.escalations.values_list("step_id", flat=True))
+        if clock.obligation != Clock.Obligation.RATING:
+            for step in steps:
+                if step.pk not in already and step.fires_on(clock) <= today:
+                    fired += _escalate(appeal, clock, step, now)
+        _refresh(clock, today, steps)
+        _save(clock, "checked", ["state", "colour", "next_check_at"])
+    return fired
+
+
+def clocks_sweep(*, now: datetime | None = None, batch: int = 500, max_batches: int = 20) -> int:
+    """Check every clock whose next check has come, in bounded batches (the partial index on
+    next_check_at finds them without reading any other clock). Returns escalations fired."""
+    now = now or timezone.now()
+    fired = 0
+    seen: set[int] = set()
+    for _batch in range(max_batches):
+        ids = [
+            pk
+            for pk in Clock.objects.filter(next_check_at__lte=now)
+            .order_by("next_check_at")
+            .values_list("pk", flat=True)[: batch + len(seen)]
+            if pk not in seen
+        ][:batch]
+        if not ids:
+            break
+        for clock_id in ids:
+            fired += clock_check(clock_id=clock_id, now=now)
+        seen.update(ids)
+    heartbeat("sla.sweep", now)
+    return fired
+
+
+def heartbeat(name: str, now: datetime) -> None:
+    Heartbeat.objects.update_or_create(name=name, defaults={"beat_at": now})
+
+
+def clocks_recompute(*, now: datetime | None = None, batch: int = 500) -> int:
+    """After the calendar changes: recompute every open clock's due date; each change goes on
+    its appeal's timeline. Returns the number of clocks whose deadline moved."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    steps = _active_steps()
+    moved = 0
+    last_pk = 0
+    while True:
+        ids = list(
+            Clock.objects.filter(state__in=Clock.OPEN_STATES, pk__gt=last_pk)
+            .order_by("pk")
+            .values_list("pk", "appeal_id")[:batch]
+        )
+        if not ids:
+            return moved
+        last_pk = ids[-1][0]
+        for clock_id, appeal_id in ids:
+            with transaction.atomic():
+                Appeal.objects.select_for_update().filter(pk=appeal_id).first()
+                clock = (
+                    Clock.objects.select_for_update()
+                    .filter(pk=clock_id, state__in=Clock.OPEN_STATES)
+                    .first()
+                )
+                if clock is None:
+                    continue
+                new_due = clock.compute_due()
+                if new_due == clock.due_date:
+                    continue
+                old_due, clock.due_date = clock.due_date, new_due
+                if clock.state == Clock.State.BREACHED and clock.colour_on(today) != Colour.RED:
+                    clock.state = Clock.State.RUNNING
+                _refresh(clock, today, steps)
+                _save(clock, "calendar_changed", ["due_date", "state", "colour", "next_check_at"])
+                event_record(
+                    appeal_id=appeal_id,
+                    code="deadline_changed",
+                    public=False,
+                    note=_("工作日历调整：%(ob)s截止日由 %(a)s 改为 %(b)s。")
+                    % {
+                        "ob": clock.get_obligation_display(),
+                        "a": old_due.isoformat(),
+                        "b": new_due.isoformat(),
+                    },
+                )
+                moved += 1

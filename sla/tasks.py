@@ -1,0 +1,20 @@
+"""Celery tasks of the sla app. Each is safe to run twice (see sla.services)."""
+
+from celery import shared_task
+
+from sla import services
+
+
+@shared_task(name="sla.sweep")
+def sweep() -> int:
+    return services.clocks_sweep()
+
+
+@shared_task(name="sla.clock_check")
+def clock_check(clock_id: int) -> int:
+    return services.clock_check(clock_id=clock_id)
+
+
+@shared_task(name="sla.recompute_deadlines")
+def recompute_deadlines() -> int:
+    return services.clocks_recompute()
