@@ -22,6 +22,7 @@ every process sees a change at once.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ from django.db import transaction
 from django.utils.translation import gettext
 
 from sla.models import CalendarOverride, CalendarYear
+
+logger = logging.getLogger(__name__)
 
 VERSION_KEY = "sla:calendar-version"
 # The longest a process keeps a snapshot when it cannot see another process's bump.
@@ -145,6 +148,22 @@ def calendar_changed() -> None:
     _bump_version()
     if transaction.get_connection().in_atomic_block:
         transaction.on_commit(_bump_version)
+    # Open deadlines are recomputed (in the background) once the change is committed.
+    transaction.on_commit(_recompute_deadlines)
+
+
+def calendar_reload() -> None:
+    """Forget this process's copy of the calendar, so the next call reads the database."""
+    _reset_cache()
+
+
+def _recompute_deadlines() -> None:
+    from sla.tasks import recompute_deadlines
+
+    try:
+        recompute_deadlines.delay()
+    except Exception:  # the broker is down: the office can re-run it (manage.py shell)
+        logger.warning("deadline recompute not dispatched after a calendar change")
 
 
 # ---------------------------------------------------------------------------------------------

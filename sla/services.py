@@ -21,7 +21,7 @@ from appeals.services.notify import notify_users
 from departments.models import Membership
 from departments.roles import Role
 from departments.selectors import department_staff, users_with_role
-from sla.calendar import working_days_between
+from sla.calendar import calendar_reload, working_days_between
 from sla.models import Clock, Colour, Escalation, EscalationStep, Heartbeat
 from sla.selectors import policy_for
 
@@ -367,6 +367,7 @@ def clocks_recompute(*, now: datetime | None = None, batch: int = 500) -> int:
     its appeal's timeline. Returns the number of clocks whose deadline moved."""
     now = now or timezone.now()
     today = timezone.localdate(now)
+    calendar_reload()  # this worker may hold a copy from before the change
     steps = _active_steps()
     moved = 0
     last_pk = 0

@@ -6,7 +6,9 @@ the broker is down the row waits, unsent, until `notifications_redrive` picks it
 has a unique `dedupe_key`, so the same effect never notifies the same person twice."""
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 
 from django.core.mail import send_mail
@@ -20,6 +22,24 @@ logger = logging.getLogger(__name__)
 
 STAFF_CHANNELS = (Notification.Channel.INAPP, Notification.Channel.EMAIL)
 
+_replaying: ContextVar[bool] = ContextVar("notifications_replaying", default=False)
+
+
+@contextmanager
+def replaying() -> Iterator[None]:
+    """For the demo command, which replays months of history through the services: the
+    notifications are recorded as delivered then, never sent now."""
+    token = _replaying.set(True)
+    try:
+        yield
+    finally:
+        _replaying.reset(token)
+
+
+def _delivered_now(channel: str):
+    now = timezone.now()
+    return now if channel == Notification.Channel.INAPP or _replaying.get() else None
+
 
 def notify_users(
     *,
@@ -32,7 +52,6 @@ def notify_users(
     channels: Iterable[str] = STAFF_CHANNELS,
 ) -> list[Notification]:
     """In-app (and e-mail, for users who have an address) notifications, once per key."""
-    now = timezone.now()
     created = []
     for user in users:
         for channel in channels:
@@ -50,7 +69,7 @@ def notify_users(
                     "subject": subject[:200],
                     "body": body,
                     # An in-app message is delivered by being written.
-                    "sent_at": now if channel == Notification.Channel.INAPP else None,
+                    "sent_at": _delivered_now(channel),
                 },
             )
             if was_new:
@@ -72,6 +91,7 @@ def notify_phone(*, phone: str, appeal: Appeal, event: str, key: str, body: str)
             "event": event,
             "subject": body[:200],
             "body": body,
+            "sent_at": _delivered_now(Notification.Channel.SMS),
         },
     )
     if was_new:
