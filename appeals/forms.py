@@ -235,3 +235,46 @@ class FollowUpForm(forms.Form):
     content = forms.CharField(
         label=_("回访记录"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
     )
+
+
+class MaterialRequestForm(forms.Form):
+    note = forms.CharField(
+        label=_("需企业补充的材料"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("发出后本件各项时限暂停计时，企业补充后恢复。"),
+    )
+
+
+class MaterialSupplyForm(forms.Form):
+    content = forms.CharField(
+        label=_("补充说明"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    attachments = MultipleFileField(label=_("补充附件"), required=False)
+
+
+class ExtensionRequestForm(forms.Form):
+    days = forms.IntegerField(label=_("延期工作日数"), min_value=1, max_value=30)
+    reason = forms.CharField(
+        label=_("延期理由"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class ExtensionDecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", _("同意")), ("reject", _("不同意"))])
+    note = forms.CharField(
+        label=_("审批意见"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class BlockForm(forms.Form):
+    blocked = forms.BooleanField(required=False)
+    reason = forms.CharField(
+        label=_("受阻原因"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )

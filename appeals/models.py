@@ -167,10 +167,19 @@ class Appeal(models.Model):
     blocked_reason = models.TextField(_("受阻原因"), blank=True)
     # While a department waits on the enterprise for more material, the clocks pause.
     awaiting_material_since = models.DateTimeField(_("等待补充材料自"), null=True, blank=True)
+    # Red / yellow / green, the worst of the appeal's clocks and flags, kept by the sla app
+    # (appeal_colour_set) so that lists and boards read it without touching the clocks.
+    colour = models.CharField(
+        _("红黄绿"),
+        max_length=6,
+        blank=True,
+        choices=[("green", _("绿灯")), ("yellow", _("黄灯")), ("red", _("红灯"))],
+    )
     reopened_count = models.PositiveSmallIntegerField(_("重办次数"), default=0)
     filed_at = models.DateTimeField(_("登记时间"), default=timezone.now)
     closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
-    history = HistoricalRecords(excluded_fields=["query_code_hash"])
+    # The colour is derived from the clocks, which keep their own history.
+    history = HistoricalRecords(excluded_fields=["query_code_hash", "colour"])
 
     OPEN_STATUSES = (Status.TRIAGE, Status.ASSIGNED, Status.IN_PROGRESS, Status.REPLIED)
 

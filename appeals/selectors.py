@@ -6,7 +6,15 @@ import hmac
 from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.http import Http404
 
-from appeals.models import Appeal, Assignment, Enterprise, Reply, TimelineEvent
+from appeals.models import (
+    Appeal,
+    Assignment,
+    Enterprise,
+    ExtensionRequest,
+    Notification,
+    Reply,
+    TimelineEvent,
+)
 from appeals.services.filing import query_code_hash
 from departments.models import Membership
 from departments.roles import Role, roles_of
@@ -100,6 +108,7 @@ def appeal_detail(appeal: Appeal) -> Appeal:
             "opinions__author",
             "attachments",
             "followups__author",
+            "extensions__assignment__department",
             "enterprise__tags",
         )
         .get(pk=appeal.pk)
@@ -213,3 +222,27 @@ def my_appeals(user) -> QuerySet[Appeal]:
         enterprise_id__in=Enterprise.users.through.objects.filter(user=user).values("enterprise_id")
     )
     return _list_related(Appeal.objects.filter(own)).order_by("-filed_at", "-pk")
+
+
+def pending_extensions(user) -> QuerySet[ExtensionRequest]:
+    """Extension requests waiting for the office's decision (none for other roles)."""
+    if Role.OFFICE not in roles_of(user):
+        return ExtensionRequest.objects.none()
+    return (
+        ExtensionRequest.objects.filter(state=ExtensionRequest.State.PENDING)
+        .select_related("appeal", "assignment__department")
+        .order_by("created_at", "pk")
+    )
+
+
+def notifications_of(user) -> QuerySet[Notification]:
+    """A user's in-app messages, newest first."""
+    return Notification.objects.filter(
+        recipient=user, channel=Notification.Channel.INAPP
+    ).select_related("appeal")
+
+
+def unread_count(user) -> int:
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    return notifications_of(user).filter(read_at__isnull=True).count()

@@ -10,6 +10,8 @@ urlpatterns = [
     path("track/", public.track, name="track"),
     path("track/<str:number>/", public.track_detail, name="track_detail"),
     path("track/<str:number>/rate/", public.track_rate, name="track_rate"),
+    path("track/<str:number>/material/", public.track_material, name="track_material"),
+    path("notifications/", public.notification_list, name="notifications"),
     path("my/", public.my_appeal_list, name="my_appeals"),
     path(
         "appeals/<str:number>/attachments/<int:attachment_id>/",
@@ -28,6 +30,22 @@ urlpatterns = [
     path("appeals/<str:number>/merge/", staff.appeal_merge_view, name="appeal_merge"),
     path("appeals/<str:number>/close/", staff.appeal_close_view, name="appeal_close"),
     path("appeals/<str:number>/follow-up/", staff.followup_record_view, name="followup_record"),
+    path("appeals/<str:number>/blocked/", staff.appeal_block_view, name="appeal_block"),
+    path(
+        "appeals/<str:number>/assignments/<int:assignment_id>/material/",
+        staff.material_request_view,
+        name="material_request",
+    ),
+    path(
+        "appeals/<str:number>/assignments/<int:assignment_id>/extension/",
+        staff.extension_request_view,
+        name="extension_request",
+    ),
+    path(
+        "appeals/<str:number>/extensions/<int:extension_id>/decide/",
+        staff.extension_decide_view,
+        name="extension_decide",
+    ),
     path(
         "appeals/<str:number>/assignments/<int:assignment_id>/sign/",
         staff.assignment_sign_view,

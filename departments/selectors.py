@@ -33,14 +33,14 @@ def routing_suggest(*, category: Category | None, region: Region | None) -> Rout
         for cat in categories:
             for reg in regions:
                 rule = rules.get((cat.pk, reg.pk))
-                if rule is not None:
+                if rule is not None and rule.lead_department.is_active:
                     return RoutingSuggestion(
                         lead=rule.lead_department,
                         co_handlers=list(rule.co_departments.filter(is_active=True)),
                         source=f"rule:{reg.name}",
                     )
     for cat in categories:
-        if cat.lead_department_id:
+        if cat.lead_department_id and cat.lead_department.is_active:
             return RoutingSuggestion(
                 lead=cat.lead_department,
                 co_handlers=list(cat.co_departments.filter(is_active=True)),
@@ -91,9 +91,11 @@ def department_staff(department_id: int, *roles: Membership.Role):
     members = Membership.objects.filter(department_id=department_id)
     if roles:
         members = members.filter(role__in=roles)
-    return get_user_model().objects.filter(
-        is_active=True, pk__in=members.values("user_id")
-    ).order_by("pk")
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, pk__in=members.values("user_id"))
+        .order_by("pk")
+    )
 
 
 def users_with_role(role):

@@ -18,7 +18,19 @@ def membership_add(*, user, department: Department, role: Membership.Role) -> Me
     membership, _created = Membership.objects.update_or_create(
         user=user, department=department, defaults={"role": role}
     )
-    user.groups.add(role_group(_MEMBERSHIP_GROUP[Membership.Role(role)]))
+    # The department role groups follow all of the user's memberships (a demoted head loses
+    # the head group unless another department still has them as head).
+    held = {
+        _MEMBERSHIP_GROUP[Membership.Role(r)]
+        for r in user.memberships.values_list("role", flat=True)
+    }
+    for group_role in set(_MEMBERSHIP_GROUP.values()):
+        if group_role in held:
+            user.groups.add(role_group(group_role))
+        else:
+            user.groups.remove(role_group(group_role))
+    for cache in ("_roles_cache", "_department_ids_cache"):
+        user.__dict__.pop(cache, None)
     return membership
 
 

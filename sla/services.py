@@ -16,14 +16,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appeals.models import Appeal, Assignment
-from appeals.services import appeal_rating_lapse, event_record
+from appeals.services import appeal_colour_set, appeal_rating_lapse, event_record
 from appeals.services.notify import notify_users
 from departments.models import Membership
 from departments.roles import Role
 from departments.selectors import department_staff, users_with_role
 from sla.calendar import calendar_reload, working_days_between
 from sla.models import Clock, Colour, Escalation, EscalationStep, Heartbeat
-from sla.selectors import policy_for
+from sla.selectors import appeal_colour, policy_for
+
+# Events the sla app records itself; whoever records them recolours the appeal.
+_OWN_EVENTS = ("escalated", "deadline_changed")
 
 logger = logging.getLogger(__name__)
 
@@ -112,9 +115,21 @@ def _finish(clocks, *, state: str, reason: str, now: datetime) -> None:
         _save(clock, reason, ["state", "met_at", "next_check_at", "colour"])
 
 
+def _recolour(appeal: Appeal, today: date) -> None:
+    clocks = list(Clock.objects.filter(appeal=appeal).exclude(state=Clock.State.CANCELLED))
+    appeal_colour_set(appeal=appeal, colour=appeal_colour(appeal, clocks, today))
+
+
 def clocks_on_event(event, context: dict) -> None:
-    """Keep the clocks in step with one workflow event (called inside the service's
-    transaction, with the appeal row locked)."""
+    """Keep the clocks, and the appeal's colour, in step with one workflow event (called inside
+    the service's transaction, with the appeal row locked)."""
+    if event.code in _OWN_EVENTS:
+        return
+    _clocks_follow(event, context)
+    _recolour(event.appeal, timezone.localdate())
+
+
+def _clocks_follow(event, context: dict) -> None:
     appeal = event.appeal
     now = timezone.now()
     today = timezone.localdate(now)
@@ -332,6 +347,7 @@ def clock_check(*, clock_id: int, now: datetime | None = None) -> int:
                     fired += _escalate(appeal, clock, step, now)
         _refresh(clock, today, steps)
         _save(clock, "checked", ["state", "colour", "next_check_at"])
+        _recolour(appeal, today)
     return fired
 
 
@@ -382,7 +398,7 @@ def clocks_recompute(*, now: datetime | None = None, batch: int = 500) -> int:
         last_pk = ids[-1][0]
         for clock_id, appeal_id in ids:
             with transaction.atomic():
-                Appeal.objects.select_for_update().filter(pk=appeal_id).first()
+                appeal = Appeal.objects.select_for_update().get(pk=appeal_id)
                 clock = (
                     Clock.objects.select_for_update()
                     .filter(pk=clock_id, state__in=Clock.OPEN_STATES)
@@ -409,4 +425,5 @@ def clocks_recompute(*, now: datetime | None = None, batch: int = 500) -> int:
                         "b": new_due.isoformat(),
                     },
                 )
+                _recolour(appeal, today)
                 moved += 1

@@ -17,6 +17,7 @@ from appeals.services.handling import (
 )
 from appeals.services.triage import appeal_decline, appeal_merge, appeal_route
 from appeals.services.waiting import (
+    appeal_colour_set,
     appeal_flag_blocked,
     appeal_rating_lapse,
     appeal_request_material,
@@ -29,6 +30,7 @@ from appeals.services.waiting import (
 __all__ = [
     "FiledAppeal",
     "appeal_close",
+    "appeal_colour_set",
     "appeal_decline",
     "appeal_file",
     "appeal_flag_blocked",

@@ -1,7 +1,8 @@
 """Helpers every workflow service uses: locking, checked transitions, history and timeline.
 
 Lock order, to keep two services from deadlocking: the appeal row first, then its assignments,
-then its replies.
+then its replies, then its clocks. A service that locks two appeals (a merge) locks them in
+ascending primary-key order.
 """
 
 from django.db import models

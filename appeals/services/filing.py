@@ -154,11 +154,21 @@ def appeal_file(
         )
     checked = [(upload, attachment_check(upload)) for upload in attachments]
 
-    enterprise = None
-    if credit_code:
-        enterprise = Enterprise.objects.filter(credit_code=credit_code).first()
-    elif actor is not None and has_role(actor, Role.ENTERPRISE):
-        enterprise = actor.enterprises.first()
+    # The enterprise the code names gets its commissioner to see the appeal first. But only a
+    # filer who belongs to that enterprise (or staff entering it) links the appeal to it: the
+    # enterprise's accounts see linked appeals, and a stranger's appeal is not theirs to read.
+    named = Enterprise.objects.filter(credit_code=credit_code).first() if credit_code else None
+    own = (
+        list(actor.enterprises.all())
+        if actor is not None and has_role(actor, Role.ENTERPRISE)
+        else []
+    )
+    if named is not None:
+        vouched = named in own or has_role(actor, Role.COMMISSIONER, Role.OFFICE)
+        enterprise = named if vouched else None
+    else:
+        enterprise = own[0] if own and not credit_code else None
+    known = enterprise or named
     now = timezone.now()
     query_code = query_code_new()
     appeal = Appeal(
@@ -173,9 +183,9 @@ def appeal_file(
         contact_name=contact_name,
         contact_phone=contact_phone,
         filed_by=actor if actor is not None and actor.is_authenticated else None,
-        commissioner=enterprise.commissioner if enterprise else None,
+        commissioner=known.commissioner if known else None,
         category=category,
-        region=region or (enterprise.region if enterprise else None),
+        region=region or (known.region if known else None),
         title=title,
         content=content,
         filed_at=now,

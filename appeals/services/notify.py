@@ -154,10 +154,12 @@ def notifications_redrive(*, now=None, older_than=timedelta(minutes=2), batch: i
     return sum(notification_deliver(notification_id=pk) for pk in ids)
 
 
-def notification_mark_read(*, actor, notification_id: int) -> None:
-    Notification.objects.filter(pk=notification_id, recipient=actor, read_at__isnull=True).update(
-        read_at=timezone.now()
-    )  # not a workflow status: no history needed
+def notifications_mark_read(*, actor, ids: list[int]) -> None:
+    """Mark the actor's own in-app messages read (a receipt, not a workflow status)."""
+    if ids:
+        Notification.objects.filter(pk__in=ids, recipient=actor, read_at__isnull=True).update(
+            read_at=timezone.now()
+        )
 
 
 def notify_event(event, *, users: Iterable = (), phone: str = "", subject: str, body: str):

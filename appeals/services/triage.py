@@ -121,19 +121,32 @@ def appeal_merge(*, actor, appeal_id: int, into_number: str, explanation: str) -
     """Merge a duplicate into an earlier appeal (并案); the enterprise is told which one."""
     require_role(actor, *TRIAGE_ROLES)
     explanation = require_text(explanation, _("给企业的说明"))
-    target = Appeal.objects.filter(number=into_number.strip().upper()).first()
-    if target is None:
+    target_pk = (
+        Appeal.objects.filter(number=into_number.strip().upper())
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if target_pk is None:
         raise ServiceError(
             "merge_target_missing", _("找不到登记号为 %(n)s 的诉求。") % {"n": into_number}
         )
-    if target.pk == appeal_id:
+    if target_pk == appeal_id:
         raise ServiceError("merge_into_self", _("不能并入诉求本身。"))
+    # Two appeals at once: lock both in ascending pk order (see _common.py), then check.
+    locked = {
+        a.pk: a
+        for a in Appeal.objects.select_for_update()
+        .filter(pk__in=[appeal_id, target_pk])
+        .order_by("pk")
+    }
+    if appeal_id not in locked:
+        raise ServiceError("not_found", _("诉求不存在。"))
+    appeal, target = locked[appeal_id], locked[target_pk]
     if target.status == Appeal.Status.MERGED:
         raise ServiceError(
             "merge_target_merged",
             _("诉求 %(n)s 已并入其他诉求，请并入最终的诉求。") % {"n": target.number},
         )
-    appeal = lock_appeal(appeal_id)
     if (target.filed_at, target.pk) > (appeal.filed_at, appeal.pk):
         raise ServiceError(
             "merge_into_later",

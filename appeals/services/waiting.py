@@ -251,6 +251,19 @@ def appeal_rating_lapse(*, appeal_id: int) -> Appeal | None:
     return appeal
 
 
+def appeal_colour_set(*, appeal: Appeal, colour: str) -> None:
+    """Store the appeal's red/yellow/green colour. The caller (the sla app) holds the appeal's
+    row lock: inside a workflow service, or in the sweep, which locks the appeal first."""
+    if appeal.colour != colour:
+        appeal.colour = colour
+        # Derived from the clocks, whose history records every change: no appeal history row.
+        appeal.skip_history_when_saving = True  # type: ignore[attr-defined]
+        try:
+            appeal.save(update_fields=["colour"])
+        finally:
+            del appeal.skip_history_when_saving
+
+
 @transaction.atomic
 def event_record(*, appeal_id: int, code: str, note: str = "", public: bool = False, **context):
     """A timeline event from another app (an escalation, a recomputed deadline)."""

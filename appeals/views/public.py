@@ -1,6 +1,7 @@
 """Pages for enterprises and the public: file, receipt, track, rate; my appeals."""
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
@@ -9,9 +10,16 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from appeals import services
-from appeals.forms import AppealFileForm, RateForm, TrackForm
+from appeals.forms import AppealFileForm, MaterialSupplyForm, RateForm, TrackForm
 from appeals.models import Appeal, Reply
-from appeals.selectors import appeal_detail, appeal_find_by_code, appeals_visible_to, my_appeals
+from appeals.selectors import (
+    appeal_detail,
+    appeal_find_by_code,
+    appeals_visible_to,
+    my_appeals,
+    notifications_of,
+)
+from appeals.services import notify
 from appeals.views.access import (
     appeal_for_tracker,
     role_required,
@@ -105,7 +113,9 @@ def track(request):
     return render(request, "appeals/track.html", {"form": form}, status=400 if form.errors else 200)
 
 
-def _tracking_context(appeal: Appeal, rate_form: RateForm | None = None) -> dict:
+def _tracking_context(
+    appeal: Appeal, rate_form: RateForm | None = None, supply_form: MaterialSupplyForm | None = None
+) -> dict:
     appeal = appeal_detail(appeal)
     published = [r for r in appeal.replies.all() if r.state == Reply.State.PUBLISHED]
     return {
@@ -113,6 +123,8 @@ def _tracking_context(appeal: Appeal, rate_form: RateForm | None = None) -> dict
         "events": [e for e in appeal.events.all() if e.is_public],
         "replies": published,
         "rate_form": rate_form or (RateForm() if appeal.status == Appeal.Status.REPLIED else None),
+        "supply_form": supply_form
+        or (MaterialSupplyForm() if appeal.awaiting_material_since else None),
     }
 
 
@@ -165,3 +177,36 @@ def attachment_download(request, number: str, attachment_id: int):
         filename=attachment.original_name,
         content_type=attachment.content_type,
     )
+
+
+@require_POST
+def track_material(request, number: str):
+    """The enterprise answers a department's request for more material."""
+    appeal = appeal_for_tracker(request, number)
+    form = MaterialSupplyForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.appeal_supply_material(
+                actor=request.user, appeal_id=appeal.pk, **form.cleaned_data
+            )
+        except ServiceError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("材料已补充，承办单位将继续办理。"))
+            return redirect("track_detail", number=appeal.number)
+    return render(
+        request,
+        "appeals/track_detail.html",
+        _tracking_context(appeal, supply_form=form),
+        status=400,
+    )
+
+
+@login_required
+def notification_list(request):
+    """The in-app inbox; opening it marks what it shows as read."""
+    page = Paginator(notifications_of(request.user), 30).get_page(request.GET.get("page"))
+    unread = [n.pk for n in page if n.read_at is None]
+    response = render(request, "appeals/notifications.html", {"page": page, "unread": unread})
+    notify.notifications_mark_read(actor=request.user, ids=unread)
+    return response

@@ -12,13 +12,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from appeals import forms, services
-from appeals.models import Appeal, Assignment, EnterpriseTag, Reply
+from appeals.models import Appeal, Assignment, EnterpriseTag, ExtensionRequest, Reply
 from appeals.selectors import (
     INBOX_TABS,
     appeal_detail,
     can_see_contact,
     department_inbox,
     inbox_counts,
+    pending_extensions,
     review_queue,
     triage_queue,
 )
@@ -95,7 +96,8 @@ def inbox_view(request):
 @role_required(Role.HEAD, Role.OFFICE)
 def review_queue_view(request):
     page = Paginator(review_queue(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "appeals/review_queue.html", {"page": page})
+    extensions = pending_extensions(request.user)[:50]
+    return render(request, "appeals/review_queue.html", {"page": page, "extensions": extensions})
 
 
 @role_required(Role.COMMISSIONER, Role.OFFICE)
@@ -151,6 +153,9 @@ def _detail_context(request, appeal: Appeal, bound: dict[str, django_forms.Form]
         )
         or (pending.state == Reply.State.PENDING_OFFICE and has_role(user, Role.OFFICE))
     )
+    pending_extension = next(
+        (e for e in appeal.extensions.all() if e.state == ExtensionRequest.State.PENDING), None
+    )
     can_triage = appeal.status == Appeal.Status.TRIAGE and has_role(
         user, Role.COMMISSIONER, Role.OFFICE
     )
@@ -172,6 +177,9 @@ def _detail_context(request, appeal: Appeal, bound: dict[str, django_forms.Form]
         and has_role(user, Role.OFFICE, Role.COMMISSIONER),
         "can_follow_up": appeal.status == Appeal.Status.CLOSED
         and has_role(user, Role.OFFICE, Role.COMMISSIONER),
+        "pending_extension": pending_extension,
+        "can_decide_extension": pending_extension is not None and has_role(user, Role.OFFICE),
+        "can_block": appeal.is_open and has_role(user, Role.OFFICE, Role.COMMISSIONER, Role.HEAD),
         "suggestion": suggestion,
         "route_form": route_form,
         "decline_form": forms.DeclineForm(),
@@ -182,6 +190,10 @@ def _detail_context(request, appeal: Appeal, bound: dict[str, django_forms.Form]
         "review_form": forms.ReviewForm(),
         "close_form": forms.CloseForm(),
         "followup_form": forms.FollowUpForm(),
+        "material_form": forms.MaterialRequestForm(),
+        "extension_form": forms.ExtensionRequestForm(),
+        "extension_decision_form": forms.ExtensionDecisionForm(),
+        "block_form": forms.BlockForm(),
     }
     context.update(bound)
     return context
@@ -391,4 +403,72 @@ def followup_record_view(request, number: str):
         forms.FollowUpForm(request.POST),
         lambda d: services.followup_record(actor=request.user, appeal_id=appeal.pk, **d),
         _("回访记录已保存。"),
+    )
+
+
+@staff_required
+@require_POST
+def material_request_view(request, number: str, assignment_id: int):
+    appeal = appeal_for_staff(request, number)
+    assignment = _assignment_of(appeal, assignment_id)
+    return _act(
+        request,
+        appeal,
+        "material_form",
+        forms.MaterialRequestForm(request.POST),
+        lambda d: services.appeal_request_material(
+            actor=request.user, assignment_id=assignment.pk, **d
+        ),
+        _("已请企业补充材料，时限暂停计时。"),
+    )
+
+
+@staff_required
+@require_POST
+def extension_request_view(request, number: str, assignment_id: int):
+    appeal = appeal_for_staff(request, number)
+    assignment = _assignment_of(appeal, assignment_id)
+    return _act(
+        request,
+        appeal,
+        "extension_form",
+        forms.ExtensionRequestForm(request.POST),
+        lambda d: services.extension_request(actor=request.user, assignment_id=assignment.pk, **d),
+        _("延期申请已提交营商办。"),
+    )
+
+
+@staff_required
+@require_POST
+def extension_decide_view(request, number: str, extension_id: int):
+    appeal = appeal_for_staff(request, number)
+    extension = get_object_or_404(appeal.extensions, pk=extension_id)
+    return _act(
+        request,
+        appeal,
+        "extension_decision_form",
+        forms.ExtensionDecisionForm(request.POST),
+        lambda d: services.extension_decide(
+            actor=request.user,
+            extension_id=extension.pk,
+            approve=d["decision"] == "approve",
+            note=d["note"],
+        ),
+        _("延期申请已审批。"),
+    )
+
+
+@staff_required
+@require_POST
+def appeal_block_view(request, number: str):
+    appeal = appeal_for_staff(request, number)
+    return _act(
+        request,
+        appeal,
+        "block_form",
+        forms.BlockForm(request.POST),
+        lambda d: services.appeal_flag_blocked(
+            actor=request.user, appeal_id=appeal.pk, blocked=d["blocked"], reason=d["reason"]
+        ),
+        _("已更新受阻标记。"),
     )

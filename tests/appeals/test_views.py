@@ -213,9 +213,11 @@ def test_an_attachment_that_is_not_what_it_claims_is_refused_and_nothing_is_writ
     assert not any(tmp_path.rglob("*.pdf"))
 
 
-def test_a_valid_credit_code_links_the_appeal_to_its_enterprise(make_client, enterprise):
+def test_an_enterprise_user_filing_with_its_credit_code_links_the_appeal(
+    make_client, enterprise, enterprise_user
+):
     response = _file_through_form(
-        make_client(),
+        make_client(enterprise_user),
         is_anonymous="",
         enterprise_name=enterprise.name,
         credit_code=enterprise.credit_code.lower(),
@@ -299,12 +301,13 @@ def test_the_triage_queue_costs_the_same_queries_for_any_page_size(
         file_appeal()
     client.get(reverse("triage_queue"))  # warm the session
     # session, user, groups (roles), count, the three filter lists (categories, regions,
-    # tags), the page of appeals with category/region/enterprise, the enterprises' tags
-    with django_assert_num_queries(9):
+    # tags), the page of appeals with category/region/enterprise, the enterprises' tags,
+    # the unread-message count in the top bar
+    with django_assert_num_queries(10):
         client.get(reverse("triage_queue"))
     for _ in range(30):
         file_appeal()
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         response = client.get(reverse("triage_queue"))
     assert response.context["page"].paginator.count == 33
 
@@ -315,11 +318,12 @@ def test_the_department_inbox_costs_the_same_queries_for_any_page_size(
     client = make_client(handler_a)
     _many(appeal_at, 3, Appeal.Status.ASSIGNED)
     client.get(reverse("inbox"))
-    # session, user, groups, memberships, departments, 3 tab counts, page count, page rows
-    with django_assert_num_queries(10):
+    # session, user, groups, memberships, departments, 3 tab counts, page count, page rows,
+    # the unread-message count in the top bar
+    with django_assert_num_queries(11):
         client.get(reverse("inbox"))
     _many(appeal_at, 30, Appeal.Status.ASSIGNED)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         response = client.get(reverse("inbox"))
     assert response.context["counts"]["to_sign"] == 33
 

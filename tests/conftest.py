@@ -1,0 +1,170 @@
+"""Named personas and loop helpers shared by every test.
+
+Two departments (A leads by default, B co-handles), each with a handler and a head; the office;
+a commissioner; an enterprise with one account. `walk_to(appeal, Appeal.Status.REPLIED)` moves
+an appeal along the loop with these people.
+"""
+
+import os
+import tempfile
+
+import pytest
+
+# Hypothesis keeps its example database and caches here rather than in the project root.
+os.environ.setdefault(
+    "HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "qihu-hypothesis")
+)
+pytest.register_assert_rewrite("tests.workflow")
+
+from appeals.models import Appeal, Enterprise  # noqa: E402
+from departments.models import Category, Department, Membership  # noqa: E402
+from departments.roles import Role  # noqa: E402
+from departments.services import membership_add  # noqa: E402
+from tests import workflow  # noqa: E402
+from tests.factories import (  # noqa: E402
+    CategoryFactory,
+    DepartmentFactory,
+    EnterpriseFactory,
+    RegionFactory,
+    UserFactory,
+)
+
+
+@pytest.fixture(autouse=True)
+def _celery_runs_tasks_inline():
+    """Tasks dispatched after commit run in the test process instead of going to a broker."""
+    from config.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The default PBKDF2 hasher costs a few hundred milliseconds per user.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def city(db):
+    """宣城市, the city region the departments sit in."""
+    return RegionFactory(code="341800", name="宣城市", level="city")
+
+
+@pytest.fixture
+def office(db):
+    """A user of the business-environment office (营商办): configures, reviews, closes."""
+    return UserFactory(username="office", first_name="营商办", roles=[Role.OFFICE])
+
+
+@pytest.fixture
+def commissioner(db):
+    """A service commissioner (为企服务专员): triages, routes, declines, merges, follows up."""
+    return UserFactory(username="commissioner", first_name="专员", roles=[Role.COMMISSIONER])
+
+
+@pytest.fixture
+def dept_a(city) -> Department:
+    """市住建局: the lead department of the default walk through the loop."""
+    return DepartmentFactory(code="dept-a", name="市住建局", region=city)
+
+
+@pytest.fixture
+def dept_b(city) -> Department:
+    """市自然资源规划局: a second department, co-handler or outsider to dept_a's work."""
+    return DepartmentFactory(code="dept-b", name="市自然资源规划局", region=city)
+
+
+def _member(username: str, department: Department, role: Membership.Role):
+    user = UserFactory(username=username)
+    membership_add(user=user, department=department, role=role)
+    return user
+
+
+@pytest.fixture
+def handler_a(dept_a):
+    """A handler (承办人) of dept_a: signs, replies, returns for dept_a."""
+    return _member("handler_a", dept_a, Membership.Role.HANDLER)
+
+
+@pytest.fixture
+def head_a(dept_a):
+    """The head (单位负责人) of dept_a: first reviewer of dept_a's say-no replies."""
+    return _member("head_a", dept_a, Membership.Role.HEAD)
+
+
+@pytest.fixture
+def handler_b(dept_b):
+    """A handler of dept_b."""
+    return _member("handler_b", dept_b, Membership.Role.HANDLER)
+
+
+@pytest.fixture
+def head_b(dept_b):
+    """The head of dept_b (not a reviewer of dept_a's replies)."""
+    return _member("head_b", dept_b, Membership.Role.HEAD)
+
+
+@pytest.fixture
+def enterprise(db) -> Enterprise:
+    """宣城示范科技有限公司, an enterprise with a valid credit code."""
+    return EnterpriseFactory(name="宣城示范科技有限公司")
+
+
+@pytest.fixture
+def enterprise_user(enterprise):
+    """An enterprise account (group enterprise) linked to `enterprise`: files and rates."""
+    user = UserFactory(username="enterprise_user", first_name="张三", roles=[Role.ENTERPRISE])
+    enterprise.users.add(user)
+    return user
+
+
+@pytest.fixture
+def category(dept_a) -> Category:
+    """城市建设, a category whose default lead is dept_a."""
+    return CategoryFactory(code="urban", name="城市建设", lead_department=dept_a)
+
+
+@pytest.fixture
+def cast(commissioner, handler_a, dept_a, category, enterprise_user) -> workflow.Cast:
+    """Who walks the default loop: the commissioner routes to dept_a, handler_a signs and
+    replies, enterprise_user rates."""
+    return workflow.Cast(
+        commissioner=commissioner,
+        lead_handler=handler_a,
+        lead=dept_a,
+        category=category,
+        rater=enterprise_user,
+    )
+
+
+@pytest.fixture
+def file_appeal(enterprise_user):
+    """file_appeal(**form) → FiledAppeal: enterprise_user files a web appeal (actor= overrides)."""
+
+    def _file(**fields):
+        fields.setdefault("actor", enterprise_user)
+        return workflow.file_appeal(**fields)
+
+    return _file
+
+
+@pytest.fixture
+def walk_to(cast):
+    """walk_to(appeal, Appeal.Status.X, co_handlers=[…]) → the appeal, moved along the loop."""
+
+    def _walk(appeal: Appeal, stage: str, *, co_handlers=()):
+        return workflow.walk_to(appeal, stage, cast=cast, co_handlers=co_handlers)
+
+    return _walk
+
+
+@pytest.fixture
+def appeal_at(file_appeal, walk_to):
+    """appeal_at(Appeal.Status.X, co_handlers=[…]) → a freshly filed appeal walked to X."""
+
+    def _at(stage: str, *, co_handlers=()):
+        return walk_to(file_appeal().appeal, stage, co_handlers=co_handlers)
+
+    return _at
