@@ -184,6 +184,8 @@ def department_inbox(user, *, department_id: int, tab: str) -> QuerySet[Assignme
         .select_related(
             "appeal__category__parent", "appeal__region", "appeal__enterprise", "department"
         )
+        # The department's own deadlines for each row (sla's clocks, by their related name).
+        .prefetch_related("clocks")
         .order_by(order, "pk")
     )
 

@@ -319,11 +319,11 @@ def test_the_department_inbox_costs_the_same_queries_for_any_page_size(
     _many(appeal_at, 3, Appeal.Status.ASSIGNED)
     client.get(reverse("inbox"))
     # session, user, groups, memberships, departments, 3 tab counts, page count, page rows,
-    # the unread-message count in the top bar
-    with django_assert_num_queries(11):
+    # the rows' deadline clocks, the unread-message count in the top bar
+    with django_assert_num_queries(12):
         client.get(reverse("inbox"))
     _many(appeal_at, 30, Appeal.Status.ASSIGNED)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(12):
         response = client.get(reverse("inbox"))
     assert response.context["counts"]["to_sign"] == 33
 
