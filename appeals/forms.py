@@ -4,6 +4,7 @@ and the pages refuse the same things."""
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from appeals.models import Appeal, Rating, Reply
@@ -66,15 +67,17 @@ class AppealFileForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text=_("请写明遇到的问题、涉及的单位和希望得到的帮助，最多5000字。"),
     )
-    attachments = MultipleFileField(
-        label=_("附件"),
-        required=False,
-        help_text=_("可上传 PDF、JPG、PNG、Word、Excel，单个不超过 %(mb)d MB，最多 %(n)d 个。")
-        % {
+    attachments = MultipleFileField(label=_("附件"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Formatted per request, so that the help text follows the page's language.
+        self.fields["attachments"].help_text = gettext(
+            "可上传 PDF、JPG、PNG、Word、Excel，单个不超过 %(mb)d MB，最多 %(n)d 个。"
+        ) % {
             "mb": settings.APPEAL_ATTACHMENT_MAX_BYTES // (1024 * 1024),
             "n": settings.APPEAL_ATTACHMENT_MAX_COUNT,
-        },
-    )
+        }
 
     def clean_credit_code(self):
         value = self.cleaned_data["credit_code"]

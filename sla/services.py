@@ -263,7 +263,7 @@ def _lock_for_check(clock_id: int, now: datetime) -> tuple[Appeal, Clock] | None
     if appeal is None:
         return None
     clock = (
-        Clock.objects.select_for_update(skip_locked=True)
+        Clock.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(
             pk=clock_id,
             next_check_at__lte=now,

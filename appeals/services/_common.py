@@ -1,5 +1,9 @@
 """Helpers every workflow service uses: locking, checked transitions, history and timeline.
 
+Row locks take `of=("self",)` whenever the query also joins other tables: PostgreSQL would
+otherwise lock the joined rows too (a department row, serialising all of its work) or refuse a
+nullable join outright.
+
 Lock order, to keep two services from deadlocking: the appeal row first, then its assignments,
 then its replies, then its clocks. A service that locks two appeals (a merge) locks them in
 ascending primary-key order.

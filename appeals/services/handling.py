@@ -38,7 +38,9 @@ def _lock_assignment(actor, assignment_id: int) -> tuple[Appeal, Assignment]:
         raise ServiceError("not_found", _("交办记录不存在。"))
     appeal = lock_appeal(appeal_id)
     assignment = (
-        Assignment.objects.select_for_update().select_related("department").get(pk=assignment_id)
+        Assignment.objects.select_for_update(of=("self",))
+        .select_related("department")
+        .get(pk=assignment_id)
     )
     if not is_member(actor, assignment.department_id):
         raise ServiceForbidden("forbidden", _("您不是该承办单位的工作人员。"))
@@ -273,7 +275,9 @@ def reply_review(*, actor, reply_id: int, approve: bool, note: str = "") -> Repl
         raise ServiceError("not_found", _("答复不存在。"))
     appeal = lock_appeal(appeal_id)
     reply = (
-        Reply.objects.select_for_update().select_related("assignment__department").get(pk=reply_id)
+        Reply.objects.select_for_update(of=("self",))
+        .select_related("assignment__department")
+        .get(pk=reply_id)
     )
     department = reply.assignment.department
     if reply.state == Reply.State.PENDING_HEAD:

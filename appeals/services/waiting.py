@@ -154,7 +154,7 @@ def extension_decide(
         raise ServiceError("not_found", _("延期申请不存在。"))
     appeal = lock_appeal(appeal_id)
     extension = (
-        ExtensionRequest.objects.select_for_update()
+        ExtensionRequest.objects.select_for_update(of=("self",))
         .select_related("assignment__department")
         .get(pk=extension_id)
     )
