@@ -560,3 +560,22 @@ class Notification(models.Model):
             # A user's in-app inbox, newest first.
             models.Index(fields=["recipient", "-created_at"], name="notification_inbox_idx"),
         ]
+
+
+class IdempotencyKey(models.Model):
+    """A filing made through the API with an `Idempotency-Key` header: a retried request gets
+    the first response back instead of filing twice. The stored response holds the query code,
+    so rows are purged after a day (appeals.idempotency_purge)."""
+
+    key = models.CharField(max_length=100)
+    owner = models.CharField(max_length=60)  # "user:<id>" or "anon"
+    request_hash = models.CharField(max_length=64)
+    appeal = models.ForeignKey(Appeal, null=True, on_delete=models.CASCADE, related_name="+")
+    response = models.JSONField(null=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "key"], name="idempotency_unique_key")
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]

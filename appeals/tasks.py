@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from appeals import services
 from appeals.services import notify
 
 
@@ -13,3 +14,8 @@ def notification_send(notification_id: int) -> bool:
 @shared_task(name="appeals.notifications_redrive")
 def notifications_redrive() -> int:
     return notify.notifications_redrive()
+
+
+@shared_task(name="appeals.idempotency_purge")
+def idempotency_purge() -> int:
+    return services.idempotency_purge()

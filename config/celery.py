@@ -28,6 +28,7 @@ app.conf.update(
     beat_schedule={
         "sla-sweep": {"task": "sla.sweep", "schedule": SWEEP_SECONDS},
         "notifications-redrive": {"task": "appeals.notifications_redrive", "schedule": 120.0},
+        "idempotency-purge": {"task": "appeals.idempotency_purge", "schedule": 3600.0},
     },
 )
 app.autodiscover_tasks()

@@ -1,9 +1,102 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from appeals.apis import public as appeal_public_apis
+from appeals.apis import staff as appeal_staff_apis
+from departments import apis as department_apis
+from sla import apis as sla_apis
+
+A = appeal_staff_apis
+api_v1 = [
+    # Enterprise side
+    path("appeals/", appeal_public_apis.AppealFileApi.as_view(), name="api_appeal_file"),
+    path("track/", appeal_public_apis.TrackApi.as_view(), name="api_track"),
+    path("track/rate/", appeal_public_apis.TrackRateApi.as_view(), name="api_track_rate"),
+    path(
+        "track/material/", appeal_public_apis.TrackMaterialApi.as_view(), name="api_track_material"
+    ),
+    path("my/appeals/", appeal_public_apis.MyAppealListApi.as_view(), name="api_my_appeals"),
+    path(
+        "my/appeals/<str:number>/",
+        appeal_public_apis.MyAppealDetailApi.as_view(),
+        name="api_my_appeal",
+    ),
+    path(
+        "my/appeals/<str:number>/rate/",
+        appeal_public_apis.MyAppealRateApi.as_view(),
+        name="api_my_appeal_rate",
+    ),
+    path(
+        "my/appeals/<str:number>/material/",
+        appeal_public_apis.MyAppealMaterialApi.as_view(),
+        name="api_my_appeal_material",
+    ),
+    # Staff side
+    path("appeal-list/", A.AppealListApi.as_view(), name="api_appeal_list"),
+    path("triage/", A.TriageQueueApi.as_view(), name="api_triage"),
+    path("inbox/", A.InboxApi.as_view(), name="api_inbox"),
+    path("reviews/", A.ReviewQueueApi.as_view(), name="api_reviews"),
+    path("appeals/<str:number>/", A.AppealDetailApi.as_view(), name="api_appeal"),
+    path("appeals/<str:number>/route/", A.RouteApi.as_view(), name="api_route"),
+    path("appeals/<str:number>/decline/", A.DeclineApi.as_view(), name="api_decline"),
+    path("appeals/<str:number>/merge/", A.MergeApi.as_view(), name="api_merge"),
+    path("appeals/<str:number>/close/", A.CloseApi.as_view(), name="api_close"),
+    path("appeals/<str:number>/follow-up/", A.FollowUpApi.as_view(), name="api_follow_up"),
+    path("appeals/<str:number>/blocked/", A.BlockApi.as_view(), name="api_blocked"),
+    path(
+        "appeals/<str:number>/assignments/<int:assignment_id>/sign/",
+        A.SignApi.as_view(),
+        name="api_sign",
+    ),
+    path(
+        "appeals/<str:number>/assignments/<int:assignment_id>/return/",
+        A.ReturnApi.as_view(),
+        name="api_return",
+    ),
+    path(
+        "appeals/<str:number>/assignments/<int:assignment_id>/opinion/",
+        A.OpinionApi.as_view(),
+        name="api_opinion",
+    ),
+    path(
+        "appeals/<str:number>/assignments/<int:assignment_id>/reply/",
+        A.ReplyApi.as_view(),
+        name="api_reply",
+    ),
+    path(
+        "appeals/<str:number>/assignments/<int:assignment_id>/material-request/",
+        A.MaterialRequestApi.as_view(),
+        name="api_material_request",
+    ),
+    path(
+        "appeals/<str:number>/assignments/<int:assignment_id>/extension/",
+        A.ExtensionRequestApi.as_view(),
+        name="api_extension_request",
+    ),
+    path(
+        "appeals/<str:number>/replies/<int:reply_id>/review/",
+        A.ReviewApi.as_view(),
+        name="api_review",
+    ),
+    path(
+        "appeals/<str:number>/extensions/<int:extension_id>/decide/",
+        A.ExtensionDecideApi.as_view(),
+        name="api_extension_decide",
+    ),
+    # Reference data
+    path("categories/", department_apis.CategoryListApi.as_view(), name="api_categories"),
+    path("regions/", department_apis.RegionListApi.as_view(), name="api_regions"),
+    path("departments/", department_apis.DepartmentListApi.as_view(), name="api_departments"),
+    path("calendar/<int:year>/", sla_apis.CalendarYearApi.as_view(), name="api_calendar"),
+]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path("", include("appeals.urls")),
 ]

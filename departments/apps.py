@@ -9,6 +9,7 @@ class DepartmentsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        from departments import schema  # noqa: F401  (registers the token's schema extension)
         from departments.permissions import office_permissions_sync
 
         # Permissions exist only after migrate has run, and each app's are created when its

@@ -155,3 +155,34 @@ class RoutingRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.category} × {self.region} → {self.lead_department}"
+
+
+class ApiToken(models.Model):
+    """A key for systems and staff tools. It belongs to a user and acts in ONE of the user's
+    roles only; only its hash is stored; the office revokes it in the admin."""
+
+    name = models.CharField(_("用途"), max_length=100, help_text=_("例如：12345热线系统"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("所属用户"),
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+    )
+    role = models.CharField(_("角色"), max_length=20)
+    prefix = models.CharField(_("前缀"), max_length=8, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("接口令牌")
+        verbose_name_plural = _("接口令牌")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

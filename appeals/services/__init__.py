@@ -4,7 +4,9 @@ from appeals.services.closing import appeal_close, appeal_rate, followup_record
 from appeals.services.filing import (
     FiledAppeal,
     appeal_file,
+    appeal_file_idempotent,
     attachment_check,
+    idempotency_purge,
     query_code_hash,
     query_code_normalize,
 )
@@ -33,6 +35,7 @@ __all__ = [
     "appeal_colour_set",
     "appeal_decline",
     "appeal_file",
+    "appeal_file_idempotent",
     "appeal_flag_blocked",
     "appeal_merge",
     "appeal_rate",
@@ -47,6 +50,7 @@ __all__ = [
     "extension_decide",
     "extension_request",
     "followup_record",
+    "idempotency_purge",
     "opinion_submit",
     "query_code_hash",
     "query_code_normalize",

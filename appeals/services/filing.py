@@ -5,17 +5,18 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import PurePath
 
 import filetype
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appeals.models import Appeal, Attachment, Enterprise, NumberSequence
+from appeals.models import Appeal, Attachment, Enterprise, IdempotencyKey, NumberSequence
 from appeals.services._common import record, require_role, require_text
 from appeals.services.notify import notify_event
 from appeals.validators import (
@@ -229,3 +230,41 @@ def appeal_file(
         % {"n": appeal.number},
     )
     return FiledAppeal(appeal=appeal, query_code=query_code)
+
+
+def appeal_file_idempotent(*, actor, key: str, request_hash: str, **fields) -> tuple[dict, bool]:
+    """File once per `Idempotency-Key`: a retry with the same key and body gets the first
+    response (with `True`); the same key with another body is refused."""
+    owner = f"user:{actor.pk}" if actor is not None and actor.is_authenticated else "anon"
+    try:
+        with transaction.atomic():
+            record = IdempotencyKey.objects.create(
+                key=key[:100], owner=owner, request_hash=request_hash
+            )
+            filed = appeal_file(actor=actor, **fields)
+            record.appeal = filed.appeal
+            record.response = {
+                "number": filed.appeal.number,
+                "query_code": filed.query_code,
+                "status": filed.appeal.status,
+                "filed_at": filed.appeal.filed_at.isoformat(),
+            }
+            record.save(update_fields=["appeal", "response"])
+            return record.response, False
+    except IntegrityError:
+        # The same key was used before (or by a concurrent request, which has committed).
+        existing = IdempotencyKey.objects.filter(key=key[:100], owner=owner).first()
+        if existing is None or existing.request_hash != request_hash or existing.response is None:
+            raise ServiceError(
+                "idempotency_key_reused", _("该 Idempotency-Key 已用于另一份不同的诉求。")
+            ) from None
+        return existing.response, True
+
+
+def idempotency_purge(*, now=None, keep_hours: int = 24) -> int:
+    """Forget stored filing responses (they contain query codes) after a day."""
+    now = now or timezone.now()
+    deleted, _counts = IdempotencyKey.objects.filter(
+        created_at__lt=now - timedelta(hours=keep_hours)
+    ).delete()
+    return deleted

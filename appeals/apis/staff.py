@@ -1,0 +1,299 @@
+"""The staff side of the API: lists (scoped by appeals_visible_to), the appeal, and one POST
+endpoint per action, each calling the same service as the page."""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import exceptions, generics
+from rest_framework.views import APIView
+
+from appeals import services
+from appeals.apis._base import public_view, require_staff, staff_view, valid
+from appeals.filters import AppealFilter
+from appeals.selectors import (
+    INBOX_TABS,
+    appeal_get_visible,
+    appeals_visible_to,
+    department_inbox,
+    my_appeals,
+    review_queue,
+    triage_queue,
+)
+from appeals.serializers import (
+    AppealListOut,
+    AppealStaffOut,
+    BlockIn,
+    ContentIn,
+    DecisionIn,
+    DeclineIn,
+    EmptyIn,
+    ExtensionIn,
+    InboxItemOut,
+    MergeIn,
+    NoteIn,
+    ReasonIn,
+    ReplyIn,
+    ReviewItemOut,
+    RouteIn,
+)
+from departments.roles import Role, has_role
+
+
+@extend_schema(tags=["staff"])
+class AppealListApi(generics.ListAPIView):
+    """Every appeal the caller may see, with allow-listed filters and ordering."""
+
+    serializer_class = AppealListOut
+    filterset_class = AppealFilter
+
+    def get_queryset(self):
+        return (
+            appeals_visible_to(self.request.user)
+            .select_related("category__parent", "region", "enterprise")
+            .order_by("-filed_at", "-pk")
+        )
+
+
+class AppealDetailApi(APIView):
+    """One appeal: the staff view for staff, the enterprise's view for its own accounts."""
+
+    @extend_schema(responses=AppealStaffOut, operation_id="appeal_detail", tags=["staff"])
+    def get(self, request, number: str):
+        appeal = appeal_get_visible(request.user, number)
+        if (
+            has_role(request.user, Role.ENTERPRISE)
+            and my_appeals(request.user).filter(pk=appeal.pk).exists()
+        ):
+            return public_view(appeal)
+        require_staff(request.user)
+        return staff_view(request, appeal)
+
+
+@extend_schema(
+    tags=["staff"],
+    parameters=[
+        OpenApiParameter("category", int),
+        OpenApiParameter("region", int),
+        OpenApiParameter("tag", int),
+        OpenApiParameter("q", str),
+    ],
+)
+class TriageQueueApi(generics.ListAPIView):
+    """Appeals waiting for triage: the commissioner's key enterprises first."""
+
+    serializer_class = AppealListOut
+    filter_backends = []
+
+    def get_queryset(self):
+        if not has_role(self.request.user, Role.COMMISSIONER, Role.OFFICE):
+            raise exceptions.PermissionDenied
+        params = self.request.query_params
+
+        def number(name):
+            value = params.get(name, "")
+            return int(value) if value.isdigit() else None
+
+        return triage_queue(
+            self.request.user,
+            category_id=number("category"),
+            region_id=number("region"),
+            tag_id=number("tag"),
+            search=params.get("q", "")[:50],
+        )
+
+
+@extend_schema(
+    tags=["staff"],
+    parameters=[
+        OpenApiParameter("department", int, required=True),
+        OpenApiParameter("tab", str, enum=list(INBOX_TABS)),
+    ],
+)
+class InboxApi(generics.ListAPIView):
+    """A department's assignments in one tab (to_sign, in_progress, done)."""
+
+    serializer_class = InboxItemOut
+    filter_backends = []
+
+    def get_queryset(self):
+        department = self.request.query_params.get("department", "")
+        tab = self.request.query_params.get("tab", "to_sign")
+        if not department.isdigit() or tab not in INBOX_TABS:
+            raise exceptions.ValidationError({"department": ["必填，单位编号。"]})
+        return department_inbox(self.request.user, department_id=int(department), tab=tab)
+
+
+@extend_schema(tags=["staff"])
+class ReviewQueueApi(generics.ListAPIView):
+    """Replies that say no, waiting for the caller's review (head, then office)."""
+
+    serializer_class = ReviewItemOut
+    filter_backends = []
+
+    def get_queryset(self):
+        return review_queue(self.request.user)
+
+
+# --- Actions: scope and fetch, validate, one service, the appeal back ------------------------
+
+
+class _Action(APIView):
+    """POST: the appeal must be visible to the caller (404 otherwise, as for a missing one);
+    the service decides whether the caller may act."""
+
+    input_serializer = EmptyIn
+
+    def post(self, request, number: str, **ids):
+        appeal = appeal_get_visible(request.user, number)
+        require_staff(request.user)
+        self.perform(request, appeal, valid(self.input_serializer, request.data), **ids)
+        return staff_view(request, appeal)
+
+    def perform(self, request, appeal, data, **ids):
+        raise NotImplementedError
+
+
+def _action(input_serializer, operation_id: str):
+    """Document an action's request body and response in the schema."""
+    return extend_schema_view(
+        post=extend_schema(
+            request=input_serializer,
+            responses=AppealStaffOut,
+            operation_id=operation_id,
+            tags=["staff"],
+        )
+    )
+
+
+def _assignment(appeal, assignment_id: int):
+    return get_object_or_404(appeal.assignments, pk=assignment_id)
+
+
+@_action(RouteIn, "appeal_route")
+class RouteApi(_Action):
+    input_serializer = RouteIn
+
+    def perform(self, request, appeal, data):
+        services.appeal_route(actor=request.user, appeal_id=appeal.pk, **data)
+
+
+@_action(DeclineIn, "appeal_decline")
+class DeclineApi(_Action):
+    input_serializer = DeclineIn
+
+    def perform(self, request, appeal, data):
+        services.appeal_decline(actor=request.user, appeal_id=appeal.pk, **data)
+
+
+@_action(MergeIn, "appeal_merge")
+class MergeApi(_Action):
+    input_serializer = MergeIn
+
+    def perform(self, request, appeal, data):
+        services.appeal_merge(actor=request.user, appeal_id=appeal.pk, **data)
+
+
+@_action(NoteIn, "appeal_close")
+class CloseApi(_Action):
+    input_serializer = NoteIn
+
+    def perform(self, request, appeal, data):
+        services.appeal_close(actor=request.user, appeal_id=appeal.pk, **data)
+
+
+@_action(ContentIn, "appeal_follow_up")
+class FollowUpApi(_Action):
+    input_serializer = ContentIn
+
+    def perform(self, request, appeal, data):
+        services.followup_record(actor=request.user, appeal_id=appeal.pk, **data)
+
+
+@_action(BlockIn, "appeal_blocked")
+class BlockApi(_Action):
+    input_serializer = BlockIn
+
+    def perform(self, request, appeal, data):
+        services.appeal_flag_blocked(actor=request.user, appeal_id=appeal.pk, **data)
+
+
+@_action(EmptyIn, "assignment_sign")
+class SignApi(_Action):
+    def perform(self, request, appeal, data, assignment_id):
+        services.assignment_sign(
+            actor=request.user, assignment_id=_assignment(appeal, assignment_id).pk
+        )
+
+
+@_action(ReasonIn, "assignment_return")
+class ReturnApi(_Action):
+    input_serializer = ReasonIn
+
+    def perform(self, request, appeal, data, assignment_id):
+        services.assignment_return(
+            actor=request.user, assignment_id=_assignment(appeal, assignment_id).pk, **data
+        )
+
+
+@_action(ContentIn, "opinion_submit")
+class OpinionApi(_Action):
+    input_serializer = ContentIn
+
+    def perform(self, request, appeal, data, assignment_id):
+        services.opinion_submit(
+            actor=request.user, assignment_id=_assignment(appeal, assignment_id).pk, **data
+        )
+
+
+@_action(ReplyIn, "reply_submit")
+class ReplyApi(_Action):
+    input_serializer = ReplyIn
+
+    def perform(self, request, appeal, data, assignment_id):
+        services.reply_submit(
+            actor=request.user, assignment_id=_assignment(appeal, assignment_id).pk, **data
+        )
+
+
+@_action(NoteIn, "material_request")
+class MaterialRequestApi(_Action):
+    input_serializer = NoteIn
+
+    def perform(self, request, appeal, data, assignment_id):
+        services.appeal_request_material(
+            actor=request.user, assignment_id=_assignment(appeal, assignment_id).pk, **data
+        )
+
+
+@_action(ExtensionIn, "extension_request")
+class ExtensionRequestApi(_Action):
+    input_serializer = ExtensionIn
+
+    def perform(self, request, appeal, data, assignment_id):
+        services.extension_request(
+            actor=request.user, assignment_id=_assignment(appeal, assignment_id).pk, **data
+        )
+
+
+@_action(DecisionIn, "reply_review")
+class ReviewApi(_Action):
+    input_serializer = DecisionIn
+
+    def perform(self, request, appeal, data, reply_id):
+        reply = get_object_or_404(appeal.replies, pk=reply_id)
+        services.reply_review(
+            actor=request.user, reply_id=reply.pk, approve=data["approve"], note=data["note"]
+        )
+
+
+@_action(DecisionIn, "extension_decide")
+class ExtensionDecideApi(_Action):
+    input_serializer = DecisionIn
+
+    def perform(self, request, appeal, data, extension_id):
+        extension = get_object_or_404(appeal.extensions, pk=extension_id)
+        services.extension_decide(
+            actor=request.user,
+            extension_id=extension.pk,
+            approve=data["approve"],
+            note=data["note"],
+        )

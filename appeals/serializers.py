@@ -1,0 +1,312 @@
+"""API input and output shapes. Inputs only validate shape; the services decide the rest."""
+
+from rest_framework import serializers
+
+from appeals.models import Appeal, Assignment, Rating, Reply
+from appeals.validators import mask_name, mask_phone
+from departments.models import Category, Department, Region
+
+# --- Output --------------------------------------------------------------------------------
+
+
+class AppealListOut(serializers.ModelSerializer):
+    status_display = serializers.CharField(source="get_status_display")
+    category = serializers.StringRelatedField()
+    region = serializers.StringRelatedField()
+    enterprise = serializers.CharField(source="display_enterprise")
+
+    class Meta:
+        model = Appeal
+        fields = [
+            "number",
+            "title",
+            "status",
+            "status_display",
+            "colour",
+            "priority",
+            "channel",
+            "category",
+            "region",
+            "enterprise",
+            "filed_at",
+            "closed_at",
+        ]
+
+
+class EventOut(serializers.Serializer):
+    created_at = serializers.DateTimeField()
+    code = serializers.CharField()
+    department = serializers.CharField(source="department.name", default=None)
+    note = serializers.CharField()
+    is_public = serializers.BooleanField()
+
+
+class ReplyOut(serializers.ModelSerializer):
+    department = serializers.CharField(source="assignment.department.name")
+    rating = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Reply
+        fields = [
+            "id",
+            "department",
+            "outcome",
+            "state",
+            "content",
+            "review_note",
+            "created_at",
+            "published_at",
+            "rating",
+        ]
+
+    def get_rating(self, reply) -> dict | None:
+        rating = getattr(reply, "rating", None)
+        if rating is None:
+            return None
+        return {"score": rating.score, "comment": rating.comment, "rehandle": rating.rehandle}
+
+
+class PublicReplyOut(ReplyOut):
+    class Meta(ReplyOut.Meta):
+        fields = ["department", "outcome", "content", "published_at", "rating"]
+
+
+class AssignmentOut(serializers.ModelSerializer):
+    department = serializers.CharField(source="department.name")
+    department_id = serializers.IntegerField()
+
+    class Meta:
+        model = Assignment
+        fields = [
+            "id",
+            "department_id",
+            "department",
+            "role",
+            "state",
+            "assigned_at",
+            "signed_at",
+            "done_at",
+            "return_reason",
+        ]
+
+
+class AttachmentOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField(source="original_name")
+    size = serializers.IntegerField()
+    content_type = serializers.CharField()
+
+
+class AppealPublicOut(serializers.ModelSerializer):
+    """What the enterprise sees: public events and published replies only."""
+
+    status_display = serializers.CharField(source="get_status_display")
+    merged_into = serializers.CharField(source="merged_into.number", default=None)
+    replies = serializers.SerializerMethodField()
+    events = serializers.SerializerMethodField()
+    awaiting_material = serializers.SerializerMethodField()
+    attachments = AttachmentOut(many=True)
+
+    class Meta:
+        model = Appeal
+        fields = [
+            "number",
+            "title",
+            "content",
+            "status",
+            "status_display",
+            "filed_at",
+            "closed_at",
+            "triage_explanation",
+            "merged_into",
+            "awaiting_material",
+            "replies",
+            "events",
+            "attachments",
+        ]
+
+    def get_replies(self, appeal) -> list[dict]:
+        published = [r for r in appeal.replies.all() if r.state == Reply.State.PUBLISHED]
+        return PublicReplyOut(published, many=True).data
+
+    def get_events(self, appeal) -> list[dict]:
+        return EventOut([e for e in appeal.events.all() if e.is_public], many=True).data
+
+    def get_awaiting_material(self, appeal) -> bool:
+        return appeal.awaiting_material_since is not None
+
+
+class AppealStaffOut(AppealListOut):
+    """What staff see; contact details masked unless `show_contact` is in the context."""
+
+    content = serializers.CharField()
+    contact_name = serializers.SerializerMethodField()
+    contact_phone = serializers.SerializerMethodField()
+    assignments = AssignmentOut(many=True)
+    replies = ReplyOut(many=True)
+    events = EventOut(many=True)
+    attachments = AttachmentOut(many=True)
+    merged_into = serializers.CharField(source="merged_into.number", default=None)
+
+    class Meta(AppealListOut.Meta):
+        fields = [
+            *AppealListOut.Meta.fields,
+            "content",
+            "contact_name",
+            "contact_phone",
+            "is_anonymous",
+            "is_blocked",
+            "returned_count",
+            "reopened_count",
+            "awaiting_material_since",
+            "triage_explanation",
+            "merged_into",
+            "assignments",
+            "replies",
+            "events",
+            "attachments",
+        ]
+
+    def get_contact_name(self, appeal) -> str:
+        full = self.context.get("show_contact", False)
+        return appeal.contact_name if full else mask_name(appeal.contact_name)
+
+    def get_contact_phone(self, appeal) -> str:
+        full = self.context.get("show_contact", False)
+        return appeal.contact_phone if full else mask_phone(appeal.contact_phone)
+
+
+class FiledOut(serializers.Serializer):
+    number = serializers.CharField()
+    query_code = serializers.CharField(help_text="只返回这一次；平台只保存其散列值。")
+    status = serializers.CharField()
+    filed_at = serializers.DateTimeField()
+
+
+class ReviewItemOut(serializers.ModelSerializer):
+    number = serializers.CharField(source="appeal.number")
+    title = serializers.CharField(source="appeal.title")
+    department = serializers.CharField(source="assignment.department.name")
+
+    class Meta:
+        model = Reply
+        fields = ["id", "number", "title", "department", "outcome", "state", "created_at"]
+
+
+class InboxItemOut(serializers.ModelSerializer):
+    appeal = AppealListOut()
+
+    class Meta:
+        model = Assignment
+        fields = ["id", "role", "state", "assigned_at", "signed_at", "appeal"]
+
+
+# --- Input ---------------------------------------------------------------------------------
+
+
+class FileIn(serializers.Serializer):
+    title = serializers.CharField(max_length=100)
+    content = serializers.CharField(max_length=5000)
+    is_anonymous = serializers.BooleanField(default=False)
+    enterprise_name = serializers.CharField(
+        max_length=200, required=False, default="", allow_blank=True
+    )
+    credit_code = serializers.CharField(max_length=30, required=False, default="", allow_blank=True)
+    contact_name = serializers.CharField(
+        max_length=50, required=False, default="", allow_blank=True
+    )
+    contact_phone = serializers.CharField(
+        max_length=30, required=False, default="", allow_blank=True
+    )
+    category = serializers.PrimaryKeyRelatedField(
+        queryset=Category.objects.filter(is_active=True),
+        required=False,
+        allow_null=True,
+        default=None,
+    )
+    region = serializers.PrimaryKeyRelatedField(
+        queryset=Region.objects.all(), required=False, allow_null=True, default=None
+    )
+    channel = serializers.ChoiceField(choices=Appeal.Channel.choices, default=Appeal.Channel.API)
+    priority = serializers.ChoiceField(
+        choices=Appeal.Priority.choices, default=Appeal.Priority.NORMAL
+    )
+
+
+class TrackIn(serializers.Serializer):
+    number = serializers.CharField(max_length=30)
+    code = serializers.CharField(max_length=60)
+
+
+class RateIn(serializers.Serializer):
+    score = serializers.ChoiceField(
+        choices=[Rating.Score.SATISFIED, Rating.Score.BASICALLY_SATISFIED, Rating.Score.UNSATISFIED]
+    )
+    comment = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
+    rehandle = serializers.BooleanField(default=False)
+
+
+class TrackRateIn(TrackIn, RateIn):
+    pass
+
+
+class ContentIn(serializers.Serializer):
+    content = serializers.CharField(max_length=5000)
+
+
+class TrackMaterialIn(TrackIn, ContentIn):
+    pass
+
+
+class RouteIn(serializers.Serializer):
+    category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.filter(is_active=True))
+    region = serializers.PrimaryKeyRelatedField(
+        queryset=Region.objects.all(), required=False, allow_null=True, default=None
+    )
+    lead = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all())
+    co_handlers = serializers.PrimaryKeyRelatedField(
+        queryset=Department.objects.all(), many=True, required=False, default=list
+    )
+    note = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
+
+
+class DeclineIn(serializers.Serializer):
+    status = serializers.ChoiceField(choices=[Appeal.Status.NOT_ACCEPTED, Appeal.Status.REDIRECTED])
+    explanation = serializers.CharField(max_length=5000)
+
+
+class MergeIn(serializers.Serializer):
+    into_number = serializers.CharField(max_length=30)
+    explanation = serializers.CharField(max_length=5000)
+
+
+class ReasonIn(serializers.Serializer):
+    reason = serializers.CharField(max_length=5000)
+
+
+class NoteIn(serializers.Serializer):
+    note = serializers.CharField(max_length=2000)
+
+
+class ReplyIn(serializers.Serializer):
+    outcome = serializers.ChoiceField(choices=Reply.Outcome.choices)
+    content = serializers.CharField(max_length=5000)
+
+
+class DecisionIn(serializers.Serializer):
+    approve = serializers.BooleanField()
+    note = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
+
+
+class ExtensionIn(serializers.Serializer):
+    days = serializers.IntegerField(min_value=1, max_value=30)
+    reason = serializers.CharField(max_length=2000)
+
+
+class BlockIn(serializers.Serializer):
+    blocked = serializers.BooleanField()
+    reason = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
+
+
+class EmptyIn(serializers.Serializer):
+    pass

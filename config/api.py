@@ -1,0 +1,54 @@
+"""What every API view shares: errors as JSON with a stable code and a Chinese message, and
+page-number pagination with a bounded page size."""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.utils.translation import gettext as _
+from rest_framework import exceptions, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from config.errors import ServiceError
+
+
+class Pagination(PageNumberPagination):
+    page_size = 25
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+_MESSAGES = {
+    exceptions.NotAuthenticated: ("not_authenticated", lambda: _("请先登录或提供有效令牌。")),
+    exceptions.AuthenticationFailed: ("authentication_failed", None),
+    exceptions.PermissionDenied: ("forbidden", lambda: _("您没有执行此操作的权限。")),
+    exceptions.NotFound: ("not_found", lambda: _("未找到。")),
+    exceptions.MethodNotAllowed: ("method_not_allowed", lambda: _("不支持该请求方法。")),
+    exceptions.NotAcceptable: ("not_acceptable", lambda: _("不支持请求的格式。")),
+    exceptions.UnsupportedMediaType: ("unsupported_media_type", lambda: _("不支持的内容类型。")),
+    exceptions.Throttled: ("throttled", lambda: _("请求过于频繁，请稍后再试。")),
+    exceptions.ParseError: ("parse_error", lambda: _("请求内容无法解析。")),
+}
+
+
+def exception_handler(exc, context):
+    """One JSON shape for every error: {"code": …, "message": …[, "fields": {…}]}."""
+    if isinstance(exc, ServiceError):
+        return Response({"code": exc.code, "message": exc.message}, status=exc.status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = {"code": "invalid", "message": _("请检查输入。"), "fields": exc.detail}
+        response.status_code = status.HTTP_400_BAD_REQUEST
+        return response
+    code, message = next(
+        ((c, m) for kind, (c, m) in _MESSAGES.items() if isinstance(exc, kind)),
+        ("error", None),
+    )
+    response.data = {"code": code, "message": message() if message else str(exc.detail)}
+    return response

@@ -1,0 +1,64 @@
+"""API tokens: issue, authenticate, revoke. The key is shown once; only its SHA-256 is kept."""
+
+import hashlib
+import secrets
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from rest_framework import authentication, exceptions
+
+from departments.models import ApiToken
+from departments.roles import Role, roles_of
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def api_token_issue(*, user, role: Role, name: str) -> tuple[ApiToken, str]:
+    """A new token for `user` acting as `role` (which the user must hold); returns the token
+    and the key, which is never shown again."""
+    if Role(role) not in roles_of(user):
+        raise ValueError(f"{user} does not hold the role {role}")
+    key = "qh_" + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        name=name, user=user, role=Role(role).value, prefix=key[:8], key_hash=_hash(key)
+    )
+    return token, key
+
+
+def api_token_revoke(*, token_id: int) -> None:
+    ApiToken.objects.filter(pk=token_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+class ApiTokenAuthentication(authentication.BaseAuthentication):
+    """`Authorization: Token <key>` (or `Bearer <key>`). The request acts in the token's role
+    only, even if its user holds more roles."""
+
+    keywords = ("token", "bearer")
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].decode(errors="ignore").lower() not in self.keywords:
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed(_("认证信息格式不正确。"))
+        key = header[1].decode(errors="ignore")
+        token = (
+            ApiToken.objects.select_related("user")
+            .filter(key_hash=_hash(key), revoked_at__isnull=True, user__is_active=True)
+            .first()
+        )
+        if token is None:
+            raise exceptions.AuthenticationFailed(_("令牌无效或已吊销。"))
+        user = token.user
+        held = roles_of(user)
+        user._roles_cache = frozenset({Role(token.role)}) & held
+        if not user._roles_cache:
+            raise exceptions.AuthenticationFailed(_("令牌所属用户已不再担任该角色。"))
+        if token.last_used_at is None or (timezone.now() - token.last_used_at).total_seconds() > 60:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        return user, token
+
+    def authenticate_header(self, request):
+        return "Token"
