@@ -171,7 +171,11 @@ class Policy(models.Model):
         }[obligation]
 
     def warn_days_for(self, limit: int) -> int:
-        return max(self.yellow_days, -(-limit * self.yellow_percent // 100))
+        """Yellow this many working days before the due date: the larger of the two settings,
+        but always shorter than the limit itself, so that a new obligation starts green (a
+        one-day limit turns yellow on its due day)."""
+        warn = max(self.yellow_days, -(-limit * self.yellow_percent // 100))
+        return max(min(warn, limit - 1), 0)
 
 
 class Colour(models.TextChoices):

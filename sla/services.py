@@ -22,7 +22,7 @@ from departments.models import Membership
 from departments.roles import Role
 from departments.selectors import department_staff, users_with_role
 from sla.calendar import calendar_reload, working_days_between
-from sla.models import Clock, Colour, Escalation, EscalationStep, Heartbeat
+from sla.models import COLOUR_RANK, Clock, Colour, Escalation, EscalationStep, Heartbeat
 from sla.selectors import appeal_colour, policy_for
 
 # Events the sla app records itself; whoever records them recolours the appeal.
@@ -64,8 +64,9 @@ def _refresh(clock: Clock, today: date, steps: list[EscalationStep]) -> None:
 
 
 def _active_steps() -> list[EscalationStep]:
-    return list(
-        EscalationStep.objects.filter(is_active=True).order_by("colour", "after_working_days")
+    return sorted(
+        EscalationStep.objects.filter(is_active=True),
+        key=lambda s: (COLOUR_RANK[s.colour], s.after_working_days),
     )
 
 
@@ -92,7 +93,7 @@ def _start(
         warn_days=policy.warn_days_for(limit),
     )
     clock.due_date = clock.compute_due()
-    if appeal.awaiting_material_since is not None:
+    if appeal.awaiting_material_since is not None and obligation != Clock.Obligation.RATING:
         clock.state, clock.paused_on = Clock.State.PAUSED, today
     _refresh(clock, today, _active_steps())
     clock._change_reason = "started"  # type: ignore[attr-defined]
@@ -107,12 +108,21 @@ def _open_clocks(appeal: Appeal, **filters):
 
 
 def _finish(clocks, *, state: str, reason: str, now: datetime) -> None:
+    today = timezone.localdate(now)
     for clock in clocks:
+        if clock.state == Clock.State.PAUSED and clock.paused_on is not None:
+            clock.paused_days += working_days_between(clock.paused_on, today)
+            clock.paused_on = None
+            clock.due_date = clock.compute_due()
         clock.state = state
         clock.met_at = now if state == Clock.State.MET else None
         clock.next_check_at = None
         clock.colour = clock.colour_on(timezone.localdate(now))
-        _save(clock, reason, ["state", "met_at", "next_check_at", "colour"])
+        _save(
+            clock,
+            reason,
+            ["state", "met_at", "next_check_at", "colour", "paused_days", "paused_on", "due_date"],
+        )
 
 
 def _recolour(appeal: Appeal, today: date) -> None:
@@ -143,18 +153,20 @@ def _clocks_follow(event, context: dict) -> None:
             else:
                 # The enterprise-facing limit runs from filing: a return to triage and a new
                 # lead do not reset it, and earlier pauses still count.
-                earlier_pauses = sum(
-                    Clock.objects.filter(
-                        appeal=appeal, obligation=Clock.Obligation.REPLY
-                    ).values_list("paused_days", flat=True)
+                previous = (
+                    Clock.objects.filter(appeal=appeal, obligation=Clock.Obligation.REPLY)
+                    .order_by("-pk")
+                    .first()
                 )
                 _start(
                     appeal,
                     obligation=Clock.Obligation.REPLY,
                     today=today,
                     assignment=a,
-                    started_on=timezone.localdate(appeal.filed_at),
-                    paused_days=earlier_pauses,
+                    started_on=previous.started_on
+                    if previous
+                    else timezone.localdate(appeal.filed_at),
+                    paused_days=previous.paused_days if previous else 0,
                 )
     elif code == "signed":
         _finish(

@@ -200,7 +200,16 @@ def _publish(appeal: Appeal, reply: Reply, *, actor) -> None:
         also=("done_at",),
     )
     _cancel_open_co_handlers(appeal, actor=actor, reason="lead_replied")
-    transition(appeal, APPEAL_TRANSITIONS, Appeal.Status.REPLIED, actor=actor, reason="replied")
+    # A reply ends any wait for material: the enterprise now has its answer to rate.
+    appeal.awaiting_material_since = None
+    transition(
+        appeal,
+        APPEAL_TRANSITIONS,
+        Appeal.Status.REPLIED,
+        actor=actor,
+        reason="replied",
+        also=("awaiting_material_since",),
+    )
     event = record(
         appeal,
         "replied",

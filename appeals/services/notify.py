@@ -20,6 +20,9 @@ from appeals.sms import send_sms
 
 logger = logging.getLogger(__name__)
 
+# After this many failed sends a notification is left for the office to look at (last_error).
+MAX_ATTEMPTS = 5
+
 STAFF_CHANNELS = (Notification.Channel.INAPP, Notification.Channel.EMAIL)
 
 _replaying: ContextVar[bool] = ContextVar("notifications_replaying", default=False)
@@ -147,7 +150,9 @@ def notifications_redrive(*, now=None, older_than=timedelta(minutes=2), batch: i
     Bounded: the oldest `batch` rows, by the partial index on unsent notifications."""
     now = now or timezone.now()
     ids = list(
-        Notification.objects.filter(sent_at__isnull=True, created_at__lte=now - older_than)
+        Notification.objects.filter(
+            sent_at__isnull=True, created_at__lte=now - older_than, attempts__lt=MAX_ATTEMPTS
+        )
         .order_by("created_at")
         .values_list("pk", flat=True)[:batch]
     )

@@ -1,0 +1,359 @@
+"""The sweep as time passes: colours, the escalation ladder (each step once, with its
+notifications and its timeline line), the rating window lapsing, and deadlines recomputed after
+a calendar change.
+
+One appeal, filed Friday 2026-03-06 and routed to dept_a (signed at once) on Monday 03-09; its
+reply is due Friday 03-20 (filed + 10 working days) with 2 working days of warning:
+
+    Wed 03-18  yellow  → handlers and heads of dept_a
+    Sat 03-21  red     → the office, the commissioner, the heads of dept_a
+    Thu 03-26  still red 3 working days after the due date (23 24 25) → leaders and the office
+"""
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from appeals import services
+from appeals.models import Appeal, Notification, Rating, Reply, TimelineEvent
+from sla import services as sla
+from sla.calendar import calendar_changed
+from sla.models import CalendarOverride, Clock, Colour, Escalation, Heartbeat
+from tests.workflow import lead_assignment
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+FILED = datetime(2026, 3, 6, 9, 0, tzinfo=SHANGHAI)
+ROUTED = datetime(2026, 3, 9, 10, 0, tzinfo=SHANGHAI)
+SWEEP_TIME = time(9, 0)
+
+REPLY_DUE = date(2026, 3, 20)
+YELLOW_ON = date(2026, 3, 18)
+RED_ON = date(2026, 3, 21)
+LEADERSHIP_ON = date(2026, 3, 26)
+
+pytestmark = pytest.mark.django_db
+
+
+def at(day: date) -> datetime:
+    return datetime.combine(day, SWEEP_TIME, tzinfo=SHANGHAI)
+
+
+def days(first: date, last: date):
+    day = first
+    while day <= last:
+        yield day
+        day += timedelta(days=1)
+
+
+@pytest.fixture
+def travel():
+    with time_machine.travel(FILED, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def staff(office, commissioner, handler_a, head_a, leader):
+    """Everyone the ladder can reach. Only the office has an e-mail address, so only the office
+    is also told by e-mail."""
+    office.email = "office@yingshang.example.gov.cn"
+    office.save(update_fields=["email"])
+
+
+@pytest.fixture
+def signed(staff, travel, file_appeal, route, dept_a, handler_a):
+    """Filed Friday, routed Monday to dept_a alone and signed at once: only the reply clock
+    runs."""
+    appeal = file_appeal().appeal
+    travel.move_to(ROUTED)
+    route(appeal, lead=dept_a)
+    services.assignment_sign(actor=handler_a, assignment_id=lead_assignment(appeal).pk)
+    return appeal
+
+
+def reply_clock(appeal) -> Clock:
+    return Clock.objects.get(appeal=appeal, obligation=Clock.Obligation.REPLY)
+
+
+def effects(appeal) -> dict:
+    """What a sweep may write about the appeal: escalations, their notifications, timeline."""
+    return {
+        "escalations": sorted(
+            Escalation.objects.filter(appeal=appeal).values_list("step__code", flat=True)
+        ),
+        "notifications": sorted(
+            Notification.objects.filter(appeal=appeal, event__startswith="escalation:").values_list(
+                "event", "recipient__username", "channel"
+            )
+        ),
+        "escalated_events": TimelineEvent.objects.filter(appeal=appeal, code="escalated").count(),
+    }
+
+
+# --- The ladder, day by day -----------------------------------------------------------------
+
+INAPP, EMAIL = Notification.Channel.INAPP, Notification.Channel.EMAIL
+LADDER = {
+    YELLOW_ON: (
+        "yellow",
+        [("handler_a", INAPP), ("head_a", INAPP)],
+    ),
+    RED_ON: (
+        "red",
+        [("commissioner", INAPP), ("head_a", INAPP), ("office", EMAIL), ("office", INAPP)],
+    ),
+    LEADERSHIP_ON: (
+        "leadership",
+        [("leader", INAPP), ("office", EMAIL), ("office", INAPP)],
+    ),
+}
+
+
+def test_one_appeal_walks_green_yellow_red_then_leadership_one_step_and_its_notices_at_a_time(
+    signed, travel
+):
+    clock = reply_clock(signed)
+    assert (clock.due_date, clock.warn_days, clock.colour) == (REPLY_DUE, 2, Colour.GREEN)
+    expected = effects(signed)
+
+    for day in days(date(2026, 3, 9), date(2026, 4, 3)):
+        travel.move_to(at(day))
+
+        sla.clocks_sweep()
+
+        if day in LADDER:
+            code, told = LADDER[day]
+            expected["escalations"] = sorted([*expected["escalations"], code])
+            expected["notifications"] = sorted(
+                expected["notifications"] + [(f"escalation:{code}", u, ch) for u, ch in told]
+            )
+            expected["escalated_events"] += 1
+        assert effects(signed) == expected, day
+        clock.refresh_from_db()
+        # The cached colours (the clock's, the appeal's) are recomputed on the very day they
+        # change.
+        assert clock.colour == clock.colour_on(day), day
+        assert Appeal.objects.get(pk=signed.pk).colour == clock.colour_on(day), day
+
+        sla.clocks_sweep()  # a second sweep the same day adds nothing
+
+        assert effects(signed) == expected, day
+
+    clock.refresh_from_db()
+    assert (clock.state, clock.colour) == (Clock.State.BREACHED, Colour.RED)
+    assert clock.next_check_at is None  # every step has fired: never checked again
+
+
+def test_steps_due_together_fire_in_ladder_order_and_tell_the_timeline_what_is_late(signed, travel):
+    # No sweep ran on the yellow day (an outage, a paused clock resumed late …): yellow and red
+    # are both due at the next sweep, and the timeline must read in the ladder's order.
+    travel.move_to(at(RED_ON))
+
+    sla.clocks_sweep()
+
+    notes = list(
+        signed.events.filter(code="escalated").order_by("pk").values_list("note", "is_public")
+    )
+    assert notes == [
+        ("黄灯提醒：市住建局办理答复截止 2026-03-20。", False),
+        ("红灯通报：市住建局办理答复截止 2026-03-20。", False),
+    ]
+
+
+def test_a_late_sweep_fires_every_step_due_at_once_then_never_checks_the_clock_again(
+    signed, travel
+):
+    travel.move_to(at(LEADERSHIP_ON + timedelta(days=5)))
+
+    assert sla.clocks_sweep() == 3
+
+    clock = reply_clock(signed)
+    assert effects(signed)["escalations"] == ["leadership", "red", "yellow"]
+    assert clock.next_check_at is None
+    history = clock.history.count()
+
+    travel.move_to(at(date(2026, 4, 30)))
+    assert sla.clocks_sweep() == 0
+
+    assert clock.history.count() == history  # not even looked at
+    assert Escalation.objects.count() == 3
+
+
+def test_a_new_assignment_gets_no_reminder_until_its_sign_clock_turns_yellow_on_its_due_day(
+    staff, travel, file_appeal, route, dept_a
+):
+    appeal = file_appeal().appeal
+    travel.move_to(ROUTED)
+    route(appeal, lead=dept_a)
+    travel.shift(timedelta(minutes=1))
+
+    assert sla.clocks_sweep() == 0
+
+    travel.move_to(at(date(2026, 3, 10)))  # the sign clock's due day
+    assert sla.clocks_sweep() == 1
+    (escalation,) = Escalation.objects.all()
+    assert (escalation.clock.obligation, escalation.step.code) == (Clock.Obligation.SIGN, "yellow")
+
+
+# --- A sweep with nothing to do -------------------------------------------------------------
+
+
+def test_a_sweep_with_nothing_due_touches_no_clock_and_writes_the_heartbeat(
+    signed, travel, route, dept_b, handler_b, file_appeal, django_assert_num_queries
+):
+    # Two appeals with a reply clock running each, neither due for a check before 03-18.
+    other = file_appeal().appeal
+    route(other, lead=dept_b)
+    services.assignment_sign(actor=handler_b, assignment_id=lead_assignment(other).pk)
+    sla.clocks_sweep()  # the first sweep writes the heartbeat row
+    travel.move_to(at(date(2026, 3, 9)) + timedelta(hours=5))
+    history = {c.pk: c.history.count() for c in Clock.objects.all()}
+
+    # 1 the ids of clocks whose next check has come (none)
+    # 2–5 the heartbeat's update_or_create: savepoint, select for update, update, release
+    with django_assert_num_queries(5):
+        assert sla.clocks_sweep() == 0
+
+    assert {c.pk: c.history.count() for c in Clock.objects.all()} == history
+    assert Heartbeat.objects.get(name="sla.sweep").beat_at == at(date(2026, 3, 9)) + timedelta(
+        hours=5
+    )
+
+
+# --- The rating window ----------------------------------------------------------------------
+
+
+def test_the_rating_window_lapsing_closes_the_appeal_as_accepted_exactly_once(
+    signed, travel, handler_a
+):
+    services.reply_submit(
+        actor=handler_a,
+        assignment_id=lead_assignment(signed).pk,
+        outcome=Reply.Outcome.RESOLVED,
+        content="已协调施工单位完成道路修复。",
+    )
+    rating_clock = Clock.objects.get(appeal=signed, obligation=Clock.Obligation.RATING)
+    # 5 working days from Monday 03-09 → 10 11 12 13 | 16: the enterprise may rate until then.
+    assert rating_clock.due_date == date(2026, 3, 16)
+
+    travel.move_to(at(date(2026, 3, 16)))
+    sla.clocks_sweep()
+    signed.refresh_from_db()
+    assert signed.status == Appeal.Status.REPLIED
+
+    travel.move_to(at(date(2026, 3, 17)))
+    sla.clocks_sweep()
+    sla.clocks_sweep()
+    sla.clock_check(clock_id=rating_clock.pk)
+
+    signed.refresh_from_db()
+    assert signed.status == Appeal.Status.CLOSED
+    assert signed.closed_at == at(date(2026, 3, 17))
+    assert list(signed.ratings.values_list("score", flat=True)) == [Rating.Score.LAPSED]
+    assert signed.events.filter(code="rating_lapsed").count() == 1
+    rating_clock.refresh_from_db()
+    assert (rating_clock.state, rating_clock.next_check_at) == (Clock.State.MET, None)
+    assert not Escalation.objects.filter(clock=rating_clock).exists()  # no ladder for ratings
+
+
+# --- The calendar changes -------------------------------------------------------------------
+
+
+def _holiday(day: date) -> CalendarOverride:
+    return CalendarOverride.objects.create(
+        date=day, is_working_day=False, name="临时放假", notice="国办发明电〔2026〕9号"
+    )
+
+
+def test_a_holiday_added_inside_an_open_window_moves_its_due_date_once_and_says_so(signed, travel):
+    travel.move_to(at(date(2026, 3, 10)))
+    _holiday(date(2026, 3, 11))
+
+    assert sla.clocks_recompute() == 1
+
+    clock = reply_clock(signed)
+    assert clock.due_date == date(2026, 3, 23)  # 03-11 no longer counts: 20 → 23
+    assert clock.colour == Colour.GREEN
+    # Yellow from 2 working days before the new due date: 19 20 | 23.
+    assert clock.next_check_at == datetime(2026, 3, 19, tzinfo=SHANGHAI)
+    sign = Clock.objects.get(appeal=signed, obligation=Clock.Obligation.SIGN)
+    assert sign.due_date == date(2026, 3, 10)  # met: left alone
+    notes = list(signed.events.filter(code="deadline_changed").values_list("note", flat=True))
+    assert notes == ["工作日历调整：办理答复截止日由 2026-03-20 改为 2026-03-23。"]
+
+    assert sla.clocks_recompute() == 0
+
+    assert reply_clock(signed).due_date == date(2026, 3, 23)
+    assert signed.events.filter(code="deadline_changed").count() == 1
+
+
+def test_a_holiday_outside_every_open_window_moves_nothing(signed, travel):
+    _holiday(date(2026, 3, 27))
+
+    assert sla.clocks_recompute() == 0
+
+    assert reply_clock(signed).due_date == REPLY_DUE
+    assert not signed.events.filter(code="deadline_changed").exists()
+
+
+def test_a_calendar_change_recomputes_the_open_deadlines_after_commit(
+    signed, travel, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        _holiday(date(2026, 3, 11))
+        calendar_changed()
+
+    assert reply_clock(signed).due_date == date(2026, 3, 23)
+    assert signed.events.filter(code="deadline_changed").count() == 1
+
+
+def test_a_holiday_that_lifts_a_breached_clock_back_before_its_due_date_turns_it_yellow_again(
+    signed, travel
+):
+    travel.move_to(at(RED_ON))
+    sla.clocks_sweep()
+    assert reply_clock(signed).state == Clock.State.BREACHED
+
+    # Two days off inside the window push the due date from Friday 03-20 to Tuesday 03-24.
+    _holiday(date(2026, 3, 12))
+    _holiday(date(2026, 3, 13))
+    assert sla.clocks_recompute() == 1
+
+    clock = reply_clock(signed)
+    assert (clock.due_date, clock.state, clock.colour) == (
+        date(2026, 3, 24),
+        Clock.State.RUNNING,
+        Colour.YELLOW,
+    )
+    # The red step has already fired for this clock; it does not fire twice.
+    travel.move_to(at(date(2026, 3, 25)))
+    sla.clocks_sweep()
+    assert effects(signed)["escalations"] == ["red", "yellow"]
+
+
+def test_the_rating_window_runs_even_when_the_reply_was_published_while_waiting_for_material(
+    signed, travel, handler_a
+):
+    # The department asked for material, then answered without it. The rating window waits on
+    # the enterprise's rating, not on its material: it must run, and lapse.
+    travel.move_to(at(date(2026, 3, 10)))
+    lead = lead_assignment(signed)
+    services.appeal_request_material(actor=handler_a, assignment_id=lead.pk, note="请提供合同。")
+    travel.move_to(at(date(2026, 3, 11)))
+    services.reply_submit(
+        actor=handler_a,
+        assignment_id=lead.pk,
+        outcome=Reply.Outcome.RESOLVED,
+        content="无需补充材料，已协调解决。",
+    )
+
+    rating_clock = Clock.objects.get(appeal=signed, obligation=Clock.Obligation.RATING)
+    assert rating_clock.state == Clock.State.RUNNING
+    assert rating_clock.due_date == date(2026, 3, 18)  # 12 13 | 16 17 18
+
+    travel.move_to(at(date(2026, 3, 19)))
+    sla.clocks_sweep()
+
+    signed.refresh_from_db()
+    assert signed.status == Appeal.Status.CLOSED
