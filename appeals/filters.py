@@ -3,7 +3,7 @@ pages). Anything not named here — including `__` paths — is refused with a 4
 
 import django_filters
 
-from appeals.models import Appeal
+from appeals.models import Appeal, Assignment
 
 
 class AppealFilter(django_filters.FilterSet):
@@ -17,8 +17,17 @@ class AppealFilter(django_filters.FilterSet):
     region = django_filters.NumberFilter(field_name="region_id")
     filed_after = django_filters.DateFilter(field_name="filed_at", lookup_expr="date__gte")
     filed_before = django_filters.DateFilter(field_name="filed_at", lookup_expr="date__lte")
+    department = django_filters.NumberFilter(method="filter_department")
     ordering = django_filters.OrderingFilter(fields=("filed_at", "closed_at", "number"))
 
     class Meta:
         model = Appeal
         fields = []
+
+    def filter_department(self, queryset, name, value):
+        """Appeals a department is working on now (an active assignment)."""
+        return queryset.filter(
+            pk__in=Assignment.objects.filter(
+                department_id=value, state__in=Assignment.ACTIVE_STATES
+            ).values("appeal_id")
+        )

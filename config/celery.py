@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -29,6 +30,9 @@ app.conf.update(
         "sla-sweep": {"task": "sla.sweep", "schedule": SWEEP_SECONDS},
         "notifications-redrive": {"task": "appeals.notifications_redrive", "schedule": 120.0},
         "idempotency-purge": {"task": "appeals.idempotency_purge", "schedule": 3600.0},
+        "board-publish": {"task": "sla.board_publish", "schedule": 300.0},
+        # Just after midnight (Asia/Shanghai): freeze yesterday's board.
+        "board-freeze": {"task": "sla.board_freeze", "schedule": crontab(hour=0, minute=5)},
     },
 )
 app.autodiscover_tasks()

@@ -372,3 +372,31 @@ class Heartbeat(models.Model):
 
     name = models.CharField(max_length=40, primary_key=True)
     beat_at = models.DateTimeField()
+
+
+class BoardSnapshot(models.Model):
+    """The battle map's figures at one moment. The dashboard reads only these, so its cost does
+    not grow with the number of appeals. Live snapshots are published every few minutes and
+    pruned; one daily snapshot per day is frozen and never changes afterwards."""
+
+    class Kind(models.TextChoices):
+        LIVE = "live", _("实时")
+        DAILY = "daily", _("日终")
+
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    taken_at = models.DateTimeField()
+    day = models.DateField(null=True, blank=True)
+    data = models.JSONField()
+
+    class Meta:
+        verbose_name = _("看板快照")
+        verbose_name_plural = _("看板快照")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day"], condition=Q(kind="daily"), name="snapshot_one_daily_per_day"
+            )
+        ]
+        indexes = [
+            # The dashboard: the latest live snapshot.
+            models.Index(fields=["kind", "-taken_at"], name="snapshot_latest_idx"),
+        ]

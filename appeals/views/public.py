@@ -40,8 +40,8 @@ def home(request):
             return redirect("triage_queue")
         if user_roles & {Role.HANDLER, Role.HEAD}:
             return redirect("inbox")
-        if user_roles & {Role.OFFICE}:
-            return redirect("review_queue")
+        if user_roles & {Role.OFFICE, Role.LEADER, Role.SUPERVISOR}:
+            return redirect("dashboard")
     return render(request, "appeals/home.html")
 
 

@@ -1,0 +1,142 @@
+"""The battle map (挂图作战): what the board shows, computed by a background job and stored as
+a snapshot, so a page never counts a million appeals. Live snapshots every few minutes; one
+frozen daily snapshot per day, which never changes once written."""
+
+from datetime import date, datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.utils import timezone
+
+from appeals.models import Appeal, Assignment
+from sla.models import BoardSnapshot, Clock, Escalation
+from sla.rates import rates_for_period
+
+LIVE_KEPT = 12  # live snapshots kept (an hour at one every five minutes)
+LIST_LIMIT = 50
+
+_BY_COLOUR = {colour: Count("pk", filter=Q(colour=colour)) for colour in ("green", "yellow", "red")}
+
+
+def _quarter_start(day: date) -> date:
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def board_compute(now: datetime) -> dict:
+    """The figures of the board at `now` (a few aggregate queries over the open appeals)."""
+    today = timezone.localdate(now)
+    open_appeals = Appeal.objects.filter(status__in=Appeal.OPEN_STATUSES)
+    totals = open_appeals.aggregate(open=Count("pk"), **_BY_COLOUR)
+    by_category = list(
+        open_appeals.values(key=F("category_id"), name=F("category__name"))
+        .annotate(**_BY_COLOUR)
+        .order_by("-red", "-yellow", "name")
+    )
+    by_region = list(
+        open_appeals.values(key=F("region_id"), name=F("region__name"))
+        .annotate(**_BY_COLOUR)
+        .order_by("-red", "-yellow", "name")
+    )
+    by_department = list(
+        Assignment.objects.filter(
+            state__in=Assignment.ACTIVE_STATES, appeal__status__in=Appeal.OPEN_STATUSES
+        )
+        .values(key=F("department_id"), name=F("department__name"))
+        .annotate(
+            **{
+                colour: Count("appeal_id", filter=Q(appeal__colour=colour), distinct=True)
+                for colour in ("green", "yellow", "red")
+            }
+        )
+        .order_by("-red", "-yellow", "name")
+    )
+    lead_name = Assignment.objects.filter(
+        appeal=OuterRef("pk"), role=Assignment.Role.LEAD, state__in=Assignment.ACTIVE_STATES
+    ).values("department__name")[:1]
+    red_list = [
+        {**row, "filed_at": row["filed_at"].isoformat()}
+        for row in open_appeals.filter(colour="red")
+        .annotate(lead=Subquery(lead_name), category_name=F("category__name"))
+        .order_by("filed_at")
+        .values("number", "title", "status", "filed_at", "lead", "category_name")[:LIST_LIMIT]
+    ]
+    escalations = [
+        {**row, "created_at": row["created_at"].isoformat()}
+        for row in Escalation.objects.filter(clock__state__in=Clock.OPEN_STATES)
+        .order_by("-created_at")
+        .values(
+            "created_at",
+            number=F("appeal__number"),
+            step_name=F("step__name"),
+            department=F("clock__department__name"),
+        )[:LIST_LIMIT]
+    ]
+    quarter = rates_for_period(_quarter_start(today), today, today=today)
+    year = rates_for_period(date(today.year, 1, 1), today, today=today)
+    return {
+        "taken_at": now.isoformat(),
+        "totals": totals,
+        "by_department": by_department,
+        "by_category": by_category,
+        "by_region": by_region,
+        "red_list": red_list,
+        "escalations": escalations,
+        "rates": {
+            "quarter": quarter["overall"],
+            "year": year["overall"],
+            "quarter_by_department": quarter["department"],
+        },
+        "periods": {
+            "quarter": [_quarter_start(today).isoformat(), today.isoformat()],
+            "year": [date(today.year, 1, 1).isoformat(), today.isoformat()],
+        },
+    }
+
+
+def board_publish(*, now: datetime | None = None) -> BoardSnapshot:
+    """Publish a live snapshot and prune the old ones. Safe to run twice: two snapshots a
+    moment apart show the same figures."""
+    now = now or timezone.now()
+    snapshot = BoardSnapshot.objects.create(
+        kind=BoardSnapshot.Kind.LIVE, taken_at=now, data=board_compute(now)
+    )
+    stale = BoardSnapshot.objects.filter(kind=BoardSnapshot.Kind.LIVE).order_by("-taken_at")[
+        LIVE_KEPT:
+    ]
+    BoardSnapshot.objects.filter(pk__in=list(stale.values_list("pk", flat=True))).delete()
+    return snapshot
+
+
+def board_freeze(*, day: date | None = None, now: datetime | None = None) -> BoardSnapshot:
+    """Freeze the day's snapshot (taken now, at the end of the day or just after it). Once a
+    day has its snapshot, running again returns it unchanged: published figures never move."""
+    now = now or timezone.now()
+    day = day or timezone.localdate(now) - timedelta(days=1)
+    existing = BoardSnapshot.objects.filter(kind=BoardSnapshot.Kind.DAILY, day=day).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            return BoardSnapshot.objects.create(
+                kind=BoardSnapshot.Kind.DAILY, day=day, taken_at=now, data=board_compute(now)
+            )
+    except IntegrityError:  # a concurrent run froze it first
+        return BoardSnapshot.objects.get(kind=BoardSnapshot.Kind.DAILY, day=day)
+
+
+def board_latest() -> BoardSnapshot | None:
+    return BoardSnapshot.objects.filter(kind=BoardSnapshot.Kind.LIVE).order_by("-taken_at").first()
+
+
+def board_trend(days: int = 30) -> list[dict]:
+    """Daily totals for the trend chart, oldest first (from the frozen snapshots only)."""
+    rows = BoardSnapshot.objects.filter(kind=BoardSnapshot.Kind.DAILY).order_by("-day")[:days]
+    return [
+        {
+            "day": s.day.isoformat(),
+            **s.data["totals"],
+            "resolution_rate": s.data["rates"]["year"]["resolution_rate"],
+            "satisfaction_rate": s.data["rates"]["year"]["satisfaction_rate"],
+        }
+        for s in reversed(list(rows))
+    ]

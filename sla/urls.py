@@ -1,0 +1,10 @@
+from django.urls import path
+
+from sla.views import dashboard
+
+urlpatterns = [
+    path("board/", dashboard.dashboard_view, name="dashboard"),
+    path("board/appeals/", dashboard.board_appeal_list, name="board_appeals"),
+    path("board/lobby/", dashboard.lobby_view, name="lobby"),
+    path("board/lobby/data/", dashboard.lobby_data, name="lobby_data"),
+]

@@ -1,0 +1,1 @@
+"""The office's pages: the battle map (dashboard), the lobby screen, exports."""

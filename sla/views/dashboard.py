@@ -1,0 +1,78 @@
+"""The battle map: the office's dashboard, the lobby screen and the list behind each number.
+The dashboard and the lobby read the latest snapshot only (sla.boards), never the appeals."""
+
+from django.core.paginator import Paginator
+from django.http import JsonResponse
+from django.shortcuts import render
+
+from appeals.filters import AppealFilter
+from appeals.selectors import appeals_visible_to
+from appeals.views.access import role_required
+from departments.roles import Role, roles_of
+from sla.boards import board_latest, board_trend
+
+BOARD_ROLES = (Role.OFFICE, Role.LEADER, Role.COMMISSIONER, Role.SUPERVISOR)
+
+
+def _anonymised(user) -> bool:
+    """Supervisors see counts and rates, never an appeal's title or number."""
+    return not roles_of(user) & {Role.OFFICE, Role.LEADER, Role.COMMISSIONER}
+
+
+def _board_data(snapshot, *, anonymised: bool) -> dict:
+    if snapshot is None:
+        return {}
+    data = dict(snapshot.data)
+    if anonymised:
+        data["red_list"] = []
+        data["escalations"] = []
+    return data
+
+
+@role_required(*BOARD_ROLES)
+def dashboard_view(request):
+    anonymised = _anonymised(request.user)
+    snapshot = board_latest()
+    return render(
+        request,
+        "sla/dashboard.html",
+        {
+            "snapshot": snapshot,
+            "board": _board_data(snapshot, anonymised=anonymised),
+            "trend": board_trend(),
+            "anonymised": anonymised,
+        },
+    )
+
+
+@role_required(*BOARD_ROLES)
+def lobby_view(request):
+    """Full screen, large type, refreshes itself (static/js/board.js polls lobby_data)."""
+    snapshot = board_latest()
+    return render(
+        request,
+        "sla/lobby.html",
+        {"snapshot": snapshot, "board": _board_data(snapshot, anonymised=True)},
+    )
+
+
+@role_required(*BOARD_ROLES)
+def lobby_data(request):
+    snapshot = board_latest()
+    return JsonResponse(_board_data(snapshot, anonymised=True) if snapshot else {})
+
+
+@role_required(Role.OFFICE, Role.LEADER, Role.COMMISSIONER)
+def board_appeal_list(request):
+    """The appeals behind a number on the board, with the board's filters."""
+    filterset = AppealFilter(
+        request.GET,
+        queryset=appeals_visible_to(request.user)
+        .select_related("category__parent", "region", "enterprise")
+        .prefetch_related("enterprise__tags")
+        .order_by("-filed_at", "-pk"),
+    )
+    if not filterset.is_valid():
+        return render(request, "sla/appeal_list.html", {"filterset": filterset}, status=400)
+    page = Paginator(filterset.qs, 25).get_page(request.GET.get("page"))
+    return render(request, "sla/appeal_list.html", {"filterset": filterset, "page": page})
