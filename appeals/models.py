@@ -165,6 +165,8 @@ class Appeal(models.Model):
     # Someone flagged the appeal as blocked (受阻): it shows red until the flag is cleared.
     is_blocked = models.BooleanField(_("受阻"), default=False)
     blocked_reason = models.TextField(_("受阻原因"), blank=True)
+    # Shown on the public board (张榜公示), chosen by the office; never with personal data.
+    on_public_board = models.BooleanField(_("张榜公示"), default=False)
     # While a department waits on the enterprise for more material, the clocks pause.
     awaiting_material_since = models.DateTimeField(_("等待补充材料自"), null=True, blank=True)
     # Red / yellow / green, the worst of the appeal's clocks and flags, kept by the sla app

@@ -3,7 +3,17 @@ appeal; every list and every detail view, HTML or API, starts from it."""
 
 import hmac
 
-from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import (
+    Case,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.http import Http404
 
 from appeals.models import (
@@ -248,3 +258,16 @@ def unread_count(user) -> int:
     if not getattr(user, "is_authenticated", False):
         return 0
     return notifications_of(user).filter(read_at__isnull=True).count()
+
+
+def public_board_appeals(limit: int = 200) -> QuerySet[Appeal]:
+    """The appeals the office put on the public board, with their lead department's name."""
+    lead = Assignment.objects.filter(appeal=OuterRef("pk"), role=Assignment.Role.LEAD).exclude(
+        state__in=[Assignment.State.CANCELLED, Assignment.State.RETURNED]
+    )
+    return (
+        Appeal.objects.filter(on_public_board=True)
+        .select_related("category", "region")
+        .annotate(lead_name=Subquery(lead.values("department__name")[:1]))
+        .order_by("-filed_at")[:limit]
+    )

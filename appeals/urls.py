@@ -31,6 +31,7 @@ urlpatterns = [
     path("appeals/<str:number>/close/", staff.appeal_close_view, name="appeal_close"),
     path("appeals/<str:number>/follow-up/", staff.followup_record_view, name="followup_record"),
     path("appeals/<str:number>/blocked/", staff.appeal_block_view, name="appeal_block"),
+    path("appeals/<str:number>/publicise/", staff.appeal_publicise_view, name="appeal_publicise"),
     path(
         "appeals/<str:number>/assignments/<int:assignment_id>/material/",
         staff.material_request_view,

@@ -400,3 +400,23 @@ class BoardSnapshot(models.Model):
             # The dashboard: the latest live snapshot.
             models.Index(fields=["kind", "-taken_at"], name="snapshot_latest_idx"),
         ]
+
+
+class LeagueTable(models.Model):
+    """A quarter's league of departments (骏马 fastest, 蜗牛 slowest). Frozen once published:
+    the row is written once and never updated."""
+
+    quarter = models.CharField(_("季度"), max_length=7, unique=True)  # e.g. 2026Q3
+    published_at = models.DateTimeField(_("发布时间"))
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    data = models.JSONField()
+
+    class Meta:
+        verbose_name = _("季度红黑榜")
+        verbose_name_plural = _("季度红黑榜")
+        ordering = ["-quarter"]
+
+    def __str__(self) -> str:
+        return self.quarter

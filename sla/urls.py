@@ -1,10 +1,13 @@
 from django.urls import path
 
-from sla.views import dashboard
+from sla.views import dashboard, league
 
 urlpatterns = [
     path("board/", dashboard.dashboard_view, name="dashboard"),
     path("board/appeals/", dashboard.board_appeal_list, name="board_appeals"),
     path("board/lobby/", dashboard.lobby_view, name="lobby"),
     path("board/lobby/data/", dashboard.lobby_data, name="lobby_data"),
+    path("board/league/", league.league_view, name="league"),
+    path("board/league/publish/", league.league_publish_view, name="league_publish"),
+    path("public/", league.public_board, name="public_board"),
 ]

@@ -21,6 +21,7 @@ from appeals.services.triage import appeal_decline, appeal_merge, appeal_route
 from appeals.services.waiting import (
     appeal_colour_set,
     appeal_flag_blocked,
+    appeal_publicise,
     appeal_rating_lapse,
     appeal_request_material,
     appeal_supply_material,
@@ -38,6 +39,7 @@ __all__ = [
     "appeal_file_idempotent",
     "appeal_flag_blocked",
     "appeal_merge",
+    "appeal_publicise",
     "appeal_rate",
     "appeal_rating_lapse",
     "appeal_request_material",

@@ -251,6 +251,23 @@ def appeal_rating_lapse(*, appeal_id: int) -> Appeal | None:
     return appeal
 
 
+@transaction.atomic
+def appeal_publicise(*, actor, appeal_id: int, public: bool) -> Appeal:
+    """Put an appeal on the public board (张榜公示) or take it off. Only the office decides."""
+    require_role(actor, Role.OFFICE)
+    appeal = lock_appeal(appeal_id)
+    if appeal.on_public_board != public:
+        appeal.on_public_board = public
+        save_tracked(
+            appeal,
+            actor=actor,
+            reason="publicised" if public else "unpublicised",
+            fields=["on_public_board"],
+        )
+        record(appeal, "publicised" if public else "unpublicised", actor=actor, public=False)
+    return appeal
+
+
 def appeal_colour_set(*, appeal: Appeal, colour: str) -> None:
     """Store the appeal's red/yellow/green colour. The caller (the sla app) holds the appeal's
     row lock: inside a workflow service, or in the sweep, which locks the appeal first."""

@@ -35,6 +35,8 @@ EVENT_LABELS = {
     "rating_lapsed": _("逾期未评价，视为认可"),
     "escalated": _("督办"),
     "deadline_changed": _("办理时限调整"),
+    "publicised": _("张榜公示"),
+    "unpublicised": _("撤下公示"),
 }
 
 STATUS_CLASSES = {

@@ -472,3 +472,19 @@ def appeal_block_view(request, number: str):
         ),
         _("已更新受阻标记。"),
     )
+
+
+@role_required(Role.OFFICE)
+@require_POST
+def appeal_publicise_view(request, number: str):
+    appeal = appeal_for_staff(request, number)
+    return _act(
+        request,
+        appeal,
+        "publicise_form",
+        django_forms.Form(request.POST),
+        lambda d: services.appeal_publicise(
+            actor=request.user, appeal_id=appeal.pk, public=request.POST.get("public") == "1"
+        ),
+        _("已更新张榜公示。"),
+    )

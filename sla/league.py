@@ -1,0 +1,111 @@
+"""Quarterly league tables of departments: 骏马奖 (fastest) and 蜗牛奖 (slowest), seed 003 §二.
+
+A department is ranked on the obligations it completed in the quarter (signing, co-handler
+opinions, replies): first by the share met by their deadline — a deadline that already includes
+approved extensions and pauses, so an approved extension never counts against it — then by the
+average working days they took. Departments with fewer than `min_appeals` appeals are not
+ranked. Published tables are frozen."""
+
+import re
+from collections import defaultdict
+from datetime import date
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from config.errors import ServiceError
+from departments.roles import Role, has_role
+from sla.calendar import working_days_between
+from sla.models import Clock, LeagueTable
+
+MIN_APPEALS = 5
+PODIUM = 3
+_QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
+
+
+def quarter_bounds(quarter: str) -> tuple[date, date]:
+    match = _QUARTER.match(quarter)
+    if not match:
+        raise ServiceError("invalid_quarter", _("季度格式应为 2026Q3。"))
+    year, q = int(match[1]), int(match[2])
+    start = date(year, 3 * q - 2, 1)
+    end = date(year + (q == 4), 1 if q == 4 else 3 * q + 1, 1)
+    return start, date.fromordinal(end.toordinal() - 1)
+
+
+def quarter_of(day: date) -> str:
+    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
+
+
+def league_compute(quarter: str, *, min_appeals: int = MIN_APPEALS) -> dict:
+    start, end = quarter_bounds(quarter)
+    per = defaultdict(lambda: {"appeals": set(), "done": 0, "on_time": 0, "days": 0, "name": ""})
+    for dept, name, appeal, started, met_at, due, paused in Clock.objects.filter(
+        state=Clock.State.MET,
+        department__isnull=False,
+        obligation__in=(Clock.Obligation.SIGN, Clock.Obligation.OPINION, Clock.Obligation.REPLY),
+        met_at__date__range=(start, end),
+    ).values_list(
+        "department_id",
+        "department__name",
+        "appeal_id",
+        "started_on",
+        "met_at",
+        "due_date",
+        "paused_days",
+    ):
+        met_on = timezone.localdate(met_at)
+        row = per[dept]
+        row["name"] = name
+        row["appeals"].add(appeal)
+        row["done"] += 1
+        row["on_time"] += met_on <= due
+        row["days"] += max(working_days_between(started, met_on) - paused, 0)
+    rows = [
+        {
+            "department": dept,
+            "name": row["name"],
+            "appeals": len(row["appeals"]),
+            "done": row["done"],
+            "on_time_rate": round(row["on_time"] / row["done"], 4),
+            "avg_working_days": round(row["days"] / row["done"], 1),
+            "ranked": len(row["appeals"]) >= min_appeals,
+        }
+        for dept, row in per.items()
+    ]
+    rows.sort(key=lambda r: (-r["on_time_rate"], r["avg_working_days"], r["name"]))
+    ranked = [r for r in rows if r["ranked"]]
+    fastest = ranked[:PODIUM]
+    slowest = [r for r in reversed(ranked) if r not in fastest][:PODIUM]
+    return {
+        "quarter": quarter,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "min_appeals": min_appeals,
+        "rows": rows,
+        "fastest": fastest,
+        "slowest": slowest,
+    }
+
+
+def league_publish(*, actor, quarter: str, now=None) -> LeagueTable:
+    """Publish (and so freeze) a finished quarter's table. Only the office; once only."""
+    if not has_role(actor, Role.OFFICE):
+        raise ServiceError("forbidden", _("只有营商办可以发布红黑榜。"))
+    now = now or timezone.now()
+    _start, end = quarter_bounds(quarter)
+    if end >= timezone.localdate(now):
+        raise ServiceError("quarter_not_over", _("季度结束后才能发布该季度的红黑榜。"))
+    if LeagueTable.objects.filter(quarter=quarter).exists():
+        raise ServiceError("already_published", _("该季度红黑榜已发布，发布后不再变动。"))
+    try:
+        with transaction.atomic():
+            return LeagueTable.objects.create(
+                quarter=quarter,
+                published_at=now,
+                published_by=actor,
+                data=league_compute(quarter),
+            )
+    except IntegrityError:
+        raise ServiceError("already_published", _("该季度红黑榜已发布，发布后不再变动。")) from None
