@@ -1,0 +1,47 @@
+"""The bimonthly / quarterly bulletin."""
+
+from datetime import datetime
+from io import BytesIO
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from sla.bulletin import period_bounds
+
+pytestmark = pytest.mark.django_db
+
+IN_Q4 = datetime(2026, 11, 20, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def test_periods_are_quarters_or_two_month_spans():
+    start, end, title = period_bounds("2026B5")
+    assert (start.isoformat(), end.isoformat()) == ("2026-09-01", "2026-10-31")
+    assert "9" in title and "10" in title
+    start, end, _title = period_bounds("2026B6")
+    assert (start.isoformat(), end.isoformat()) == ("2026-11-01", "2026-12-31")
+
+
+@time_machine.travel(IN_Q4, tick=False)
+def test_the_bulletin_page_and_spreadsheet_show_the_departments(client, office, appeal_at):
+    appeal_at("closed")
+    client.force_login(office)
+    page = client.get(reverse("bulletin") + "?period=2026Q4")
+    assert page.status_code == 200 and "市住建局" in page.content.decode()
+    sheet = client.get(reverse("bulletin_xlsx") + "?period=2026Q4")
+    workbook = load_workbook(BytesIO(b"".join(sheet.streaming_content)))
+    rows = list(workbook["分单位"].values)
+    assert rows[0][0] == "单位" and rows[1][0] == "市住建局" and rows[1][1] == 1
+
+
+def test_a_wrong_period_is_answered_in_chinese(client, office):
+    client.force_login(office)
+    response = client.get(reverse("bulletin") + "?period=2026-13")
+    assert response.status_code == 400 and "通报期应为季度" in response.content.decode()
+
+
+def test_a_handler_cannot_read_the_bulletin(client, handler_a):
+    client.force_login(handler_a)
+    assert client.get(reverse("bulletin")).status_code == 403
