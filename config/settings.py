@@ -111,7 +111,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 # Uploaded files are never served as static media: only through a view that checks access.
-MEDIA_URL = None
+# No URL pattern serves this prefix; it only has to be a valid path for Django's machinery.
+MEDIA_URL = "/media-never-served/"
 
 EMAIL_BACKEND = env_str(
     "DJANGO_EMAIL_BACKEND",

@@ -22,9 +22,12 @@ def _quarter_start(day: date) -> date:
     return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
 
-def board_compute(now: datetime) -> dict:
-    """The figures of the board at `now` (a few aggregate queries over the open appeals)."""
+def board_compute(now: datetime, *, day: date | None = None) -> dict:
+    """The figures of the board at `now` (a few aggregate queries over the open appeals). The
+    rates run to `day` (default: today); the daily snapshot of a day is taken just after it,
+    and its rates must still be that day's quarter and year."""
     today = timezone.localdate(now)
+    day = day or today
     open_appeals = Appeal.objects.filter(status__in=Appeal.OPEN_STATUSES)
     totals = open_appeals.aggregate(open=Count("pk"), **_BY_COLOUR)
     by_category = list(
@@ -71,8 +74,8 @@ def board_compute(now: datetime) -> dict:
             department=F("clock__department__name"),
         )[:LIST_LIMIT]
     ]
-    quarter = rates_for_period(_quarter_start(today), today, today=today)
-    year = rates_for_period(date(today.year, 1, 1), today, today=today)
+    quarter = rates_for_period(_quarter_start(day), day, today=today)
+    year = rates_for_period(date(day.year, 1, 1), day, today=today)
     return {
         "taken_at": now.isoformat(),
         "totals": totals,
@@ -87,8 +90,8 @@ def board_compute(now: datetime) -> dict:
             "quarter_by_department": quarter["department"],
         },
         "periods": {
-            "quarter": [_quarter_start(today).isoformat(), today.isoformat()],
-            "year": [date(today.year, 1, 1).isoformat(), today.isoformat()],
+            "quarter": [_quarter_start(day).isoformat(), day.isoformat()],
+            "year": [date(day.year, 1, 1).isoformat(), day.isoformat()],
         },
     }
 
@@ -118,7 +121,10 @@ def board_freeze(*, day: date | None = None, now: datetime | None = None) -> Boa
     try:
         with transaction.atomic():
             return BoardSnapshot.objects.create(
-                kind=BoardSnapshot.Kind.DAILY, day=day, taken_at=now, data=board_compute(now)
+                kind=BoardSnapshot.Kind.DAILY,
+                day=day,
+                taken_at=now,
+                data=board_compute(now, day=day),
             )
     except IntegrityError:  # a concurrent run froze it first
         return BoardSnapshot.objects.get(kind=BoardSnapshot.Kind.DAILY, day=day)

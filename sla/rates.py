@@ -78,7 +78,7 @@ def rates_for_period(start: date, end: date, *, today: date | None = None) -> di
             yield groups["region"][region_id]
 
     # 响应率: sign clocks started in the period, once they are due (met, or past the due date).
-    for dept, category, region, state, met_at, due in (
+    for dept, category, region, state, met_at, due, paused_on in (
         Clock.objects.filter(obligation=Clock.Obligation.SIGN, started_on__range=(start, end))
         .exclude(state=Clock.State.CANCELLED)
         .values_list(
@@ -88,9 +88,14 @@ def rates_for_period(start: date, end: date, *, today: date | None = None) -> di
             "state",
             "met_at",
             "due_date",
+            "paused_on",
         )
     ):
-        if state != Clock.State.MET and today <= due:
+        if state == Clock.State.PAUSED:
+            # The pause moves the deadline: only a clock already late when it paused counts.
+            if paused_on is None or paused_on <= due:
+                continue
+        elif state != Clock.State.MET and today <= due:
             continue  # still within its limit: neither on time nor late yet
         on_time = state == Clock.State.MET and timezone.localdate(met_at) <= due
         for t in tallies(dept, category, region):

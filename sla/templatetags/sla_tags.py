@@ -44,7 +44,9 @@ def office_calendar_warning() -> str:
 @register.filter
 def pct(value) -> str:
     """0.8592 → "85.9%"; no data → "—"."""
-    return "—" if value is None else f"{value * 100:.1f}%"
+    if not isinstance(value, int | float):
+        return "—"
+    return f"{value * 100:.1f}%"
 
 
 OPEN_QUERY = "status=triage&status=assigned&status=in_progress&status=replied"
