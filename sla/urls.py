@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sla.views import bulletin, dashboard, league
+from sla.views import bulletin, dashboard, exports, league
 
 urlpatterns = [
     path("board/", dashboard.dashboard_view, name="dashboard"),
@@ -9,6 +9,8 @@ urlpatterns = [
     path("board/lobby/data/", dashboard.lobby_data, name="lobby_data"),
     path("board/league/", league.league_view, name="league"),
     path("board/league/publish/", league.league_publish_view, name="league_publish"),
+    path("board/exports/", exports.export_page, name="exports"),
+    path("board/exports/<str:kind>.<str:fmt>", exports.export_download, name="export_download"),
     path("board/bulletin/", bulletin.bulletin_view, name="bulletin"),
     path("board/bulletin.xlsx", bulletin.bulletin_xlsx, name="bulletin_xlsx"),
     path("public/", league.public_board, name="public_board"),

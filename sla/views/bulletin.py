@@ -11,6 +11,7 @@ from appeals.views.access import role_required
 from config.errors import ServiceError
 from departments.roles import Role
 from sla.bulletin import bulletin_compute, bulletin_rows
+from sla.exports import neutralise
 from sla.league import quarter_of
 
 
@@ -38,7 +39,7 @@ def bulletin_xlsx(request):
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title="分单位")
     for row in bulletin_rows(bulletin):
-        sheet.append(row)
+        sheet.append([neutralise(cell) if isinstance(cell, str) else cell for cell in row])
     handle = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it when sent
     workbook.save(handle)
     handle.seek(0)
