@@ -1,9 +1,11 @@
-"""Allow-listed filters and orderings for appeal lists (the API and, later, the office's
-pages). Anything not named here — including `__` paths — is refused with a 400."""
+"""Allow-listed filters and orderings for appeal lists (the API and the office's pages).
+Only these parameters filter; any other (a `__` path included) is ignored, never applied, and
+an ordering outside the list is refused with a 400."""
 
 import django_filters
 
 from appeals.models import Appeal, Assignment
+from config.params import MAX_ID
 
 
 class AppealFilter(django_filters.FilterSet):
@@ -13,11 +15,13 @@ class AppealFilter(django_filters.FilterSet):
     )
     channel = django_filters.ChoiceFilter(choices=Appeal.Channel.choices)
     priority = django_filters.ChoiceFilter(choices=Appeal.Priority.choices)
-    category = django_filters.NumberFilter(field_name="category_id")
-    region = django_filters.NumberFilter(field_name="region_id")
+    category = django_filters.NumberFilter(field_name="category_id", min_value=1, max_value=MAX_ID)
+    region = django_filters.NumberFilter(field_name="region_id", min_value=1, max_value=MAX_ID)
     filed_after = django_filters.DateFilter(field_name="filed_at", lookup_expr="date__gte")
     filed_before = django_filters.DateFilter(field_name="filed_at", lookup_expr="date__lte")
-    department = django_filters.NumberFilter(method="filter_department")
+    department = django_filters.NumberFilter(
+        method="filter_department", min_value=1, max_value=MAX_ID
+    )
     ordering = django_filters.OrderingFilter(fields=("filed_at", "closed_at", "number"))
 
     class Meta:

@@ -11,8 +11,8 @@ from departments.models import Category, Department, Region
 
 class AppealListOut(serializers.ModelSerializer):
     status_display = serializers.CharField(source="get_status_display")
-    category = serializers.StringRelatedField()
-    region = serializers.StringRelatedField()
+    category = serializers.StringRelatedField(allow_null=True)
+    region = serializers.StringRelatedField(allow_null=True)
     enterprise = serializers.CharField(source="display_enterprise")
 
     class Meta:
@@ -36,7 +36,7 @@ class AppealListOut(serializers.ModelSerializer):
 class EventOut(serializers.Serializer):
     created_at = serializers.DateTimeField()
     code = serializers.CharField()
-    department = serializers.CharField(source="department.name", default=None)
+    department = serializers.CharField(source="department.name", default=None, allow_null=True)
     note = serializers.CharField()
     is_public = serializers.BooleanField()
 
@@ -101,7 +101,7 @@ class AppealPublicOut(serializers.ModelSerializer):
     """What the enterprise sees: public events and published replies only."""
 
     status_display = serializers.CharField(source="get_status_display")
-    merged_into = serializers.CharField(source="merged_into.number", default=None)
+    merged_into = serializers.CharField(source="merged_into.number", default=None, allow_null=True)
     replies = serializers.SerializerMethodField()
     events = serializers.SerializerMethodField()
     awaiting_material = serializers.SerializerMethodField()
@@ -146,7 +146,7 @@ class AppealStaffOut(AppealListOut):
     replies = ReplyOut(many=True)
     events = EventOut(many=True)
     attachments = AttachmentOut(many=True)
-    merged_into = serializers.CharField(source="merged_into.number", default=None)
+    merged_into = serializers.CharField(source="merged_into.number", default=None, allow_null=True)
 
     class Meta(AppealListOut.Meta):
         fields = [

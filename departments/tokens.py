@@ -7,8 +7,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
 
-from departments.models import ApiToken
+from departments.models import ApiToken, Membership
 from departments.roles import Role, roles_of
+
+_TOKEN_MEMBERSHIPS = {
+    Role.HANDLER: (Membership.Role.HANDLER, Membership.Role.LIAISON),
+    Role.HEAD: (Membership.Role.HEAD,),
+}
 
 
 def _hash(key: str) -> str:
@@ -56,6 +61,12 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         user._roles_cache = frozenset({Role(token.role)}) & held
         if not user._roles_cache:
             raise exceptions.AuthenticationFailed(_("令牌所属用户已不再担任该角色。"))
+        # Department memberships go with the department roles only: a head's commissioner
+        # token must not approve replies as head.
+        member_roles = _TOKEN_MEMBERSHIPS.get(Role(token.role), ())
+        user._department_ids_cache = list(
+            user.memberships.filter(role__in=member_roles).values_list("department_id", "role")
+        )
         if token.last_used_at is None or (timezone.now() - token.last_used_at).total_seconds() > 60:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
         return user, token

@@ -64,7 +64,11 @@ class AppealFileApi(APIView):
         key = request.headers.get("Idempotency-Key", "").strip()
         if key:
             receipt, replayed = services.appeal_file_idempotent(
-                actor=request.user, key=key, request_hash=_request_hash(data), **data
+                actor=request.user,
+                key=key,
+                request_hash=_request_hash(data),
+                client=request.META.get("REMOTE_ADDR", ""),
+                **data,
             )
             return Response(receipt, status=200 if replayed else 201)
         filed = services.appeal_file(actor=request.user, **data)

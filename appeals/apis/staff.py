@@ -2,7 +2,12 @@
 endpoint per action, each calling the same service as the page."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import exceptions, generics
 from rest_framework.views import APIView
 
@@ -20,6 +25,7 @@ from appeals.selectors import (
 )
 from appeals.serializers import (
     AppealListOut,
+    AppealPublicOut,
     AppealStaffOut,
     BlockIn,
     ContentIn,
@@ -35,6 +41,7 @@ from appeals.serializers import (
     ReviewItemOut,
     RouteIn,
 )
+from config.params import parse_id
 from departments.roles import Role, has_role
 
 
@@ -56,7 +63,13 @@ class AppealListApi(generics.ListAPIView):
 class AppealDetailApi(APIView):
     """One appeal: the staff view for staff, the enterprise's view for its own accounts."""
 
-    @extend_schema(responses=AppealStaffOut, operation_id="appeal_detail", tags=["staff"])
+    @extend_schema(
+        responses=PolymorphicProxySerializer(
+            "AppealDetail", [AppealStaffOut, AppealPublicOut], resource_type_field_name=None
+        ),
+        operation_id="appeal_detail",
+        tags=["staff"],
+    )
     def get(self, request, number: str):
         appeal = appeal_get_visible(request.user, number)
         if (
@@ -89,8 +102,7 @@ class TriageQueueApi(generics.ListAPIView):
         params = self.request.query_params
 
         def number(name):
-            value = params.get(name, "")
-            return int(value) if value.isdigit() else None
+            return parse_id(params.get(name))
 
         return triage_queue(
             self.request.user,
@@ -115,11 +127,11 @@ class InboxApi(generics.ListAPIView):
     filter_backends = []
 
     def get_queryset(self):
-        department = self.request.query_params.get("department", "")
+        department = parse_id(self.request.query_params.get("department"))
         tab = self.request.query_params.get("tab", "to_sign")
-        if not department.isdigit() or tab not in INBOX_TABS:
+        if department is None or tab not in INBOX_TABS:
             raise exceptions.ValidationError({"department": ["必填，单位编号。"]})
-        return department_inbox(self.request.user, department_id=int(department), tab=tab)
+        return department_inbox(self.request.user, department_id=department, tab=tab)
 
 
 @extend_schema(tags=["staff"])

@@ -232,10 +232,16 @@ def appeal_file(
     return FiledAppeal(appeal=appeal, query_code=query_code)
 
 
-def appeal_file_idempotent(*, actor, key: str, request_hash: str, **fields) -> tuple[dict, bool]:
+def appeal_file_idempotent(
+    *, actor, key: str, request_hash: str, client: str = "", **fields
+) -> tuple[dict, bool]:
     """File once per `Idempotency-Key`: a retry with the same key and body gets the first
-    response (with `True`); the same key with another body is refused."""
-    owner = f"user:{actor.pk}" if actor is not None and actor.is_authenticated else "anon"
+    response (with `True`); the same key with another body is refused. Keys belong to the
+    caller: a user, or for anonymous callers their network address."""
+    if actor is not None and actor.is_authenticated:
+        owner = f"user:{actor.pk}"
+    else:
+        owner = f"anon:{client}"[:60]
     try:
         with transaction.atomic():
             record = IdempotencyKey.objects.create(
@@ -247,7 +253,7 @@ def appeal_file_idempotent(*, actor, key: str, request_hash: str, **fields) -> t
                 "number": filed.appeal.number,
                 "query_code": filed.query_code,
                 "status": filed.appeal.status,
-                "filed_at": filed.appeal.filed_at.isoformat(),
+                "filed_at": timezone.localtime(filed.appeal.filed_at).isoformat(),
             }
             record.save(update_fields=["appeal", "response"])
             return record.response, False

@@ -25,6 +25,7 @@ from appeals.selectors import (
 )
 from appeals.views.access import appeal_for_staff, role_required, staff_required
 from config.errors import ServiceError
+from config.params import parse_id
 from departments.roles import Role, has_role
 from departments.selectors import (
     RoutingSuggestion,
@@ -40,16 +41,12 @@ PAGE_SIZE = 25
 _PENDING = (Reply.State.PENDING_HEAD, Reply.State.PENDING_OFFICE)
 
 
-def _int_or_none(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
-
-
 @role_required(Role.COMMISSIONER, Role.OFFICE)
 def triage_queue_view(request):
     filters = {
-        "category_id": _int_or_none(request.GET.get("category")),
-        "region_id": _int_or_none(request.GET.get("region")),
-        "tag_id": _int_or_none(request.GET.get("tag")),
+        "category_id": parse_id(request.GET.get("category")),
+        "region_id": parse_id(request.GET.get("region")),
+        "tag_id": parse_id(request.GET.get("tag")),
         "search": request.GET.get("q", "").strip()[:50],
     }
     page = Paginator(triage_queue(request.user, **filters), PAGE_SIZE).get_page(
@@ -73,7 +70,7 @@ def inbox_view(request):
     departments = departments_of(request.user)
     if not departments:
         return render(request, "appeals/inbox.html", {"departments": []})
-    chosen = _int_or_none(request.GET.get("dept"))
+    chosen = parse_id(request.GET.get("dept"))
     department = next((d for d in departments if d.pk == chosen), departments[0])
     tab = request.GET.get("tab", "to_sign")
     if tab not in INBOX_TABS:
@@ -217,8 +214,8 @@ def appeal_detail_view(request, number: str):
 def route_form_partial(request, number: str):
     """htmx: the routing form again, with the suggestion for the category and region chosen."""
     appeal = appeal_for_staff(request, number)
-    category = active_categories().filter(pk=_int_or_none(request.GET.get("category"))).first()
-    region = regions().filter(pk=_int_or_none(request.GET.get("region"))).first()
+    category = active_categories().filter(pk=parse_id(request.GET.get("category"))).first()
+    region = regions().filter(pk=parse_id(request.GET.get("region"))).first()
     route_form, suggestion = _route_form(appeal, category, region)
     return render(
         request,

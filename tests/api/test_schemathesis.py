@@ -1,0 +1,253 @@
+"""Schemathesis over the whole OpenAPI schema, in process: the WSGI application on the test
+database, a small city with appeals in every state, and three kinds of caller — anonymous, an
+enterprise's token, staff tokens (the office and a commissioner). Every response must be free
+of server errors, JSON where JSON is declared, and match the schema for its status code.
+
+Each caller is one pass for server errors and content types, and one for schema conformance
+(expected to fail while the bugs named below stand). Slow (a few minutes), so it runs only
+with RUN_SCHEMATHESIS=1; ST_MAX_EXAMPLES sets the requests per operation (25). `.ci/schemathesis.sh` runs the
+same passes with the command-line runner against a running server, stateful phase included.
+"""
+
+import os
+import zlib
+from dataclasses import dataclass, field
+
+import pytest
+
+if os.environ.get("RUN_SCHEMATHESIS") != "1":
+    pytest.skip(
+        "Schemathesis runs only with RUN_SCHEMATHESIS=1 (it takes a few minutes).",
+        allow_module_level=True,
+    )
+
+schemathesis = pytest.importorskip("schemathesis")
+
+from django.conf import settings as django_settings  # noqa: E402
+from django.core import signals  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
+from django.db import close_old_connections  # noqa: E402
+from hypothesis import HealthCheck, given, settings, strategies  # noqa: E402
+from rest_framework.throttling import ScopedRateThrottle  # noqa: E402
+from schemathesis import GenerationMode  # noqa: E402
+from schemathesis.checks import (  # noqa: E402
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+)
+
+from appeals import services  # noqa: E402
+from appeals.models import Appeal, Reply  # noqa: E402
+from departments.roles import Role  # noqa: E402
+from departments.tokens import api_token_issue  # noqa: E402
+from tests import workflow  # noqa: E402
+
+pytestmark = pytest.mark.django_db
+
+MAX_EXAMPLES = int(os.environ.get("ST_MAX_EXAMPLES", "25"))
+
+# The schema mismatches found so far. Server errors are checked apart from schema conformance,
+# so that these expected failures never hide a 500.
+NULLABLE_BUG = (
+    "BUG: the schema declares category, region (AppealListOut/AppealStaffOut), merged_into "
+    "(AppealStaffOut/AppealPublicOut) and EventOut.department as non-nullable strings, but "
+    "they are null for an uncategorised, unmerged appeal and for events without a department. "
+    "Fix in appeals/serializers.py: StringRelatedField(allow_null=True) for category/region, "
+    "and allow_null=True on the merged_into and EventOut.department CharFields."
+)
+DETAIL_BUG = (
+    "BUG: GET /api/v1/appeals/{number}/ answers an enterprise with AppealPublicOut, but the "
+    "schema documents AppealStaffOut only. Fix in appeals/apis/staff.py: "
+    "responses=PolymorphicProxySerializer('AppealDetail', [AppealStaffOut, AppealPublicOut], "
+    "resource_type_field_name=None) on AppealDetailApi.get."
+)
+
+
+@dataclass
+class Target:
+    """An appeal the generated requests aim at, with the ids that belong to it."""
+
+    number: str
+    ids: dict[str, list[int]] = field(default_factory=dict)
+
+
+@dataclass
+class World:
+    targets: list[Target]
+    headers: dict[str, dict[str, str]]
+
+
+def _target(appeal: Appeal) -> Target:
+    appeal.refresh_from_db()
+    return Target(
+        number=appeal.number,
+        ids={
+            "assignment_id": list(appeal.assignments.values_list("pk", flat=True)),
+            "reply_id": list(appeal.replies.values_list("pk", flat=True)),
+            "extension_id": list(appeal.extensions.values_list("pk", flat=True)),
+        },
+    )
+
+
+@pytest.fixture
+def world(
+    file_appeal, walk_to, cast, office, commissioner, head_a, handler_b, dept_b, enterprise_user
+) -> World:
+    """A small city: appeals in triage (one anonymous, without category or region), routed with
+    a co-handler, in progress with a pending extension, replied, closed, a reply waiting for
+    the head and one for the office, declined and merged; and a token per caller."""
+    appeals = []
+    anonymous = services.appeal_file(
+        actor=None, channel=Appeal.Channel.API, title="匿名诉求", content="内容", is_anonymous=True
+    ).appeal
+    appeals.append(anonymous)
+    appeals.append(file_appeal().appeal)
+    appeals.append(walk_to(file_appeal().appeal, Appeal.Status.ASSIGNED, co_handlers=[dept_b]))
+    in_progress = walk_to(file_appeal().appeal, Appeal.Status.IN_PROGRESS)
+    services.extension_request(
+        actor=cast.lead_handler,
+        assignment_id=workflow.lead_assignment(in_progress).pk,
+        days=5,
+        reason="需要现场勘查。",
+    )
+    appeals.append(in_progress)
+    appeals.append(walk_to(file_appeal().appeal, Appeal.Status.REPLIED))
+    appeals.append(walk_to(file_appeal().appeal, Appeal.Status.CLOSED))
+    for reviews in (0, 1):
+        appeal = walk_to(file_appeal().appeal, Appeal.Status.IN_PROGRESS)
+        reply = services.reply_submit(
+            actor=cast.lead_handler,
+            assignment_id=workflow.lead_assignment(appeal).pk,
+            outcome=Reply.Outcome.EXPLAINED,
+            content="依据现行政策暂无法办理，说明如下。",
+        )
+        if reviews:
+            services.reply_review(actor=head_a, reply_id=reply.pk, approve=True)
+        appeals.append(appeal)
+    appeals.append(walk_to(file_appeal().appeal, Appeal.Status.NOT_ACCEPTED))
+    merged = file_appeal().appeal
+    services.appeal_merge(
+        actor=commissioner, appeal_id=merged.pk, into_number=in_progress.number, explanation="重复"
+    )
+    appeals.append(merged)
+
+    def token(user, role):
+        return {"Authorization": f"Token {api_token_issue(user=user, role=role, name='st')[1]}"}
+
+    return World(
+        targets=[_target(a) for a in appeals],
+        headers={
+            "anonymous": {},
+            "enterprise": token(enterprise_user, Role.ENTERPRISE),
+            "office": token(office, Role.OFFICE),
+            "commissioner": token(commissioner, Role.COMMISSIONER),
+        },
+    )
+
+
+@pytest.fixture
+def api_schema(world, monkeypatch):
+    # Requests go through Django's real WSGI handler in this thread, on the test transaction.
+    # Like Django's test client, keep the handler from closing that connection after each
+    # request.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    # Filing and tracking are throttled per IP; here every request comes from one address.
+    monkeypatch.setattr(
+        ScopedRateThrottle, "THROTTLE_RATES", {"filing": "100000/hour", "tracking": "100000/hour"}
+    )
+    yield schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+def _aim(case, world: World) -> None:
+    """Three requests in four name a real appeal (and ids that belong to it), so that actions
+    reach the services instead of stopping at a 404; the fourth keeps the generated values."""
+    params = case.path_parameters
+    if not params or "number" not in params:
+        return
+    seed = zlib.crc32(repr(sorted(params.items())).encode())
+    if seed % 4 == 0:
+        return
+    target = world.targets[seed % len(world.targets)]
+    params["number"] = target.number
+    for name, ids in target.ids.items():
+        if name in params and ids:
+            params[name] = ids[seed % len(ids)]
+
+
+def _strategy(operation):
+    """Valid requests and, where the operation has anything to get wrong, invalid ones."""
+    positive = operation.as_strategy(GenerationMode.POSITIVE)
+    try:
+        negative = operation.as_strategy(GenerationMode.NEGATIVE)
+    except Exception:  # an operation without inputs has no invalid requests
+        return positive
+    return strategies.one_of(positive, negative)
+
+
+def _run_pass(api_schema, world: World, caller: str, checks) -> None:
+    """Every operation of the schema, MAX_EXAMPLES requests each, as `caller`. Failures are
+    collected so that one report names every operation that failed."""
+    failures = []
+    operations = [result.ok() for result in api_schema.get_all_operations()]
+    assert len(operations) > 25, "the schema lost its operations"
+    for operation in operations:
+
+        @HYPOTHESIS
+        @given(case=_strategy(operation))
+        def check(case):
+            _aim(case, world)
+            case.call_and_validate(headers=world.headers[caller], checks=checks)
+
+        try:
+            check()
+        except (Exception, BaseExceptionGroup) as exc:  # schemathesis' FailureGroup is the latter
+            failures.append(f"--- {caller}: {operation.label}\n{str(exc)[:3000]}")
+    assert not failures, f"{len(failures)} operations failed:\n\n" + "\n\n".join(failures)
+
+
+HYPOTHESIS = settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    report_multiple_bugs=False,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+ON_SQLITE = django_settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+OVERFLOW_BUG = (
+    "BUG (SQLite): GET /api/v1/triage/?tag=3973317301104509190144 is a 500 (OverflowError: "
+    "Python int too large to convert to SQLite INTEGER); so are triage's category/region and "
+    "/appeal-list/'s category/region past 2**63-1. Fix: bound the ids, see "
+    "tests/api/test_api_inputs.py."
+)
+
+
+@pytest.mark.parametrize(
+    "caller",
+    [
+        "anonymous",
+        "enterprise",
+        "office",
+        "commissioner",
+    ],
+)
+def test_no_request_gets_a_server_error_or_an_undeclared_content_type(api_schema, world, caller):
+    _run_pass(api_schema, world, caller, [not_a_server_error, content_type_conformance])
+
+
+@pytest.mark.parametrize(
+    "caller",
+    [
+        "anonymous",
+        "enterprise",
+        "office",
+        "commissioner",
+    ],
+)
+def test_every_answer_matches_the_schema_for_its_status(api_schema, world, caller):
+    _run_pass(api_schema, world, caller, [response_schema_conformance])
