@@ -136,13 +136,24 @@ def board_latest() -> BoardSnapshot | None:
 
 def board_trend(days: int = 30) -> list[dict]:
     """Daily totals for the trend chart, oldest first (from the frozen snapshots only)."""
-    rows = BoardSnapshot.objects.filter(kind=BoardSnapshot.Kind.DAILY).order_by("-day")[:days]
+    # Only the four figures the chart draws: a daily snapshot is ~150 KB of JSON, and decoding
+    # thirty of them per request was most of the dashboard's time (bench/README.md).
+    rows = (
+        BoardSnapshot.objects.filter(kind=BoardSnapshot.Kind.DAILY)
+        .order_by("-day")
+        .values(
+            "day",
+            totals=F("data__totals"),
+            resolution_rate=F("data__rates__year__resolution_rate"),
+            satisfaction_rate=F("data__rates__year__satisfaction_rate"),
+        )[:days]
+    )
     return [
         {
-            "day": s.day.isoformat(),
-            **s.data["totals"],
-            "resolution_rate": s.data["rates"]["year"]["resolution_rate"],
-            "satisfaction_rate": s.data["rates"]["year"]["satisfaction_rate"],
+            "day": row["day"].isoformat(),
+            **row["totals"],
+            "resolution_rate": row["resolution_rate"],
+            "satisfaction_rate": row["satisfaction_rate"],
         }
-        for s in reversed(list(rows))
+        for row in reversed(list(rows))
     ]

@@ -23,6 +23,8 @@ def _board_data(snapshot, *, anonymised: bool) -> dict:
     if snapshot is None:
         return {}
     data = dict(snapshot.data)
+    # Per-department quarter rates feed the bulletin and league pages, not these charts.
+    data["rates"] = {k: v for k, v in data["rates"].items() if k != "quarter_by_department"}
     if anonymised:
         data["red_list"] = []
         data["escalations"] = []

@@ -381,7 +381,7 @@ def test_two_freezes_racing_for_a_day_both_return_the_one_snapshot(monkeypatch):
     day = date(2026, 3, 20)
     both_computed = threading.Barrier(2, timeout=30)
 
-    def compute_in_step(now):
+    def compute_in_step(now, **kwargs):
         both_computed.wait()  # neither inserts before both have looked for the day's row
         return {"by": threading.current_thread().name}
 
