@@ -310,3 +310,7 @@ class BlockIn(serializers.Serializer):
 
 class EmptyIn(serializers.Serializer):
     pass
+
+
+class PubliciseIn(serializers.Serializer):
+    public = serializers.BooleanField()

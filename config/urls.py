@@ -44,6 +44,7 @@ api_v1 = [
     path("appeals/<str:number>/close/", A.CloseApi.as_view(), name="api_close"),
     path("appeals/<str:number>/follow-up/", A.FollowUpApi.as_view(), name="api_follow_up"),
     path("appeals/<str:number>/blocked/", A.BlockApi.as_view(), name="api_blocked"),
+    path("appeals/<str:number>/publicise/", A.PubliciseApi.as_view(), name="api_publicise"),
     path(
         "appeals/<str:number>/assignments/<int:assignment_id>/sign/",
         A.SignApi.as_view(),
@@ -89,6 +90,11 @@ api_v1 = [
     path("regions/", department_apis.RegionListApi.as_view(), name="api_regions"),
     path("departments/", department_apis.DepartmentListApi.as_view(), name="api_departments"),
     path("calendar/<int:year>/", sla_apis.CalendarYearApi.as_view(), name="api_calendar"),
+    path(
+        "league/<str:quarter>/publish/",
+        sla_apis.LeaguePublishApi.as_view(),
+        name="api_league_publish",
+    ),
 ]
 
 urlpatterns = [

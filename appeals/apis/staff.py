@@ -36,6 +36,7 @@ from appeals.serializers import (
     InboxItemOut,
     MergeIn,
     NoteIn,
+    PubliciseIn,
     ReasonIn,
     ReplyIn,
     ReviewItemOut,
@@ -309,3 +310,11 @@ class ExtensionDecideApi(_Action):
             approve=data["approve"],
             note=data["note"],
         )
+
+
+@_action(PubliciseIn, "appeal_publicise")
+class PubliciseApi(_Action):
+    input_serializer = PubliciseIn
+
+    def perform(self, request, appeal, data):
+        services.appeal_publicise(actor=request.user, appeal_id=appeal.pk, **data)

@@ -353,3 +353,30 @@ def test_a_receipt_gives_filed_at_in_the_same_form_with_or_without_a_key(api):
     keyed = _ok(api().post(FILE_URL, FILING, format="json", HTTP_IDEMPOTENCY_KEY="k-9"), 201)
     plain = _ok(api().post(FILE_URL, FILING, format="json"), 201)
     assert keyed["filed_at"][-6:] == plain["filed_at"][-6:] == "+08:00"
+
+
+def test_the_office_puts_an_appeal_on_the_public_board_through_the_api(api, office, appeal_at):
+    appeal = appeal_at(Appeal.Status.ASSIGNED)
+    response = api(office).post(
+        f"/api/v1/appeals/{appeal.number}/publicise/", {"public": True}, format="json"
+    )
+    assert response.status_code == 200
+    appeal.refresh_from_db()
+    assert appeal.on_public_board is True
+
+
+def test_only_the_office_publishes_a_league_table_through_the_api(api, office, commissioner):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    with time_machine.travel(datetime(2026, 4, 10, 9, tzinfo=ZoneInfo("Asia/Shanghai"))):
+        refused = api(commissioner).post("/api/v1/league/2026Q1/publish/", format="json")
+        published = api(office).post("/api/v1/league/2026Q1/publish/", format="json")
+        again = api(office).post("/api/v1/league/2026Q1/publish/", format="json")
+    assert refused.status_code == 400 and refused.json()["code"] == "forbidden"
+    assert published.status_code == 201 and published.json()["quarter"] == "2026Q1"
+    assert again.status_code == 400 and again.json()["code"] == "already_published"
+    bad = api(office).post("/api/v1/league/2026-Q9/publish/", format="json")
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_quarter"
