@@ -137,7 +137,7 @@ class AppealPublicOut(serializers.ModelSerializer):
 
 
 class AppealStaffOut(AppealListOut):
-    """What staff see; contact details masked unless `show_contact` is in the context."""
+    """What staff see; contact details always masked (ContactRevealApi shows them, audited)."""
 
     content = serializers.CharField()
     contact_name = serializers.SerializerMethodField()
@@ -168,12 +168,15 @@ class AppealStaffOut(AppealListOut):
         ]
 
     def get_contact_name(self, appeal) -> str:
-        full = self.context.get("show_contact", False)
-        return appeal.contact_name if full else mask_name(appeal.contact_name)
+        return mask_name(appeal.contact_name)
 
     def get_contact_phone(self, appeal) -> str:
-        full = self.context.get("show_contact", False)
-        return appeal.contact_phone if full else mask_phone(appeal.contact_phone)
+        return mask_phone(appeal.contact_phone)
+
+
+class ContactOut(serializers.Serializer):
+    name = serializers.CharField()
+    phone = serializers.CharField()
 
 
 class FiledOut(serializers.Serializer):

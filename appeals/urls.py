@@ -24,6 +24,7 @@ urlpatterns = [
     path("reviews/", staff.review_queue_view, name="review_queue"),
     path("staff/file/", staff.staff_file_view, name="staff_file"),
     path("appeals/<str:number>/", staff.appeal_detail_view, name="appeal_detail"),
+    path("appeals/<str:number>/contact/", staff.contact_reveal_view, name="contact_reveal"),
     path("appeals/<str:number>/route-form/", staff.route_form_partial, name="route_form"),
     path("appeals/<str:number>/route/", staff.appeal_route_view, name="appeal_route"),
     path("appeals/<str:number>/decline/", staff.appeal_decline_view, name="appeal_decline"),

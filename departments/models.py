@@ -186,3 +186,44 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class AuditRecord(models.Model):
+    """One line of the audit trail (等保: 安全审计): who did what to which object, when, and
+    with what outcome. Written by departments.audit.audit_record in the same transaction as
+    the change; kept at least six months (AUDIT_RETENTION_DAYS); never edited."""
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", _("成功")
+        FAILURE = "failure", _("失败")
+        LOCKED = "locked", _("已锁定")
+
+    at = models.DateTimeField(_("时间"), db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # The login name as typed, for failed logins that match no user (never a password).
+    actor_name = models.CharField(_("账号"), max_length=150, blank=True)
+    event = models.CharField(_("事件"), max_length=60, db_index=True)
+    object_type = models.CharField(_("对象类型"), max_length=40, blank=True)
+    object_id = models.CharField(_("对象"), max_length=40, blank=True)
+    outcome = models.CharField(_("结果"), max_length=10, choices=Outcome.choices)
+    ip_address = models.GenericIPAddressField(_("IP 地址"), null=True, blank=True)
+    detail = models.JSONField(_("详情"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("审计记录")
+        verbose_name_plural = _("审计记录")
+        ordering = ["-at", "-pk"]
+        indexes = [
+            # The admin's "what happened to this appeal" search.
+            models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.event} {self.object_type}:{self.object_id}"

@@ -6,7 +6,7 @@ from rest_framework import exceptions
 from rest_framework.response import Response
 
 from appeals.models import Appeal
-from appeals.selectors import appeal_detail, can_see_contact
+from appeals.selectors import appeal_detail
 from appeals.serializers import AppealPublicOut, AppealStaffOut
 from departments.roles import STAFF_ROLES, roles_of
 
@@ -23,9 +23,7 @@ def require_staff(user) -> None:
 
 
 def staff_view(request, appeal: Appeal) -> Response:
-    appeal = appeal_detail(appeal)
-    context = {"show_contact": can_see_contact(request.user, appeal)}
-    return Response(AppealStaffOut(appeal, context=context).data)
+    return Response(AppealStaffOut(appeal_detail(appeal)).data)
 
 
 def public_view(appeal: Appeal) -> Response:

@@ -9,6 +9,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import exceptions, generics
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from appeals import services
@@ -28,6 +29,7 @@ from appeals.serializers import (
     AppealPublicOut,
     AppealStaffOut,
     BlockIn,
+    ContactOut,
     ContentIn,
     DecisionIn,
     DeclineIn,
@@ -318,3 +320,20 @@ class PubliciseApi(_Action):
 
     def perform(self, request, appeal, data):
         services.appeal_publicise(actor=request.user, appeal_id=appeal.pk, **data)
+
+
+@extend_schema_view(
+    post=extend_schema(
+        request=EmptyIn, responses=ContactOut, operation_id="contact_reveal", tags=["staff"]
+    )
+)
+class ContactRevealApi(APIView):
+    """The full contact name and phone number (the appeal shows them masked), for those who
+    handle the appeal; every call leaves an audit record."""
+
+    def post(self, request, number: str):
+        appeal = appeal_get_visible(request.user, number)
+        require_staff(request.user)
+        valid(EmptyIn, request.data)
+        contact = services.contact_reveal(actor=request.user, appeal=appeal, request=request)
+        return Response(ContactOut(contact).data)

@@ -1,6 +1,7 @@
 """Every write to an appeal goes through one of these functions (see STYLE.md, "Writes")."""
 
 from appeals.services.closing import appeal_close, appeal_rate, followup_record
+from appeals.services.contact import Contact, contact_reveal
 from appeals.services.filing import (
     FiledAppeal,
     appeal_file,
@@ -31,6 +32,7 @@ from appeals.services.waiting import (
 )
 
 __all__ = [
+    "Contact",
     "FiledAppeal",
     "appeal_close",
     "appeal_colour_set",
@@ -48,6 +50,7 @@ __all__ = [
     "assignment_return",
     "assignment_sign",
     "attachment_check",
+    "contact_reveal",
     "event_record",
     "extension_decide",
     "extension_request",

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from appeals import events
 from appeals.models import Appeal, TimelineEvent
 from config.errors import ServiceError, ServiceForbidden
+from departments.audit import audit_record
 from departments.roles import Role, has_role
 
 
@@ -65,8 +66,9 @@ def record(
     public: bool = True,
     **context,
 ) -> TimelineEvent:
-    """One line of the appeal's timeline, written in the same transaction as the change, and
-    passed with `context` (e.g. assignment=…) to the listeners of appeals.events."""
+    """One line of the appeal's timeline and one audit record, written in the same transaction
+    as the change, and passed with `context` (e.g. assignment=…) to the listeners of
+    appeals.events. Every workflow event goes through here."""
     event = TimelineEvent.objects.create(
         appeal=appeal,
         code=code,
@@ -75,6 +77,7 @@ def record(
         note=note,
         is_public=public,
     )
+    audit_record(event=f"appeal.{code}", actor=actor, obj=appeal, at=event.created_at)
     events.emit(event, context)
     return event
 

@@ -210,6 +210,22 @@ def appeal_detail_view(request, number: str):
     return _render_detail(request, appeal_for_staff(request, number))
 
 
+@staff_required
+@require_POST
+def contact_reveal_view(request, number: str):
+    """The full contact name and phone number, for those who handle the appeal; audited.
+    htmx swaps the masked values for the partial; without JavaScript the page comes back."""
+    appeal = appeal_for_staff(request, number)
+    try:
+        contact = services.contact_reveal(actor=request.user, appeal=appeal, request=request)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return _render_detail(request, appeal, status=403)
+    if request.headers.get("HX-Request"):
+        return render(request, "appeals/partials/contact_full.html", {"contact": contact})
+    return _render_detail(request, appeal, {"revealed_contact": contact})
+
+
 @role_required(Role.COMMISSIONER, Role.OFFICE)
 def route_form_partial(request, number: str):
     """htmx: the routing form again, with the suggestion for the category and region chosen."""

@@ -4,13 +4,12 @@ A CSV is streamed row by row. An Excel file cannot be streamed (it is a zip, wri
 the end), so it is written row by row into a temporary file that spills to disk, then sent.
 Either way the rows are read in chunks (sla.exports) and memory stays bounded.
 
-Every export is logged to the "audit" logger: who (user id), which list, which filters and
+Every export leaves one audit record (departments.audit): who, which list, which filters and
 how many rows; never a row's content.
 """
 
 import csv
 import io
-import logging
 import re
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -37,12 +36,12 @@ from openpyxl.utils import get_column_letter
 from appeals.models import Appeal
 from appeals.selectors import appeals_visible_to
 from appeals.views.access import role_required
+from departments.audit import audit_record
+from departments.models import AuditRecord
 from departments.roles import Role
 from departments.selectors import active_categories, regions
 from sla import exports
 from sla.exports import ExportList, InvalidFilters, Row
-
-audit = logging.getLogger("audit")
 
 CONTENT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -162,17 +161,14 @@ def _audit_record(request, kind: str, fmt: str):
     filters = {
         k: request.GET.getlist(k) for k in (*FILTER_PARAMS, *BATCH_PARAMS) if k in request.GET
     }
-    user_id = request.user.pk
 
     def record(rows: int, *, complete: bool = True) -> None:
-        audit.info(
-            "export kind=%s fmt=%s user=%s rows=%d complete=%s filters=%s",
-            kind,
-            fmt,
-            user_id,
-            rows,
-            complete,
-            filters,
+        audit_record(
+            event=f"export.{kind}",
+            actor=request.user,
+            request=request,
+            outcome=AuditRecord.Outcome.SUCCESS if complete else AuditRecord.Outcome.FAILURE,
+            detail={"format": fmt, "rows": rows, "filters": filters},
         )
 
     return record

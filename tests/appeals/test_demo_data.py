@@ -6,6 +6,7 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.test import RequestFactory
 from django.utils import timezone
 
 from appeals.models import Appeal, Assignment, Enterprise, Notification, Reply, TimelineEvent
@@ -94,7 +95,8 @@ def test_the_demo_logins_authenticate_with_the_demo_password():
     run_demo()
 
     for username in LOGINS:
-        assert authenticate(username=username, password=PASSWORD) is not None, username
+        request = RequestFactory().post("/accounts/login/")  # django-axes wants the request
+        assert authenticate(request, username=username, password=PASSWORD) is not None, username
 
 
 def test_office_uses_the_admin_without_being_superuser_and_every_department_is_staffed():

@@ -246,17 +246,6 @@ def test_the_receipt_shows_the_query_code_only_once(make_client):
     assert Appeal.objects.get(number=number).query_code_hash != code
 
 
-def test_a_co_handler_sees_the_contact_masked_and_the_lead_sees_it_in_full(
-    make_client, appeal_at, handler_a, handler_b, dept_b
-):
-    appeal = appeal_at(Appeal.Status.ASSIGNED, co_handlers=[dept_b])
-    lead_page = make_client(handler_a).get(reverse("appeal_detail", args=[appeal.number]))
-    co_page = make_client(handler_b).get(reverse("appeal_detail", args=[appeal.number]))
-    assert "13805630001" in lead_page.content.decode()
-    assert "13805630001" not in co_page.content.decode()
-    assert "138****0001" in co_page.content.decode()
-
-
 def test_a_refused_action_says_why_and_keeps_what_was_typed(
     make_client, file_appeal, commissioner, dept_a, category
 ):

@@ -1,0 +1,93 @@
+"""The audit trail: one AuditRecord per workflow event, login, lockout, export and reveal of a
+full phone number (tests/security/test_audit.py). Records are written in the caller's
+transaction, so a change and its record commit or roll back together."""
+
+from datetime import timedelta
+
+from axes.helpers import get_client_ip_address
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from departments.models import AuditRecord
+
+# 等保 level 3 asks for audit records to be kept at least six months.
+MIN_RETENTION_DAYS = 183
+
+
+def audit_record(
+    *,
+    event: str,
+    actor=None,
+    obj: models.Model | None = None,
+    outcome: str = AuditRecord.Outcome.SUCCESS,
+    request=None,
+    actor_name: str = "",
+    detail: dict | None = None,
+    at=None,
+) -> AuditRecord:
+    """Write one audit record. `event` is a stable English code (`appeal.routed`,
+    `auth.login`, `export.triage`, `contact.revealed`); `detail` never holds personal data."""
+    authenticated = actor is not None and actor.is_authenticated
+    return AuditRecord.objects.create(
+        at=at or timezone.now(),
+        actor=actor if authenticated else None,
+        actor_name=(actor.get_username() if authenticated else actor_name)[:150],
+        event=event,
+        object_type=obj._meta.model_name if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        outcome=outcome,
+        ip_address=get_client_ip_address(request) if request is not None else None,
+        detail=detail or {},
+    )
+
+
+def audit_retention_days() -> int:
+    return max(settings.AUDIT_RETENTION_DAYS, MIN_RETENTION_DAYS)
+
+
+def audit_purge(*, now=None) -> int:
+    """Delete records older than the retention period (never younger than six months)."""
+    cutoff = (now or timezone.now()) - timedelta(days=audit_retention_days())
+    deleted, _by_model = AuditRecord.objects.filter(at__lt=cutoff).delete()
+    return deleted
+
+
+# Receivers of django.contrib.auth's and django-axes's signals, connected in apps.py.
+
+
+def on_logged_in(sender, request, user, **kwargs) -> None:
+    audit_record(event="auth.login", actor=user, request=request)
+
+
+def on_logged_out(sender, request, user, **kwargs) -> None:
+    if user is not None:
+        audit_record(event="auth.logout", actor=user, request=request)
+
+
+def on_login_failed(sender, credentials, request=None, **kwargs) -> None:
+    """A failed login: `locked` when django-axes refused it because the account was already
+    locked (axes then checks no password and leaves axes_failures_since_start unset)."""
+    already_locked = (
+        getattr(request, "axes_locked_out", False)
+        and getattr(request, "axes_failures_since_start", None) is None
+    )
+    audit_record(
+        event="auth.login",
+        outcome=AuditRecord.Outcome.LOCKED if already_locked else AuditRecord.Outcome.FAILURE,
+        actor_name=str(credentials.get("username", "")),
+        request=request,
+    )
+
+
+def on_locked_out(sender, request, username, ip_address, **kwargs) -> None:
+    """django-axes sends this when an account becomes locked, and again on every attempt while
+    it is; only the first is the lockout event."""
+    if getattr(request, "axes_failures_since_start", None) is None:
+        return
+    audit_record(
+        event="auth.lockout",
+        outcome=AuditRecord.Outcome.LOCKED,
+        actor_name=str(username or ""),
+        request=request,
+    )
