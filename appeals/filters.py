@@ -1,6 +1,7 @@
 """Allow-listed filters and orderings for appeal lists (the API and the office's pages).
-Only these parameters filter; any other (a `__` path included) is ignored, never applied, and
-an ordering outside the list is refused with a 400."""
+Only these parameters filter; any other is ignored, never applied; a parameter named with a
+`__` path is refused with a 400 before any view runs (config.middleware), and an ordering
+outside the list is refused with a 400."""
 
 import django_filters
 

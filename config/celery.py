@@ -33,6 +33,8 @@ app.conf.update(
         "board-publish": {"task": "sla.board_publish", "schedule": 300.0},
         # Just after midnight (Asia/Shanghai): freeze yesterday's board.
         "board-freeze": {"task": "sla.board_freeze", "schedule": crontab(hour=0, minute=5)},
+        # Audit records past their retention (at least six months) go at 03:30.
+        "audit-purge": {"task": "departments.audit_purge", "schedule": crontab(hour=3, minute=30)},
     },
 )
 app.autodiscover_tasks()

@@ -2,7 +2,15 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from departments.models import ApiToken, Category, Department, Membership, Region, RoutingRule
+from departments.models import (
+    ApiToken,
+    AuditRecord,
+    Category,
+    Department,
+    Membership,
+    Region,
+    RoutingRule,
+)
 from departments.roles import ROLE_LABELS, Role
 from departments.tokens import api_token_issue, api_token_revoke
 
@@ -93,3 +101,23 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         for token in queryset:
             api_token_revoke(token_id=token.pk)
+
+
+@admin.register(AuditRecord)
+class AuditRecordAdmin(admin.ModelAdmin):
+    """The audit trail, read only: nobody adds, edits or deletes a record by hand."""
+
+    list_display = ["at", "event", "outcome", "actor", "actor_name", "object_type", "object_id"]
+    list_filter = ["outcome", "event"]
+    search_fields = ["actor_name", "object_id", "event"]
+    date_hierarchy = "at"
+    list_select_related = ["actor"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -15,6 +15,7 @@ OFFICE_EDITS = {
 OFFICE_VIEWS = {
     "appeals": ["appeal", "extensionrequest", "notification"],
     "sla": ["clock"],
+    "departments": ["auditrecord"],
 }
 
 
