@@ -26,6 +26,7 @@ from appeals.views.access import (
     tracking_grant,
 )
 from config.errors import ServiceError
+from config.params import parse_id
 from departments.roles import STAFF_ROLES, Role, roles_of
 
 RECEIPT_SESSION_KEY = "receipt"
@@ -204,9 +205,12 @@ def track_material(request, number: str):
 
 @login_required
 def notification_list(request):
-    """The in-app inbox; opening it marks what it shows as read."""
+    """The in-app inbox. Reading it changes nothing (a GET never writes); the button marks the
+    messages on the page as read (POST)."""
     page = Paginator(notifications_of(request.user), 30).get_page(request.GET.get("page"))
+    if request.method == "POST":
+        ids = [parse_id(v) for v in request.POST.getlist("ids")]
+        notify.notifications_mark_read(actor=request.user, ids=[i for i in ids if i is not None])
+        return redirect(request.get_full_path())
     unread = [n.pk for n in page if n.read_at is None]
-    response = render(request, "appeals/notifications.html", {"page": page, "unread": unread})
-    notify.notifications_mark_read(actor=request.user, ids=unread)
-    return response
+    return render(request, "appeals/notifications.html", {"page": page, "unread": unread})
