@@ -124,6 +124,9 @@ AXES_LOCKOUT_PARAMETERS = ["username"]
 # let one typing colleague lock a whole bureau out behind its shared NAT address.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_RESET_ON_SUCCESS = True
+# Attempts while locked are refused without extending the lock: it lifts on time, so a
+# stranger hammering an account cannot keep its owner out indefinitely.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 LOGIN_URL = "login"

@@ -192,7 +192,10 @@ def _setup(action: str, walk_to, file_appeal, dept_b, handler_a, category):
 
 def _effect(appeal: Appeal) -> tuple:
     """What an action leaves behind: the workflow snapshot and the audit records."""
-    return (workflow.snapshot(appeal), AuditRecord.objects.exclude(event__startswith="auth.").count())
+    return (
+        workflow.snapshot(appeal),
+        AuditRecord.objects.exclude(event__startswith="auth.").count(),
+    )
 
 
 def _html(user):
@@ -275,12 +278,18 @@ def test_an_assignment_reply_or_attachment_of_another_appeal_is_a_404(
         outcome="explained",
         content="依法不予支持。",
     )
-    assert _html(head_a).post(
-        reverse("reply_review", args=[n, reply.pk]), {"decision": "approve"}
-    ).status_code == 404
-    assert _api(head_a).post(
-        f"/api/v1/appeals/{n}/replies/{reply.pk}/review/", {"approve": True}, format="json"
-    ).status_code == 404
+    assert (
+        _html(head_a)
+        .post(reverse("reply_review", args=[n, reply.pk]), {"decision": "approve"})
+        .status_code
+        == 404
+    )
+    assert (
+        _api(head_a)
+        .post(f"/api/v1/appeals/{n}/replies/{reply.pk}/review/", {"approve": True}, format="json")
+        .status_code
+        == 404
+    )
     reply.refresh_from_db()
     assert reply.state == Reply.State.PENDING_HEAD
 
@@ -323,7 +332,9 @@ def _fingerprint() -> dict:
     return state
 
 
-@pytest.mark.parametrize("persona", ["anonymous", "enterprise_a", "commissioner", "handler_a", "office"])
+@pytest.mark.parametrize(
+    "persona", ["anonymous", "enterprise_a", "commissioner", "handler_a", "office"]
+)
 def test_no_get_changes_the_database(people, assigned, persona):
     user = people[persona]
     client, api = _html(user), _api(user)
