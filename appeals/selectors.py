@@ -108,7 +108,9 @@ def appeal_detail(appeal: Appeal) -> Appeal:
             ),
             Prefetch(
                 "events",
-                queryset=TimelineEvent.objects.select_related("actor", "department"),
+                queryset=TimelineEvent.objects.select_related(
+                    "actor", "department"
+                ).prefetch_related("actor__groups"),
             ),
             Prefetch(
                 "replies",

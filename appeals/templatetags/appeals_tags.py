@@ -2,6 +2,7 @@ from django import forms, template
 from django.utils.translation import gettext_lazy as _
 
 from appeals import validators
+from departments.roles import Role
 
 register = template.Library()
 
@@ -69,6 +70,17 @@ def masked_phone(value: str) -> str:
 @register.filter
 def masked_name(value: str) -> str:
     return validators.mask_name(value)
+
+
+@register.filter
+def actor_name(user) -> str:
+    """Who did a step, on the staff timeline: staff by name (accountability); an enterprise
+    account masked like any contact name, since co-handlers see the timeline too. Reads the
+    groups prefetched by appeals.selectors.appeal_detail."""
+    name = user.get_full_name() or user.username
+    if any(g.name == Role.ENTERPRISE for g in user.groups.all()):
+        return validators.mask_name(name)
+    return name
 
 
 @register.filter
