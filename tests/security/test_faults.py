@@ -26,8 +26,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core.handlers.wsgi import WSGIHandler
 from django.db import connection
 from django.db.models import Count
+from django.test import RequestFactory
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -386,3 +388,114 @@ def test_two_overlapping_sweeps_escalate_every_clock_and_step_exactly_once(overd
     assert not Clock.objects.filter(next_check_at__isnull=False).exists()
     assert Clock.objects.filter(state=Clock.State.BREACHED).count() == CLOCKS
     assert Heartbeat.objects.get(name="sla.sweep").beat_at == SWEPT
+
+
+# --- 6. PostgreSQL drops every connection under load ----------------------------------------
+
+# What a database restart or failover looks like to the application, without restarting the
+# server others share: every other connection to the test database is terminated at once.
+TERMINATE_THE_OTHERS = """
+    SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))
+    FROM pg_stat_activity
+    WHERE datname = current_database() AND pid <> pg_backend_pid()
+"""
+CALLERS = 4
+KILL_ROUNDS = 6
+
+
+def _terminate_the_other_connections() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(TERMINATE_THE_OTHERS)
+        return cursor.fetchone()[0]
+
+
+class Site:
+    """The site as a WSGI server runs it, one request after another in the calling thread. Each
+    request opens with request_started and closes with request_finished: that is where Django
+    checks its connection and drops a broken one (the test client switches both off)."""
+
+    def __init__(self):
+        self.handler = WSGIHandler()
+        self.factory = RequestFactory()
+
+    def post(self, path: str, payload: dict) -> tuple[int, dict]:
+        request = self.factory.post(path, data=payload, content_type="application/json")
+        statuses: list[int] = []
+
+        def start_response(status, headers, exc_info=None):
+            statuses.append(int(status.split()[0]))
+
+        response = self.handler(request.environ, start_response)
+        try:
+            body = b"".join(response)
+        finally:
+            response.close()  # request_finished
+        try:
+            return statuses[0], json.loads(body)
+        except ValueError:
+            return statuses[0], {"text": body.decode(errors="replace")[:300]}
+
+
+@pytest.mark.parametrize("conn_max_age", [0, 60], ids=["new-connection-per-request", "kept"])
+def test_connections_dropped_under_load_give_no_false_receipt_and_the_site_recovers(
+    unthrottled, monkeypatch, conn_max_age
+):
+    # Production keeps connections for a minute (.env.example); then an idle connection the
+    # server dropped is found by the health check at the next request, not by a failed filing.
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", conn_max_age)
+    assert connection.settings_dict["CONN_HEALTH_CHECKS"]
+    site = Site()
+    stop = threading.Event()
+    all_idle = threading.Barrier(CALLERS + 1, timeout=30)
+    resume = threading.Barrier(CALLERS + 1, timeout=30)
+
+    @in_own_connection
+    def caller(n: int) -> tuple[list, tuple]:
+        during = []
+        while not stop.is_set():
+            during.append(site.post(FILE_URL, {**FILING, "title": f"断线测试 {n}-{len(during)}"}))
+        # Every caller idle, its connection (if kept) dropped by the server meanwhile: the next
+        # filing must succeed at once, with no restart.
+        all_idle.wait()
+        resume.wait()
+        return during, site.post(FILE_URL, {**FILING, "title": f"断线之后 {n}"})
+
+    with ThreadPoolExecutor(max_workers=CALLERS) as pool:
+        futures = [pool.submit(caller, n) for n in range(CALLERS)]
+        terminated = 0
+        try:
+            time.sleep(0.5)
+            for _round in range(KILL_ROUNDS):
+                terminated += _terminate_the_other_connections()
+                time.sleep(0.4)
+        finally:
+            stop.set()
+        all_idle.wait()
+        terminated_idle = _terminate_the_other_connections()
+        resume.wait()
+        results = [future.result() for future in futures]
+
+    during = [outcome for outcomes, _after in results for outcome in outcomes]
+    after = [after for _outcomes, after in results]
+    receipts = [body for status, body in during if status == 201]
+    failures = [(status, body) for status, body in during if status != 201]
+    assert terminated > 0, "no connection was terminated: the test tested nothing"
+    assert receipts, "nothing was filed while the connections were dropped"
+
+    # No false receipt: every receipt names a committed appeal its code opens…
+    assert_receipts_match_rows(receipts)
+    # …and a failed request got an error, never a number or a code.
+    for status, body in failures:
+        assert status == 503, (status, body)
+        assert "number" not in body and "query_code" not in body, body
+        assert body["code"] == "database_unavailable", body
+    # An appeal without a receipt can only come from a failed request (its commit went through
+    # as the connection died): the caller was told to retry, nothing was promised.
+    assert len(receipts) <= Appeal.objects.count() - CALLERS <= len(receipts) + len(failures)
+
+    # The site recovered without a restart: each caller's next filing succeeded, even those
+    # whose kept connection the server had dropped while it was idle.
+    if conn_max_age:
+        assert terminated_idle == CALLERS
+    assert [status for status, _body in after] == [201] * CALLERS, after
+    assert_receipts_match_rows([body for _status, body in after])
