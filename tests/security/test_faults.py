@@ -8,9 +8,9 @@
 6. PostgreSQL dropping every connection under load (what a restart or a failover looks like to
    the application): no false receipt, errors as 503, and the site recovers by itself.
 
-PostgreSQL only: SQLite ignores select_for_update and serialises writers anyway, so threads on
-it would prove nothing, and a worker process cannot share its in-memory test database. The
-worker tests (3, 4) also need Redis; tests/workers.py starts the worker.
+PostgreSQL only (but the 503 itself): SQLite ignores select_for_update and serialises writers
+anyway, so threads on it would prove nothing, and a worker process cannot share its in-memory
+test database. The worker tests (3, 4) also need Redis; tests/workers.py starts the worker.
 """
 
 import json
@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.handlers.wsgi import WSGIHandler
-from django.db import connection
+from django.db import OperationalError, connection
 from django.db.models import Count
 from django.test import RequestFactory
 from django.utils import timezone
@@ -40,6 +40,7 @@ from appeals.selectors import appeal_find_by_code
 from appeals.services.filing import query_code_hash
 from appeals.services.notify import notification_deliver
 from appeals.validators import mask_phone
+from appeals.views import public as public_views
 from config.celery import app
 from departments.models import Membership
 from departments.roles import Role
@@ -56,16 +57,24 @@ from tests.workers import (
     redis_database,
 )
 
-pytestmark = [
+# Every test but the last: real transactions, so each thread and the worker see the others'
+# commits; the serialized rollback restores the policies, the ladder and the role groups of
+# the data migrations.
+on_postgresql = [
     pytest.mark.skipif(
         connection.vendor != "postgresql",
         reason="row locks, concurrent connections and a worker process on the test database "
         "are only exercised on PostgreSQL; run with DATABASE_URL=postgres://…",
     ),
-    # Real transactions, so each thread and the worker see the others' commits; the serialized
-    # rollback restores the policies, the ladder and the role groups of the data migrations.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
+
+
+def postgresql_only(test):
+    for mark in on_postgresql:
+        test = mark(test)
+    return test
+
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FILE_URL = "/api/v1/appeals/"
@@ -120,6 +129,7 @@ def assert_receipts_match_rows(receipts: list[dict]) -> None:
 # --- 1. A hundred filings at once -----------------------------------------------------------
 
 
+@postgresql_only
 def test_a_hundred_concurrent_filings_get_a_hundred_distinct_numbers_and_valid_receipts():
     @in_own_connection
     def file_one(i: int) -> dict:
@@ -145,6 +155,7 @@ def unthrottled(monkeypatch):
     monkeypatch.setattr(AppealFileApi, "throttle_classes", [])
 
 
+@postgresql_only
 def test_the_same_idempotency_key_twice_files_once_and_returns_the_same_receipt(unthrottled):
     client = APIClient()
     first = client.post(FILE_URL, FILING, format="json", HTTP_IDEMPOTENCY_KEY="erp-0001")
@@ -156,6 +167,7 @@ def test_the_same_idempotency_key_twice_files_once_and_returns_the_same_receipt(
     assert_receipts_match_rows([first.json()])
 
 
+@postgresql_only
 def test_the_same_idempotency_key_from_two_threads_at_once_files_once_with_one_receipt(
     unthrottled, enterprise_user
 ):
@@ -214,6 +226,7 @@ def _beat_schedule_with_redrive_due(path: Path) -> None:
     scheduler.close()  # syncs to disk
 
 
+@postgresql_only
 def test_a_filing_survives_a_broker_outage_and_its_sms_is_sent_once_by_the_redrive(
     tmp_path, redis_broker, enterprise_user, caplog
 ):
@@ -262,6 +275,7 @@ def _lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
+@postgresql_only
 def test_a_task_whose_worker_is_killed_mid_send_runs_again_and_sends_once(
     tmp_path, redis_broker, enterprise_user, settings, monkeypatch
 ):
@@ -352,6 +366,7 @@ def overdue(office, commissioner, leader, dept_a, handler_a, head_a, category):
     assert Clock.objects.filter(state=Clock.State.RUNNING).count() == CLOCKS
 
 
+@postgresql_only
 def test_two_overlapping_sweeps_escalate_every_clock_and_step_exactly_once(overdue):
     steps = list(EscalationStep.objects.filter(is_active=True).values_list("code", flat=True))
     assert sorted(steps) == sorted(TOLD_PER_CLOCK)
@@ -436,6 +451,7 @@ class Site:
             return statuses[0], {"text": body.decode(errors="replace")[:300]}
 
 
+@postgresql_only
 @pytest.mark.parametrize("conn_max_age", [0, 60], ids=["new-connection-per-request", "kept"])
 def test_connections_dropped_under_load_give_no_false_receipt_and_the_site_recovers(
     unthrottled, monkeypatch, conn_max_age
@@ -499,3 +515,24 @@ def test_connections_dropped_under_load_give_no_false_receipt_and_the_site_recov
         assert terminated_idle == CALLERS
     assert [status for status, _body in after] == [201] * CALLERS, after
     assert_receipts_match_rows([body for _status, body in after])
+
+
+@pytest.mark.django_db
+def test_a_request_whose_database_connection_broke_answers_503_not_a_500_trace(client, monkeypatch):
+    def connection_lost(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(services, "appeal_file", connection_lost)
+    api = APIClient().post(FILE_URL, FILING, format="json")
+    assert api.status_code == 503
+    assert api["Retry-After"] == "5"
+    assert api.json() == {
+        "code": "database_unavailable",
+        "message": "系统暂时无法访问数据库，请稍后重试。",
+    }
+
+    monkeypatch.setattr(public_views, "AppealFileForm", connection_lost)
+    page = client.get("/file/")
+    assert page.status_code == 503
+    assert page["Retry-After"] == "5"
+    assert "系统暂时无法访问数据库，请稍后重试。" in page.content.decode()
