@@ -98,9 +98,16 @@ class Worker:
 
 @contextmanager
 def celery_worker(
-    tmp_path: Path, broker_url: str, *, beat: bool = True, name: str = "worker", **extra_env: str
+    tmp_path: Path,
+    broker_url: str,
+    *,
+    beat: bool = True,
+    pool: str = "solo",
+    name: str = "worker",
+    **extra_env: str,
 ) -> Iterator[Worker]:
-    """`celery -A config worker [--beat]` on the test database, logging to tmp_path/<name>.log.
+    """`celery -A config worker [--beat]` on the test database, logging to tmp_path/<name>.log,
+    with the solo pool (the worker runs tasks itself) or a prefork pool of one process.
     Stopped with a warm shutdown (SIGTERM), killed if it does not stop in time: before the
     test's teardown empties the tables it may still hold locks on."""
     env = {
@@ -125,7 +132,8 @@ def celery_worker(
         *(["--beat", "--schedule", str(tmp_path / "beat-schedule")] if beat else []),
         "-Q",
         "default,sweeps,notifications",
-        "--pool=solo",
+        f"--pool={pool}",
+        "--concurrency=1",
         "--loglevel=INFO",
         f"--hostname={name}@%h",
     ]
@@ -169,7 +177,7 @@ class GateSmsBackend:
         gate = Path(os.environ["SMS_GATE_DIR"])
         with open(gate / "attempts", "a") as attempts:
             attempts.write(f"{os.getpid()}\n")
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 30
         while not (gate / "open").exists():
             if time.monotonic() > deadline:
                 raise TimeoutError("the SMS gate never opened")

@@ -14,12 +14,15 @@ test database. The worker tests (3, 4) also need Redis; tests/workers.py starts 
 """
 
 import json
+import os
 import re
+import signal
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -275,49 +278,104 @@ def _lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
-@postgresql_only
-def test_a_task_whose_worker_is_killed_mid_send_runs_again_and_sends_once(
-    tmp_path, redis_broker, enterprise_user, settings, monkeypatch
-):
-    phone = "13805630009"
+@dataclass
+class SmsInFlight:
+    """An SMS whose appeals.notification_send waits in Redis, and the gate of its gateway."""
+
+    notification: Notification
+    gate: Path
+    worker_env: dict[str, str]
+
+    def attempts(self) -> list[str]:
+        """The process id of each worker process that got as far as the gateway."""
+        return _lines(self.gate / "attempts")
+
+    def is_sent(self) -> bool:
+        return Notification.objects.filter(pk=self.notification.pk, sent_at__isnull=False).exists()
+
+    def open_gate(self) -> None:
+        (self.gate / "open").touch()
+
+    def assert_sent_once_after_two_runs(self, settings, monkeypatch) -> None:
+        attempts = self.attempts()
+        assert len(attempts) == 2 and attempts[0] != attempts[1], "the task ran in two processes"
+        sms = self.notification
+        assert _lines(self.gate / "sent") == [
+            json.dumps([sms.address, sms.body], ensure_ascii=False)
+        ]
+        sms.refresh_from_db()
+        assert sms.attempts == 1  # the killed attempt rolled back with its transaction
+        # A third delivery (a duplicate message, the re-drive) finds it sent and sends nothing.
+        settings.SMS_BACKEND = self.worker_env["SMS_BACKEND"]
+        monkeypatch.setenv("SMS_GATE_DIR", str(self.gate))
+        assert notification_deliver(notification_id=sms.pk) is False
+        assert len(_lines(self.gate / "sent")) == 1
+
+
+@pytest.fixture
+def sms_in_flight(tmp_path, redis_broker, enterprise_user) -> SmsInFlight:
     gate = tmp_path / "sms-gate"
     gate.mkdir()
-    worker_env = {
-        "SMS_BACKEND": f"{GateSmsBackend.__module__}.GateSmsBackend",
-        "SMS_GATE_DIR": str(gate),
-        "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
-    }
     with publishing_to(redis_broker):
-        filed = workflow.file_appeal(actor=enterprise_user, contact_phone=phone)
-    sms = Notification.objects.get(appeal=filed.appeal, channel=Notification.Channel.SMS)
-    sent = Notification.objects.filter(pk=sms.pk, sent_at__isnull=False)
+        filed = workflow.file_appeal(actor=enterprise_user, contact_phone="13805630009")
+    return SmsInFlight(
+        notification=Notification.objects.get(
+            appeal=filed.appeal, channel=Notification.Channel.SMS
+        ),
+        gate=gate,
+        worker_env={
+            "SMS_BACKEND": f"{GateSmsBackend.__module__}.GateSmsBackend",
+            "SMS_GATE_DIR": str(gate),
+            "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
+        },
+    )
 
+
+@postgresql_only
+def test_a_task_whose_worker_is_killed_mid_send_runs_again_on_the_next_worker_and_sends_once(
+    tmp_path, redis_broker, sms_in_flight, settings, monkeypatch
+):
+    sms = sms_in_flight
     # The first worker takes appeals.notification_send and is killed while the gateway holds
     # the message: it neither acknowledges the task nor commits anything.
-    with celery_worker(tmp_path, redis_broker, beat=False, name="killed", **worker_env) as first:
-        first.wait_for(lambda: len(_lines(gate / "attempts")) == 1, "the SMS at the gateway")
+    with celery_worker(
+        tmp_path, redis_broker, beat=False, name="killed", **sms.worker_env
+    ) as first:
+        first.wait_for(lambda: len(sms.attempts()) == 1, "the SMS at the gateway")
         first.kill()
-    assert not sent.exists() and _lines(gate / "sent") == []
+    assert not sms.is_sent() and _lines(sms.gate / "sent") == []
 
     # Once the visibility timeout has passed, the next worker to start takes the task back
     # from Redis (acks_late) and runs it again; this time the gateway lets the message through.
-    (gate / "open").touch()
+    sms.open_gate()
     time.sleep(VISIBILITY_TIMEOUT + 0.5)
-    with celery_worker(tmp_path, redis_broker, beat=False, name="second", **worker_env) as second:
-        second.wait_for(sent.exists, "the SMS sent by the second worker")
+    with celery_worker(
+        tmp_path, redis_broker, beat=False, name="second", **sms.worker_env
+    ) as second:
+        second.wait_for(sms.is_sent, "the SMS sent by the second worker")
     assert re.search(r"Task appeals\.notification_send\[\S+\] succeeded", second.log())
+    sms.assert_sent_once_after_two_runs(settings, monkeypatch)
 
-    attempts = _lines(gate / "attempts")
-    assert len(attempts) == 2 and attempts[0] != attempts[1], "the task ran in both workers"
-    assert _lines(gate / "sent") == [json.dumps([phone, sms.body], ensure_ascii=False)]
-    sms.refresh_from_db()
-    assert sms.attempts == 1  # the killed attempt rolled back with its transaction
 
-    # A third delivery (a duplicate message, the re-drive) finds it sent and sends nothing.
-    settings.SMS_BACKEND = worker_env["SMS_BACKEND"]
-    monkeypatch.setenv("SMS_GATE_DIR", str(gate))
-    assert notification_deliver(notification_id=sms.pk) is False
-    assert len(_lines(gate / "sent")) == 1
+@postgresql_only
+def test_a_task_whose_pool_process_is_killed_mid_send_runs_again_and_sends_once(
+    tmp_path, redis_broker, sms_in_flight, settings, monkeypatch
+):
+    sms = sms_in_flight
+    # The prefork pool of production, one process. The kernel's OOM killer, say, kills the
+    # process that runs the task; the worker gives the task back at once
+    # (task_reject_on_worker_lost) and a new pool process runs it again.
+    with celery_worker(
+        tmp_path, redis_broker, beat=False, pool="prefork", **sms.worker_env
+    ) as worker:
+        worker.wait_for(lambda: len(sms.attempts()) == 1, "the SMS at the gateway")
+        os.kill(int(sms.attempts()[0]), signal.SIGKILL)
+        time.sleep(0.5)
+        assert not sms.is_sent() and _lines(sms.gate / "sent") == []
+        sms.open_gate()
+        worker.wait_for(sms.is_sent, "the SMS sent by a new pool process")
+    assert "WorkerLostError" in worker.log(), worker.tail()
+    sms.assert_sent_once_after_two_runs(settings, monkeypatch)
 
 
 # --- 5. Two sweeps at once ------------------------------------------------------------------
