@@ -1,11 +1,20 @@
-"""Request-wide rules: the language, the idle-session timeout, no `__` lookups in queries."""
+"""Request-wide rules: the language, the idle-session timeout, no `__` lookups in queries, and
+a database that went away mid-request answers 503 with Retry-After, not a 500 trace."""
 
+import logging
 import time
 
 from django.conf import settings
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.db import InterfaceError, OperationalError
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
+
+logger = logging.getLogger(__name__)
+
+# Seconds a client is asked to wait after a 503: about as long as a PostgreSQL restart.
+RETRY_AFTER_SECONDS = 5
 
 
 class ChosenLanguageMiddleware:
@@ -78,3 +87,36 @@ class RefuseLookupParamsMiddleware:
                 )
             return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
         return self.get_response(request)
+
+
+class DatabaseUnavailableMiddleware:
+    """A request whose database connection broke (PostgreSQL restarted or failed over, the
+    connection killed) answers 503 with Retry-After instead of a 500 trace. Its transaction was
+    rolled back (or, if the connection died during COMMIT, its outcome is unknown: a filing is
+    retried safely with the same Idempotency-Key). Django drops the broken connection when the
+    request ends, and the health check (CONN_HEALTH_CHECKS) replaces a dead kept connection at
+    the next request, so the site recovers by itself."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        logger.error(
+            "database unavailable: %s %s", request.method, request.path, exc_info=exception
+        )
+        message = _("系统暂时无法访问数据库，请稍后重试。")
+        if request.path.startswith("/api/"):
+            response = JsonResponse({"code": "database_unavailable", "message": message})
+        else:
+            # No base template: its context processors would query the database again.
+            response = HttpResponse(
+                render_to_string("503.html", {"message": message}), content_type="text/html"
+            )
+        response.status_code = 503
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response

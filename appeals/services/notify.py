@@ -120,7 +120,13 @@ def _dispatch(ids: list[int]) -> None:
 
 def notification_deliver(*, notification_id: int) -> bool:
     """Send one notification if it has not been sent. Safe to run twice and from two workers
-    at once: the row is locked (skipped if another worker holds it) and re-checked."""
+    at once: the row is locked (skipped if another worker holds it) and re-checked.
+
+    The row lock is held while sending, so a worker killed mid-send leaves nothing behind: its
+    transaction rolls back, the lock goes with its connection, and the task (acks_late) runs
+    again on another worker (tests/security/test_faults.py). Exactly once ends at the gateway:
+    a worker killed after the gateway accepted a message but before this commit sends it again.
+    """
     with transaction.atomic():
         notification = (
             Notification.objects.select_for_update(skip_locked=True)

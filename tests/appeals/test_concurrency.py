@@ -1,5 +1,7 @@
 """Races the row locks must win. PostgreSQL only: SQLite ignores select_for_update, and its
-single writer would serialise these threads anyway, proving nothing."""
+single writer would serialise these threads anyway, proving nothing.
+
+A hundred filings at once, and the other faults, are in tests/security/test_faults.py."""
 
 import contextlib
 import threading
@@ -37,21 +39,6 @@ def in_own_connection(func):
             connection.close()
 
     return run
-
-
-def test_a_hundred_concurrent_filings_get_a_hundred_distinct_sequential_numbers():
-    @in_own_connection
-    def file_one(i: int) -> str:
-        return workflow.file_appeal(actor=None, title=f"并发登记测试 {i}").appeal.number
-
-    with ThreadPoolExecutor(max_workers=20) as pool:
-        numbers = list(pool.map(file_one, range(100)))
-
-    assert Appeal.objects.count() == 100
-    assert len(set(numbers)) == 100
-    assert set(Appeal.objects.values_list("number", flat=True)) == set(numbers)
-    # No gaps either: no filing failed, so the sequence gave out exactly 1…100.
-    assert sorted(int(n.rsplit("-", 1)[1]) for n in numbers) == list(range(1, 101))
 
 
 def test_two_simultaneous_signatures_of_one_assignment_let_exactly_one_through(
