@@ -5,6 +5,8 @@ import os
 from celery import Celery
 from celery.schedules import crontab
 
+import config.logs  # noqa: F401 (connects the request-id and per-task log signals)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 # How often the deadline sweep runs (seconds); the integration test shortens it.
@@ -20,6 +22,10 @@ app.conf.update(
     task_soft_time_limit=240,
     task_ignore_result=True,
     timezone="Asia/Shanghai",
+    # The request id on every worker line too (config/logs.py, which also logs one line per
+    # task and carries a request's id into the tasks it sends).
+    worker_log_format="%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+    worker_task_log_format="%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
     # Sweeps and notifications on their own queues, so a province can give each its workers.
     task_routes={
         "sla.*": {"queue": "sweeps"},
