@@ -17,6 +17,10 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.update(
     task_acks_late=True,
     task_reject_on_worker_lost=True,
+    # When the broker connection drops, cancel the running late-acked tasks: the broker will
+    # redeliver them, and every task is safe to run twice (Celery 6's default; silences its
+    # warning on every Redis restart).
+    worker_cancel_long_running_tasks_on_connection_loss=True,
     worker_prefetch_multiplier=1,
     task_time_limit=300,
     task_soft_time_limit=240,
