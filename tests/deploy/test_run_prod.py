@@ -255,6 +255,15 @@ class Installation:
             return 0, {}
         return status, body
 
+    def healthcheck(self) -> int:
+        """The exit status of bin/healthcheck asking this installation."""
+        return subprocess.run(  # noqa: S603 (the project's own script)
+            [str(PROJECT_DIR / "bin/healthcheck"), f"{self.base_url}/healthz"],
+            env=self.env,
+            capture_output=True,
+            timeout=30,
+        ).returncode
+
     def stop(self) -> int:
         """SIGTERM to bin/run-prod, as systemd or Ctrl-C would; it stops its children."""
         self.process.send_signal(signal.SIGTERM)
@@ -292,7 +301,7 @@ def installation(tmp_path, fresh_database, private_redis) -> Iterator[Installati
         "SLA_SWEEP_SECONDS": "2",
         "BIND": f"127.0.0.1:{port}",
         # Small: the machine running the suite has two cores.
-        "WEB_WORKERS": "2",
+        "WEB_CONCURRENCY": "2",
         "WORKER_CONCURRENCY": "1",
         "STOP_TIMEOUT": "20",
     }
@@ -439,8 +448,10 @@ def test_bin_run_prod_serves_the_loop_with_a_real_worker_and_beat_and_stops_clea
         ),
         "/healthz 503 naming the broker while Redis is stopped",
     )
+    assert site.healthcheck() == 1  # what the containers' health check runs
     private_redis.start()
     site.wait_for(lambda: site.healthz() == (200, _all_ok()), "/healthz 200 with Redis back")
+    assert site.healthcheck() == 0
 
     # --- SIGTERM stops gunicorn, the worker and beat, and nothing is left running. -------------
     started = time.monotonic()
