@@ -5,7 +5,8 @@ import os
 from celery import Celery
 from celery.schedules import crontab
 
-import config.logs  # noqa: F401 (connects the request-id and per-task log signals)
+# Importing config.logs also connects its request-id and per-task log signals.
+from config.logs import LOG_FORMAT
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -28,8 +29,8 @@ app.conf.update(
     timezone="Asia/Shanghai",
     # The request id on every worker line too (config/logs.py, which also logs one line per
     # task and carries a request's id into the tasks it sends).
-    worker_log_format="%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
-    worker_task_log_format="%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+    worker_log_format=LOG_FORMAT,
+    worker_task_log_format=LOG_FORMAT,
     # Sweeps and notifications on their own queues, so a province can give each its workers.
     task_routes={
         "sla.*": {"queue": "sweeps"},

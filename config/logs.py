@@ -19,6 +19,9 @@ from django.dispatch import receiver
 
 logger = logging.getLogger("qihu.tasks")
 
+# Django's handlers (config/settings.py) and the Celery worker's (config/celery.py) alike.
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+
 REQUEST_ID_HEADER = "X-Request-ID"
 # What we accept from a proxy or a client: short, and nothing a log line could be forged with.
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9-]{1,64}")

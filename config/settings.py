@@ -7,6 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from config.env import env_bool, env_int, env_list, env_str
+from config.logs import LOG_FORMAT
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -117,7 +118,7 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 # WhiteNoise serves STATIC_ROOT from the app (gunicorn). In production collectstatic writes
-# compressed copies under content-hashed names, cached for a year; with DEBUG (bin/serve, the
+# compressed copies under content-hashed names (cacheable for good); with DEBUG (bin/serve, the
 # tests) files are served straight from static/ and the apps, with no collectstatic.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -216,7 +217,6 @@ if not DEBUG:
 
 # One line per request (logger qihu.access) and per task (qihu.tasks); every line carries the
 # request id (config/logs.py). The Celery worker uses its own handlers, in the same format.
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
