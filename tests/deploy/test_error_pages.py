@@ -35,6 +35,16 @@ def test_the_failure_page_follows_the_chosen_language(failing_site):
     assert "Something went wrong" in page and "req-en-1" in page
 
 
+def test_a_failure_in_the_api_answers_in_the_api_s_shape_with_the_request_id(failing_site):
+    response = failing_site.get("/api/v1/fail/", headers={"X-Request-ID": "req-api-7"})
+    assert response.status_code == 500
+    assert response.json() == {
+        "code": "server_error",
+        "message": "系统出错，请稍后再试。",
+        "request_id": "req-api-7",
+    }
+
+
 def test_a_missing_page_and_a_refusal_are_the_site_s_own_generic_pages(client, commissioner):
     missing = client.get("/no-such-page/")
     assert missing.status_code == 404

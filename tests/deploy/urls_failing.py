@@ -11,5 +11,5 @@ def failing_view(request):
     raise RuntimeError(f"the database said: {SECRET}")
 
 
-urlpatterns = [path("fail/", failing_view), *urlpatterns]
+urlpatterns = [path("fail/", failing_view), path("api/v1/fail/", failing_view), *urlpatterns]
 __all__ = ["handler500", "urlpatterns"]
