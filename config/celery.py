@@ -5,6 +5,9 @@ import os
 from celery import Celery
 from celery.schedules import crontab
 
+# Importing config.logs also connects its request-id and per-task log signals.
+from config.logs import LOG_FORMAT
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 # How often the deadline sweep runs (seconds); the integration test shortens it.
@@ -15,11 +18,19 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.update(
     task_acks_late=True,
     task_reject_on_worker_lost=True,
+    # When the broker connection drops, cancel the running late-acked tasks: the broker will
+    # redeliver them, and every task is safe to run twice (Celery 6's default; silences its
+    # warning on every Redis restart).
+    worker_cancel_long_running_tasks_on_connection_loss=True,
     worker_prefetch_multiplier=1,
     task_time_limit=300,
     task_soft_time_limit=240,
     task_ignore_result=True,
     timezone="Asia/Shanghai",
+    # The request id on every worker line too (config/logs.py, which also logs one line per
+    # task and carries a request's id into the tasks it sends).
+    worker_log_format=LOG_FORMAT,
+    worker_task_log_format=LOG_FORMAT,
     # Sweeps and notifications on their own queues, so a province can give each its workers.
     task_routes={
         "sla.*": {"queue": "sweeps"},

@@ -1,5 +1,6 @@
-"""Request-wide rules: the language, the idle-session timeout, no `__` lookups in queries, and
-a database that went away mid-request answers 503 with Retry-After, not a 500 trace."""
+"""Request-wide rules: request ids and the access log, the language, the idle-session timeout,
+no `__` lookups in queries, and a database that went away mid-request answers 503 with
+Retry-After, not a 500 trace."""
 
 import logging
 import time
@@ -9,9 +10,13 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.template.loader import render_to_string
 from django.utils import translation
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
+from config.logs import REQUEST_ID_HEADER, request_id_accept, request_id_set
+
 logger = logging.getLogger(__name__)
+access_logger = logging.getLogger("qihu.access")
 
 # Seconds a client is asked to wait after a 503: about as long as a PostgreSQL restart.
 RETRY_AFTER_SECONDS = 5
@@ -120,3 +125,49 @@ class DatabaseUnavailableMiddleware:
         response.status_code = 503
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
+
+
+class RequestIdMiddleware:
+    """First in MIDDLEWARE: gives each request an id (the proxy's X-Request-ID when it is safe
+    to log, a new one otherwise), returns it in the response's X-Request-ID header, and writes
+    one access line when the response leaves: method, path (never the query string), status,
+    duration and the user's id. Every log line written meanwhile carries the id (config.logs),
+    and the error page shows it, so a user can quote it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.monotonic()
+        request_id = request_id_accept(request.headers.get(REQUEST_ID_HEADER))
+        request.request_id = request_id
+        # Cleared when the response is closed (config.logs), not here: Django's own line about
+        # an error response (django.request) is written after the last middleware returns.
+        request_id_set(request_id)
+        response = self.get_response(request)
+        response.headers[REQUEST_ID_HEADER] = request_id
+        access_logger.info(
+            "%s %s %s %dms user=%s",
+            _printable(request.method or ""),
+            _printable(request.path),
+            response.status_code,
+            round((time.monotonic() - started) * 1000),
+            _user_id(request),
+        )
+        return response
+
+
+def _printable(text: str, limit: int = 300) -> str:
+    # A path is decoded from the URL: %0A would otherwise start a forged log line.
+    return "".join(c if c.isprintable() else "?" for c in text[:limit])
+
+
+def _user_id(request) -> str:
+    """The signed-in user's id, or "-". Never loads the user for the log line alone: a page
+    that did not need the session must not pay its queries here."""
+    user = request.__dict__.get("user")  # DRF sets the user it authenticated (token or session)
+    if isinstance(user, SimpleLazyObject):
+        user = getattr(request, "_cached_user", None)  # set by auth once someone asked for it
+    if user is None or not user.is_authenticated:
+        return "-"
+    return str(user.pk)

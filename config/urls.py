@@ -5,8 +5,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from appeals.apis import public as appeal_public_apis
 from appeals.apis import staff as appeal_staff_apis
+from config.health import healthz
 from departments import apis as department_apis
 from sla import apis as sla_apis
+
+handler500 = "config.views.server_error"
 
 A = appeal_staff_apis
 api_v1 = [
@@ -100,6 +103,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -1,9 +1,9 @@
 """Reads about deadlines: which policy applies, and the colour of an appeal."""
 
-from datetime import date
+from datetime import date, datetime
 
 from appeals.models import Appeal
-from sla.models import COLOUR_RANK, Clock, Colour, Policy
+from sla.models import COLOUR_RANK, Clock, Colour, Heartbeat, Policy
 
 
 def policy_for(appeal: Appeal) -> Policy:
@@ -45,3 +45,8 @@ def clocks_of(appeal: Appeal) -> list[Clock]:
         .select_related("department")
         .order_by("started_on", "pk")
     )
+
+
+def heartbeat_at(name: str) -> datetime | None:
+    """When the periodic job `name` last ran (sla.services.heartbeat), or None if never."""
+    return Heartbeat.objects.filter(name=name).values_list("beat_at", flat=True).first()
