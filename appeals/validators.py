@@ -88,10 +88,13 @@ _LANDLINE = re.compile(r"^0[0-9]{2,3}-?[0-9]{7,8}$")
 
 
 def normalize_phone(value: str) -> str:
+    """Spaces go, "+86" goes, and a mobile typed in groups (138-0563-0000) loses its dashes; a
+    landline keeps the one after its area code."""
     phone = clean_text(value).replace(" ", "").replace("－", "-")
     if phone.startswith("+86"):
         phone = phone[3:]
-    return phone
+    digits = phone.replace("-", "")
+    return digits if _MOBILE.match(digits) else phone
 
 
 def validate_phone(value: str) -> None:

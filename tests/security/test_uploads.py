@@ -270,9 +270,7 @@ def test_a_long_file_name_is_shortened_keeping_its_extension(file_appeal):
 # --- Limits ---------------------------------------------------------------------------------
 
 
-def test_a_file_over_the_size_limit_is_refused_in_chinese_and_nothing_is_written(
-    settings, media
-):
+def test_a_file_over_the_size_limit_is_refused_in_chinese_and_nothing_is_written(settings, media):
     settings.APPEAL_ATTACHMENT_MAX_BYTES = 1024 * 1024
     big = _upload("扫描件.pdf", PDF + b"0" * (1024 * 1024))
     response = Client().post(
