@@ -11,17 +11,23 @@ Decisions (documented in appeals/validators.py):
 """
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.core import mail
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
-from appeals.models import Appeal
+from appeals import services
+from appeals.models import Appeal, Notification, Reply
+from appeals.services.notify import notifications_redrive
 from appeals.validators import clean_prose, clean_words, normalize_phone, validate_phone
+from tests import workflow
 from tests.appeals.test_validators import PUBLISHED_CODES, full_width
 
 pytestmark = pytest.mark.django_db
@@ -261,3 +267,46 @@ def test_random_unicode_in_every_api_filing_field_never_gives_a_500(**fields):
     body = response.json()
     if response.status_code == 400:
         assert {"code", "message"} <= set(body) <= {"code", "message", "fields"}
+
+
+# --- Through the services directly (imports, commands, future callers) ---------------------
+
+
+def test_a_line_break_in_a_title_never_breaks_the_e_mail_subject(
+    settings, file_appeal, walk_to, handler_a
+):
+    """A subject with a line break makes Django refuse to send (BadHeaderError): the
+    notification would fail five times and never arrive."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    handler_a.email = "handler_a@example.cn"
+    handler_a.save(update_fields=["email"])
+    appeal = file_appeal(title="道路破损\r\nBcc: everyone@example.cn").appeal
+    walk_to(appeal, Appeal.Status.ASSIGNED)
+    notifications_redrive(now=timezone.now() + timedelta(hours=1))
+    assert [m.subject for m in mail.outbox] == [
+        f"新交办诉求待签收：{appeal.number} 道路破损 Bcc: everyone@example.cn"
+    ]
+    assert not Notification.objects.exclude(last_error="").exists()
+
+
+def test_nul_and_control_characters_from_any_caller_are_removed_before_saving(
+    file_appeal, walk_to, handler_a
+):
+    """The forms and serializers refuse NUL; a service called from elsewhere removes it, so
+    PostgreSQL ("cannot contain NUL") never sees one."""
+    appeal = file_appeal(
+        title="道路\x00破损", content="第一行\x00\n第二行\x1b", contact_name="张\x00三"
+    ).appeal
+    assert (appeal.title, appeal.content, appeal.contact_name) == (
+        "道路破损",
+        "第一行\n第二行",
+        "张三",
+    )
+    appeal = walk_to(appeal, Appeal.Status.IN_PROGRESS)
+    reply = services.reply_submit(
+        actor=handler_a,
+        assignment_id=workflow.lead_assignment(appeal).pk,
+        outcome=Reply.Outcome.RESOLVED,
+        content="已修复\x00。",
+    )
+    assert reply.content == "已修复。"
