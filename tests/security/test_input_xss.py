@@ -126,8 +126,18 @@ class World:
         )
         services.followup_record(actor=commissioner, appeal_id=self.full.pk, content=p("followup"))
 
-        # Waiting in triage (the commissioner's queue).
+        # Waiting in triage (the commissioner's queue), with a duplicate merged into it.
         self.triage = file()
+        self.merged = file()
+        services.appeal_merge(
+            actor=commissioner,
+            appeal_id=self.merged.pk,
+            into_number=self.triage.number,
+            explanation=p("merge"),
+        )
+        # Replied and closed by the office with a note (销号).
+        self.closed = workflow.walk_to(file(), Appeal.Status.REPLIED, cast=cast)
+        services.appeal_close(actor=office, appeal_id=self.closed.pk, note=p("close"))
         # Declined with an explanation to the enterprise.
         self.declined = file()
         services.appeal_decline(
@@ -161,7 +171,15 @@ class World:
             days=2,
             reason=p("pending_ext"),
         )
-        for appeal in (self.full, self.triage, self.declined, self.returned, self.pending):
+        for appeal in (
+            self.full,
+            self.triage,
+            self.merged,
+            self.closed,
+            self.declined,
+            self.returned,
+            self.pending,
+        ):
             appeal.refresh_from_db()
 
     def tag(self, field: str) -> str:
@@ -280,6 +298,8 @@ def test_the_staff_appeal_pages_show_every_field_as_text(world):
         (world.returned, ["title", "return", "route_note", "blocked"]),
         (world.pending, ["title", "pending_reply", "pending_ext"]),
         (world.triage, ["title", "content", "region"]),
+        (world.merged, ["title", "merge"]),
+        (world.closed, ["title", "close"]),
     ):
         page = _page(office, reverse("appeal_detail", args=[appeal.number]))
         assert_inert(page, world.payload, where=f"staff detail {appeal.number}")
@@ -453,3 +473,27 @@ def test_the_checker_catches_each_payload_left_unescaped(page):
     """The parser-based check is not vacuous: each payload written raw is caught."""
     problems, _text = html_problems(page)
     assert problems
+
+
+@pytest.mark.parametrize("payload", PAYLOADS, ids=range(len(PAYLOADS)))
+def test_query_parameters_come_back_escaped(payload, office, commissioner):
+    """Search terms and filters are written back into the page (the search box, the export
+    links, the error about a bad period): as text, never as markup."""
+    params = {
+        "q": payload,
+        "status": payload,
+        "colour": payload,
+        "category": payload,
+        "filed_after": payload,
+        "period": payload,
+        "tab": payload,
+    }
+    for user, name in (
+        (commissioner, "triage_queue"),
+        (office, "board_appeals"),
+        (office, "exports"),
+        (office, "bulletin"),
+    ):
+        response = _as(user).get(reverse(name), params)
+        assert response.status_code in (200, 400), (name, response.status_code)
+        assert_inert(response.content.decode(), payload, shown=False, where=name)
