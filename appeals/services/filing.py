@@ -81,6 +81,10 @@ def _issue_number(now) -> str:
 # Markup in the first bytes of a file that claims to be a document or an image: a polyglot (a
 # real PNG header with a page behind it) that a browser or an old viewer may run as HTML.
 _MARKUP = (b"<!doctype html", b"<html", b"<script", b"<svg", b"<iframe", b"<body", b"<?php")
+# filetype does not name Word 97 and Excel 97 files: both are OLE2 compound files, which only
+# the extension tells apart.
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_OLE2_TYPES = {".doc": "application/msword", ".xls": "application/vnd.ms-excel"}
 
 
 def attachment_name(name: str) -> str:
@@ -111,7 +115,10 @@ def attachment_check(upload: UploadedFile) -> str:
     upload.seek(0)
     kind = filetype.guess(head)
     suffix = PurePath(upload.name or "").suffix.lower()
-    allowed = ALLOWED_UPLOADS.get(kind.mime if kind else "", ())
+    mime = kind.mime if kind else ""
+    if not mime and head.startswith(_OLE2):
+        mime = _OLE2_TYPES.get(suffix, "")
+    allowed = ALLOWED_UPLOADS.get(mime, ())
     if not allowed or suffix not in allowed or any(m in head.lower() for m in _MARKUP):
         raise ServiceError(
             "attachment_type",
@@ -119,7 +126,7 @@ def attachment_check(upload: UploadedFile) -> str:
             % {"name": name},
             field="attachments",
         )
-    return kind.mime
+    return mime
 
 
 def attachments_check(uploads: Sequence[UploadedFile]) -> list[tuple[UploadedFile, str]]:

@@ -22,6 +22,7 @@ HTML = b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>"
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><circle r="1"/></svg>'
 MZ = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\0" * 64 + b"PE\0\0"
 ELF = b"\x7fELF\x02\x01\x01\x00" + b"\0" * 64
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504  # Word 97, Excel 97, and MSI
 
 # (name, bytes): each is refused whatever Content-Type the client claims.
 HOSTILE = {
@@ -43,11 +44,15 @@ HOSTILE = {
     "png with a page behind it": ("photo.png", PNG + HTML),
     "pdf with a page in it": ("doc.pdf", PDF + HTML),
     "zip named docx": ("letter.docx", b"PK\x03\x04" + b"\0" * 64),
+    "ole2 installer named pdf": ("setup.pdf", OLE2),
+    "ole2 installer": ("setup.msi", OLE2),
 }
 ACCEPTED = {
     "png": ("照片.png", PNG, "image/png"),
     "jpeg": ("扫描件.JPG", JPEG, "image/jpeg"),
     "pdf": ("营业执照.pdf", PDF, "application/pdf"),
+    "doc": ("情况说明.doc", OLE2, "application/msword"),
+    "xls": ("台账.XLS", OLE2, "application/vnd.ms-excel"),
     "docx": (
         "情况说明.docx",
         docx(),
