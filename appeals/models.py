@@ -422,7 +422,8 @@ class FollowUp(models.Model):
 
 def _attachment_path(instance: "Attachment", filename: str) -> str:
     # Never the uploader's file name on disk: a generated one, with the checked extension.
-    return f"attachments/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{PurePath(filename).suffix}"
+    suffix = PurePath(filename).suffix.lower()
+    return f"attachments/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
 
 
 class Attachment(models.Model):

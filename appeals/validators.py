@@ -10,18 +10,43 @@ from django.utils.translation import gettext_lazy as _
 CREDIT_CODE_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+# Bidirectional overrides and isolates: they make "photo\u202egnp.exe" read as "photoexe.png".
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def clean_text(value: str) -> str:
     """For identifiers (codes, phone numbers): full-width to half-width (NFKC), zero-width
-    characters removed, outer spaces stripped."""
+    characters removed, outer spaces stripped.
+
+    Full-width digits and letters (１３８…, ＭＡ…) are accepted, not refused: Chinese input
+    methods type them, and NFKC maps them to the ASCII the validators check. Digits of other
+    scripts (٣, ३) are not mapped by NFKC and stay refused."""
     return unicodedata.normalize("NFKC", value).translate(_ZERO_WIDTH).strip()
 
 
+def _printable(value: str, *, keep: str) -> str:
+    return "".join(
+        c
+        for c in value.translate(_ZERO_WIDTH)
+        if c in keep or (unicodedata.category(c) != "Cc" and c not in _BIDI_CONTROLS)
+    )
+
+
 def clean_words(value: str) -> str:
-    """For prose (titles, names): zero-width characters removed and outer spaces stripped, but
-    Chinese full-width punctuation kept as typed."""
-    return value.translate(_ZERO_WIDTH).strip()
+    """For one-line prose (titles, names): zero-width characters, control characters and
+    bidirectional overrides removed, line breaks and tabs turned into spaces, outer spaces
+    stripped. Chinese full-width punctuation and emoji are kept as typed.
+
+    Removing, not refusing: a stray zero-width space pasted from a chat app is not worth a
+    refusal, and a line break in a title would break the e-mail subject it goes into."""
+    one_line = " ".join(value.replace("\r\n", "\n").splitlines())
+    return _printable(one_line.replace("\t", " "), keep="").strip()
+
+
+def clean_prose(value: str) -> str:
+    """For multi-line prose (content, replies, opinions, notes): like clean_words, but line
+    breaks (normalised to \\n) and tabs are kept."""
+    return _printable(value.replace("\r\n", "\n").replace("\r", "\n"), keep="\n\t").strip()
 
 
 def credit_code_check_char(first17: str) -> str:
@@ -63,10 +88,13 @@ _LANDLINE = re.compile(r"^0[0-9]{2,3}-?[0-9]{7,8}$")
 
 
 def normalize_phone(value: str) -> str:
+    """Spaces go, "+86" goes, and a mobile typed in groups (138-0563-0000) loses its dashes; a
+    landline keeps the one after its area code."""
     phone = clean_text(value).replace(" ", "").replace("－", "-")
     if phone.startswith("+86"):
         phone = phone[3:]
-    return phone
+    digits = phone.replace("-", "")
+    return digits if _MOBILE.match(digits) else phone
 
 
 def validate_phone(value: str) -> None:

@@ -34,7 +34,10 @@ _MESSAGES = {
 def exception_handler(exc, context):
     """One JSON shape for every error: {"code": …, "message": …[, "fields": {…}]}."""
     if isinstance(exc, ServiceError):
-        return Response({"code": exc.code, "message": exc.message}, status=exc.status)
+        data = {"code": exc.code, "message": exc.message}
+        if exc.field:
+            data["fields"] = {exc.field: [exc.message]}
+        return Response(data, status=exc.status)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

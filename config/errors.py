@@ -2,14 +2,16 @@
 
 
 class ServiceError(Exception):
-    """A refused action: `code` is stable English for machines, `message` is for people."""
+    """A refused action: `code` is stable English for machines, `message` is for people, and
+    `field` names the input it is about, when it is about one."""
 
     status = 400
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, *, field: str = ""):
         super().__init__(message)
         self.code = code
         self.message = str(message)
+        self.field = field
 
 
 class ServiceForbidden(ServiceError):

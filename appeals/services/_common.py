@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from appeals import events
 from appeals.models import Appeal, TimelineEvent
+from appeals.validators import clean_prose
 from config.errors import ServiceError, ServiceForbidden
 from departments.audit import audit_record
 from departments.roles import Role, has_role
@@ -88,7 +89,7 @@ def require_role(actor, *roles: Role) -> None:
 
 
 def require_text(value: str, field_label: str, *, max_length: int = 5000) -> str:
-    text = (value or "").strip()
+    text = clean_prose(value or "")
     if not text:
         raise ServiceError("required", _("请填写%(field)s。") % {"field": field_label})
     if len(text) > max_length:

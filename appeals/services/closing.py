@@ -15,6 +15,7 @@ from appeals.models import (
 )
 from appeals.services._common import lock_appeal, record, require_role, require_text, transition
 from appeals.services.notify import notify_event
+from appeals.validators import clean_prose
 from config.errors import ServiceError
 from departments.roles import Role
 from departments.selectors import department_staff
@@ -49,7 +50,7 @@ def appeal_rate(
     may act for this appeal."""
     if score not in _USER_SCORES:
         raise ServiceError("invalid_score", _("请选择满意、基本满意或不满意。"))
-    comment = (comment or "").strip()
+    comment = clean_prose(comment or "")
     if len(comment) > 2000:
         raise ServiceError("too_long", _("评价意见不能超过2000个字。"))
     appeal = lock_appeal(appeal_id)

@@ -2,8 +2,10 @@
 
 import base64
 import hashlib
+import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import PurePath
@@ -76,35 +78,100 @@ def _issue_number(now) -> str:
     return f"{prefix}-{year}-{seq.last:06d}"
 
 
+# Markup in the first bytes of a file that claims to be a document or an image: a polyglot (a
+# real PNG header with a page behind it) that a browser or an old viewer may run as HTML.
+_MARKUP = (b"<!doctype html", b"<html", b"<script", b"<svg", b"<iframe", b"<body", b"<?php")
+# filetype does not name Word 97 and Excel 97 files: both are OLE2 compound files, which only
+# the extension tells apart.
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_OLE2_TYPES = {".doc": "application/msword", ".xls": "application/vnd.ms-excel"}
+
+
+def attachment_name(name: str) -> str:
+    """The file name shown for an upload: the last part of any path (/ or \\), without control
+    characters or bidirectional overrides, at most 100 characters with its extension kept. It
+    is only ever shown (escaped) and sent back in Content-Disposition; on disk the file has a
+    generated name."""
+    base = clean_words(re.split(r"[/\\]", name or "")[-1])
+    stem, dot, suffix = base.rpartition(".")
+    if dot and len(suffix) <= 10:
+        base = f"{stem[: 100 - len(suffix) - 1]}.{suffix}" if stem else f"{_('附件')}.{suffix}"
+    return base[:100] or _("附件")
+
+
 def attachment_check(upload: UploadedFile) -> str:
-    """The content type of an acceptable upload, judged by its bytes; raises otherwise."""
-    name = upload.name or ""
+    """The content type of an acceptable upload, judged by its bytes; raises otherwise. The
+    client's Content-Type is never read, and the name's extension must fit the bytes."""
+    name = attachment_name(upload.name or "")
     if upload.size is None or upload.size > settings.APPEAL_ATTACHMENT_MAX_BYTES:
         raise ServiceError(
             "attachment_too_large",
             _("附件“%(name)s”超过 %(mb)d MB 的大小限制。")
             % {"name": name, "mb": settings.APPEAL_ATTACHMENT_MAX_BYTES // (1024 * 1024)},
+            field="attachments",
         )
     upload.seek(0)
     head = upload.read(8192)
     upload.seek(0)
     kind = filetype.guess(head)
-    suffix = PurePath(name).suffix.lower()
-    allowed = ALLOWED_UPLOADS.get(kind.mime if kind else "", ())
-    if not allowed or suffix not in allowed:
+    suffix = PurePath(upload.name or "").suffix.lower()
+    mime = kind.mime if kind else ""
+    if not mime and head.startswith(_OLE2):
+        mime = _OLE2_TYPES.get(suffix, "")
+    allowed = ALLOWED_UPLOADS.get(mime, ())
+    if not allowed or suffix not in allowed or any(m in head.lower() for m in _MARKUP):
         raise ServiceError(
             "attachment_type",
             _("附件“%(name)s”的类型不支持。请上传 PDF、JPG、PNG、Word 或 Excel 文件。")
             % {"name": name},
+            field="attachments",
         )
-    return kind.mime
+    return mime
 
 
-def _validated(field: str, value: str, validator) -> str:
+def attachments_check(uploads: Sequence[UploadedFile]) -> list[tuple[UploadedFile, str]]:
+    """Each upload with its content type; refuses too many files or any unacceptable one."""
+    if len(uploads) > settings.APPEAL_ATTACHMENT_MAX_COUNT:
+        raise ServiceError(
+            "attachment_count",
+            _("最多上传 %(n)d 个附件。") % {"n": settings.APPEAL_ATTACHMENT_MAX_COUNT},
+            field="attachments",
+        )
+    return [(upload, attachment_check(upload)) for upload in uploads]
+
+
+@contextmanager
+def attachments_stored(
+    appeal: Appeal, checked: list[tuple[UploadedFile, str]], *, uploaded_by
+) -> Iterator[list[Attachment]]:
+    """Write the checked uploads as the appeal's attachments for the block that follows. Files
+    are not part of the transaction: if anything in the block fails (and the rows roll back),
+    the files written are deleted, so a refused or failed request leaves nothing on disk."""
+    stored: list[Attachment] = []
+    try:
+        for upload, mime in checked:
+            stored.append(
+                Attachment.objects.create(
+                    appeal=appeal,
+                    file=upload,
+                    original_name=attachment_name(upload.name or ""),
+                    content_type=mime,
+                    size=upload.size or 0,
+                    uploaded_by=uploaded_by,
+                )
+            )
+        yield stored
+    except BaseException:
+        for attachment in stored:
+            attachment.file.delete(save=False)
+        raise
+
+
+def _validated(field: str, value: str, validator, *, form_field: str) -> str:
     try:
         validator(value)
     except ValidationError as exc:
-        raise ServiceError(f"invalid_{field}", " ".join(exc.messages)) from None
+        raise ServiceError(f"invalid_{field}", " ".join(exc.messages), field=form_field) from None
     return value
 
 
@@ -140,20 +207,15 @@ def appeal_file(
     credit_code = normalize_credit_code(credit_code) if credit_code else ""
     contact_phone = normalize_phone(contact_phone) if contact_phone else ""
     if credit_code:
-        _validated("credit_code", credit_code, validate_credit_code)
+        _validated("credit_code", credit_code, validate_credit_code, form_field="credit_code")
     if contact_phone:
-        _validated("phone", contact_phone, validate_phone)
+        _validated("phone", contact_phone, validate_phone, form_field="contact_phone")
     if not is_anonymous:
         require_text(enterprise_name, _("企业名称"), max_length=200)
         require_text(contact_name, _("联系人"), max_length=50)
         if not contact_phone:
             raise ServiceError("required", _("请填写联系电话，以便承办单位与您联系。"))
-    if len(attachments) > settings.APPEAL_ATTACHMENT_MAX_COUNT:
-        raise ServiceError(
-            "attachment_count",
-            _("最多上传 %(n)d 个附件。") % {"n": settings.APPEAL_ATTACHMENT_MAX_COUNT},
-        )
-    checked = [(upload, attachment_check(upload)) for upload in attachments]
+    checked = attachments_check(attachments)
 
     # The enterprise the code names gets its commissioner to see the appeal first. But only a
     # filer who belongs to that enterprise (or staff entering it) links the appeal to it: the
@@ -196,39 +258,22 @@ def appeal_file(
     appeal._change_reason = "filed"
     appeal.save()
 
-    stored: list[Attachment] = []
-    try:
-        for upload, mime in checked:
-            stored.append(
-                Attachment.objects.create(
-                    appeal=appeal,
-                    file=upload,
-                    original_name=PurePath(upload.name or "file").name[:200],
-                    content_type=mime,
-                    size=upload.size or 0,
-                    uploaded_by=appeal.filed_by,
-                )
-            )
-    except Exception:
-        # The transaction rolls the rows back; the files already written must go too.
-        for attachment in stored:
-            attachment.file.delete(save=False)
-        raise
-    event = record(
-        appeal,
-        "filed",
-        actor=actor,
-        note=_("通过“%(channel)s”登记，登记号 %(number)s。")
-        % {"channel": appeal.get_channel_display(), "number": appeal.number},
-    )
-    notify_event(
-        event,
-        users=[appeal.commissioner] if appeal.commissioner else [],
-        phone="" if is_anonymous else contact_phone,
-        subject=_("新诉求待分办：%(n)s %(t)s") % {"n": appeal.number, "t": appeal.title},
-        body=_("【企呼政应】您的诉求已登记，登记号 %(n)s。请凭登记号和查询码查询办理进度。")
-        % {"n": appeal.number},
-    )
+    with attachments_stored(appeal, checked, uploaded_by=appeal.filed_by):
+        event = record(
+            appeal,
+            "filed",
+            actor=actor,
+            note=_("通过“%(channel)s”登记，登记号 %(number)s。")
+            % {"channel": appeal.get_channel_display(), "number": appeal.number},
+        )
+        notify_event(
+            event,
+            users=[appeal.commissioner] if appeal.commissioner else [],
+            phone="" if is_anonymous else contact_phone,
+            subject=_("新诉求待分办：%(n)s %(t)s") % {"n": appeal.number, "t": appeal.title},
+            body=_("【企呼政应】您的诉求已登记，登记号 %(n)s。请凭登记号和查询码查询办理进度。")
+            % {"n": appeal.number},
+        )
     return FiledAppeal(appeal=appeal, query_code=query_code)
 
 

