@@ -120,7 +120,9 @@ class Journey:
                 self.problems.append(f"console error on {page.url}: {message.text}")
 
         page.on("console", console)
-        page.on("pageerror", lambda error: self.problems.append(f"page error on {page.url}: {error}"))
+        page.on(
+            "pageerror", lambda error: self.problems.append(f"page error on {page.url}: {error}")
+        )
 
     def assert_clean(self) -> None:
         assert self.problems == [], "\n".join(self.problems)

@@ -35,7 +35,9 @@ def test_an_enterprise_on_a_phone_files_tracks_and_rates_an_appeal(journey, demo
     page.get_by_label("诉求类别").select_option(label="用地")
     page.get_by_label("所在县（市、区）").select_option(label="宣州区")
     page.get_by_label("诉求标题").fill(TITLE)
-    page.get_by_label("诉求内容").fill("新厂房已于上月竣工，消防验收申请提交三周仍无回复，无法投产。")
+    page.get_by_label("诉求内容").fill(
+        "新厂房已于上月竣工，消防验收申请提交三周仍无回复，无法投产。"
+    )
     page.get_by_label("附件").set_input_files(
         [{"name": "现场照片.png", "mimeType": "image/png", "buffer": tiny_png()}]
     )
