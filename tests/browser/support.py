@@ -168,3 +168,8 @@ def tiny_png() -> bytes:
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
     crc = zlib.crc32(kind + data) & 0xFFFFFFFF
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+
+def expect_message(page, text: str) -> None:
+    """The page shows `text` as a message (Django's messages framework, role="alert")."""
+    expect(page.get_by_role("alert").filter(has_text=text)).to_be_visible()
