@@ -41,8 +41,14 @@ def test_a_commissioner_routes_merges_and_declines_from_the_triage_queue(journey
     # -- the queue: own key enterprises first; filters -------------------------------------
     page = journey.login("commissioner1")
     expect(page.get_by_role("heading", name="待分办诉求")).to_be_visible()
-    first_row = page.locator("tbody tr").first
-    expect(first_row.locator(".badge", has_text=tag.name)).to_be_visible()
+    own = set(
+        Appeal.objects.filter(status=Appeal.Status.TRIAGE, commissioner=commissioner).values_list(
+            "number", flat=True
+        )
+    )
+    assert key_appeal.number in own
+    numbers = page.locator("tbody tr td:first-child a").all_inner_texts()
+    assert set(numbers[: len(own)]) == own, "the commissioner's key enterprises come first"
     journey.shot(page, "queue")
 
     page.get_by_label("企业标签").select_option(label=tag.name)
