@@ -68,8 +68,7 @@ class Journey:
         self.contexts: list = []
         self.shots = 0
         self.folder = SCREENSHOTS / name
-        self.folder.mkdir(parents=True, exist_ok=True)
-        for old in self.folder.glob("*.png"):
+        for old in self.folder.glob("*.png"):  # a previous run's, which may have had more
             old.unlink()
 
     def url(self, path: str) -> str:
@@ -133,6 +132,7 @@ class Journey:
         """Save the whole page as <nn>-<step>.png, after checking nothing went wrong so far."""
         self.assert_clean()
         self.shots += 1
+        self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{self.shots:02d}-{step}.png"
         page.screenshot(path=str(path), full_page=True)
         return path
