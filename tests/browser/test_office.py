@@ -23,7 +23,9 @@ ANIMATION_MS = 1200
 @pytest.fixture
 def board(demo_city):
     """The demo city with one appeal flagged blocked (red for sure), its colours brought up to
-    date by the sweep, one frozen day for the trend chart and a live snapshot."""
+    date by the sweep, one frozen day for the trend chart and a live snapshot. Returns the
+    snapshot's totals and the blocked appeal's number. (How many are yellow or green depends
+    on the day the demo is replayed; the journey does not count on it.)"""
     office = get_user_model().objects.get(username="office")
     blocked = Appeal.objects.filter(status=Appeal.Status.IN_PROGRESS).order_by("pk").first()
     services.appeal_flag_blocked(
@@ -32,8 +34,8 @@ def board(demo_city):
     clocks_sweep()
     board_freeze()
     totals = board_publish().data["totals"]
-    assert totals["red"] > 0 and totals["yellow"] > 0 and totals["green"] > 0, totals
-    return totals
+    assert totals["red"] > 0, totals
+    return {**totals, "blocked": blocked.number}
 
 
 def test_the_office_follows_the_red_number_opens_the_lobby_and_downloads_excel(
@@ -56,6 +58,7 @@ def test_the_office_follows_the_red_number_opens_the_lobby_and_downloads_excel(
     expect(rows.locator("td:first-child .colour-dot.colour-red")).to_have_count(board["red"])
     journey.shot(page, "red-list")
     numbers = rows.locator("td:first-child a").all_inner_texts()
+    assert board["blocked"] in numbers
     assert set(numbers) == set(
         Appeal.objects.filter(colour="red", closed_at__isnull=True).values_list("number", flat=True)
     )
