@@ -80,7 +80,8 @@ def test_an_enterprise_on_a_phone_files_tracks_and_rates_an_appeal(journey, demo
     # -- later, on the same phone without the session, tracks it by number and code -------
     page = journey.page(phone=True)
     page.goto(journey.url("/"))
-    page.get_by_role("link", name="凭登记号查询进度").click()
+    page.get_by_role("button", name="菜单").click()  # the phone's collapsed top bar
+    page.get_by_role("navigation").get_by_role("link", name="进度查询").click()
     expect(page.get_by_role("heading", name="进度查询")).to_be_visible()
     page.get_by_label("登记号").fill(number)
     page.get_by_label("查询码").fill(code)
