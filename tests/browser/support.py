@@ -36,6 +36,7 @@ DESKTOP = {"viewport": {"width": 1366, "height": 900}}
 # A phone: the public form and the tracking page must work at 375 px.
 PHONE = {"viewport": {"width": 375, "height": 740}, "is_mobile": True, "has_touch": True}
 PHONE_WIDTH = PHONE["viewport"]["width"]
+HTTP_STATUS_LOGGED = "Failed to load resource: the server responded with a status of"
 
 
 def sync_playwright_or_skip():
@@ -86,6 +87,7 @@ class Journey:
         # Nothing leaves the site: a request to any other host is recorded and refused.
         context.route(lambda url: self._foreign(url), self._refuse)
         context.on("page", self._watch)
+        context.on("response", self._check_response)
         return context.new_page()
 
     def login(self, username: str, *, password: str = DEMO_PASSWORD, phone: bool = False):
@@ -113,9 +115,20 @@ class Journey:
         self.problems.append(f"request outside the site: {route.request.url}")
         route.abort()
 
+    def _check_response(self, response) -> None:
+        # A page answered 400 (a form with errors, shown again) or 404 is the site at work; a
+        # script, style sheet, image or fetch that fails, or any server error, is a fault.
+        failed = response.status >= 500 or (
+            response.status >= 400 and response.request.resource_type != "document"
+        )
+        if failed:
+            self.problems.append(f"HTTP {response.status} for {response.url}")
+
     def _watch(self, page) -> None:
         def console(message):
-            if message.type == "error":
+            # Chromium also logs every 4xx/5xx response as a console error, the page's own
+            # included; _check_response judges those.
+            if message.type == "error" and not message.text.startswith(HTTP_STATUS_LOGGED):
                 self.problems.append(f"console error on {page.url}: {message.text}")
 
         page.on("console", console)

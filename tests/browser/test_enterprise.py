@@ -38,6 +38,10 @@ def test_an_enterprise_on_a_phone_files_tracks_and_rates_an_appeal(journey, demo
     page.get_by_role("link", name="我要提诉求").last.click()
     expect(page.get_by_role("heading", name="我要提诉求")).to_be_visible()
     assert_fits_phone(page)
+    page.get_by_role("button", name="提交诉求").click()  # too soon: nothing filled in
+    expect(page.get_by_text("请填写企业名称（或选择无署名提交）。")).to_be_visible()
+    expect(page.get_by_text("该字段是必填项。")).to_have_count(2)  # title, content
+    assert_fits_phone(page)
 
     page.get_by_label("无署名提交").check()
     page.get_by_label("诉求类别").select_option(label="用地")
