@@ -55,6 +55,8 @@ def test_a_department_signs_asks_for_material_replies_and_its_no_is_reviewed(jou
     handler.get_by_role("button", name="发出").click()
     expect_message(handler, "已请企业补充材料，时限暂停计时。")
     expect(handler.get_by_text("等待企业补充材料，时限暂停计时")).to_be_visible()
+    # Asking again while waiting would only be refused: the page no longer offers it.
+    expect(handler.locator("summary", has_text="请企业补充材料")).to_have_count(0)
     journey.shot(handler, "material-requested")
 
     # -- the enterprise supplies it on the tracking page -----------------------------------
@@ -88,6 +90,7 @@ def test_a_department_signs_asks_for_material_replies_and_its_no_is_reviewed(jou
     expect(handler.get_by_text(OPINION)).to_be_visible()
     expect(handler.get_by_role("link", name="厂区总平面图.png")).to_be_visible()
     expect(handler.get_by_text("等待企业补充材料")).to_have_count(0)
+    expect(handler.locator("summary", has_text="请企业补充材料")).to_be_visible()
     _reply(handler, FIRST_ANSWER)
     expect(handler.get_by_text("答复正在审核中。")).to_be_visible()
     journey.shot(handler, "replied")
