@@ -1,6 +1,8 @@
 """What every browser journey shares: Debian's Chromium driven by Playwright for Python, a
-guard that fails the journey on any JavaScript error or any request to a host other than the
-live server, logins through the real login form, and numbered screenshots.
+guard that fails the journey on any JavaScript error (a Content-Security-Policy violation
+included), any script, style sheet, image or fetch that fails, any server error, and any
+request to a host other than the live server; logins through the real login form; numbered
+screenshots.
 
 Screenshots go to artifacts/screenshots/<journey>/<nn>-<step>.png (git-ignored; CI keeps the
 artifacts/ folder)."""
