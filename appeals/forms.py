@@ -133,6 +133,18 @@ class TrackForm(forms.Form):
     )
 
 
+class AppealPageForm(forms.Form):
+    """A form on the appeal page, which shows several at once with the same field names
+    (explanation, note, reason, content…): each form's ids carry its own prefix, so that each
+    label points at its own field. The field names, and so the POST data, stay as they are."""
+
+    id_prefix = ""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", f"id_{self.id_prefix}_%s")
+        super().__init__(*args, **kwargs)
+
+
 class RouteForm(forms.Form):
     category = forms.ModelChoiceField(label=_("诉求分类"), queryset=active_categories())
     region = forms.ModelChoiceField(label=_("所属区划"), queryset=regions(), required=False)
@@ -151,7 +163,8 @@ class RouteForm(forms.Form):
     )
 
 
-class DeclineForm(forms.Form):
+class DeclineForm(AppealPageForm):
+    id_prefix = "decline"
     status = forms.ChoiceField(
         label=_("处理方式"),
         choices=[
@@ -164,26 +177,30 @@ class DeclineForm(forms.Form):
     )
 
 
-class MergeForm(forms.Form):
+class MergeForm(AppealPageForm):
+    id_prefix = "merge"
     into_number = forms.CharField(label=_("并入的登记号"), max_length=30)
     explanation = forms.CharField(
         label=_("给企业的说明"), max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
     )
 
 
-class ReturnForm(forms.Form):
+class ReturnForm(AppealPageForm):
+    id_prefix = "return"
     reason = forms.CharField(
         label=_("退回理由"), max_length=5000, widget=forms.Textarea(attrs={"rows": 2})
     )
 
 
-class OpinionForm(forms.Form):
+class OpinionForm(AppealPageForm):
+    id_prefix = "opinion"
     content = forms.CharField(
         label=_("配合意见"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
     )
 
 
-class ReplyForm(forms.Form):
+class ReplyForm(AppealPageForm):
+    id_prefix = "reply"
     outcome = forms.ChoiceField(label=_("办理结果"), choices=Reply.Outcome.choices)
     content = forms.CharField(
         label=_("答复内容"),
@@ -193,7 +210,8 @@ class ReplyForm(forms.Form):
     )
 
 
-class ReviewForm(forms.Form):
+class ReviewForm(AppealPageForm):
+    id_prefix = "review"
     decision = forms.ChoiceField(
         choices=[("approve", _("同意")), ("send_back", _("退回修改"))], widget=forms.HiddenInput
     )
@@ -228,19 +246,22 @@ class RateForm(forms.Form):
     )
 
 
-class CloseForm(forms.Form):
+class CloseForm(AppealPageForm):
+    id_prefix = "close"
     note = forms.CharField(
         label=_("销号说明"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
 
 
-class FollowUpForm(forms.Form):
+class FollowUpForm(AppealPageForm):
+    id_prefix = "followup"
     content = forms.CharField(
         label=_("回访记录"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
     )
 
 
-class MaterialRequestForm(forms.Form):
+class MaterialRequestForm(AppealPageForm):
+    id_prefix = "material"
     note = forms.CharField(
         label=_("需企业补充的材料"),
         max_length=2000,
@@ -256,14 +277,16 @@ class MaterialSupplyForm(forms.Form):
     attachments = MultipleFileField(label=_("补充附件"), required=False)
 
 
-class ExtensionRequestForm(forms.Form):
+class ExtensionRequestForm(AppealPageForm):
+    id_prefix = "extension"
     days = forms.IntegerField(label=_("延期工作日数"), min_value=1, max_value=30)
     reason = forms.CharField(
         label=_("延期理由"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
 
 
-class ExtensionDecisionForm(forms.Form):
+class ExtensionDecisionForm(AppealPageForm):
+    id_prefix = "extension_decision"
     decision = forms.ChoiceField(choices=[("approve", _("同意")), ("reject", _("不同意"))])
     note = forms.CharField(
         label=_("审批意见"),
@@ -273,7 +296,8 @@ class ExtensionDecisionForm(forms.Form):
     )
 
 
-class BlockForm(forms.Form):
+class BlockForm(AppealPageForm):
+    id_prefix = "block"
     blocked = forms.BooleanField(required=False)
     reason = forms.CharField(
         label=_("受阻原因"),

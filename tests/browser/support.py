@@ -1,0 +1,190 @@
+"""What every browser journey shares: Debian's Chromium driven by Playwright for Python, a
+guard that fails the journey on any JavaScript error (a Content-Security-Policy violation
+included), any script, style sheet, image or fetch that fails, any server error, and any
+request to a host other than the live server; logins through the real login form; numbered
+screenshots.
+
+Screenshots go to artifacts/screenshots/<journey>/<nn>-<step>.png (git-ignored; CI keeps the
+artifacts/ folder)."""
+
+import os
+import struct
+import zlib
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from appeals.demo import PASSWORD as DEMO_PASSWORD
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the fixtures skip (or fail under REQUIRE_SERVICES=1) before a test runs
+    expect = None
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+DESKTOP = {"viewport": {"width": 1366, "height": 900}}
+# A phone: the public form and the tracking page must work at 375 px.
+PHONE = {"viewport": {"width": 375, "height": 740}, "is_mobile": True, "has_touch": True}
+PHONE_WIDTH = PHONE["viewport"]["width"]
+HTTP_STATUS_LOGGED = "Failed to load resource: the server responded with a status of"
+
+
+def sync_playwright_or_skip():
+    """sync_playwright, or skip (fail when REQUIRE_SERVICES=1) if the browser stack is absent."""
+    missing = None
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing = "the playwright package is not installed"
+    else:
+        if not CHROMIUM.exists():
+            missing = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+    if missing is None:
+        return sync_playwright
+    if os.environ.get("REQUIRE_SERVICES") == "1":
+        pytest.fail(f"REQUIRE_SERVICES=1 but {missing}")
+    pytest.skip(f"browser tests need a browser: {missing}")
+
+
+class Journey:
+    """One user journey: browser contexts (one per persona), the guard over all of them, and
+    the journey's screenshots."""
+
+    def __init__(self, *, name: str, browser, base_url: str):
+        self.name = name
+        self.browser = browser
+        self.base_url = base_url.rstrip("/")
+        self.origin = urlsplit(self.base_url).netloc
+        self.problems: list[str] = []
+        self.contexts: list = []
+        self.shots = 0
+        self.folder = SCREENSHOTS / name
+        for old in self.folder.glob("*.png"):  # a previous run's, which may have had more
+            old.unlink()
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    # -- browsers -------------------------------------------------------------------------
+
+    def page(self, *, phone: bool = False):
+        """A page in a fresh context (its own cookies: a new visitor), watched by the guard."""
+        context = self.browser.new_context(
+            locale="zh-CN", accept_downloads=True, **(PHONE if phone else DESKTOP)
+        )
+        context.set_default_timeout(10_000)
+        self.contexts.append(context)
+        # Nothing leaves the site: a request to any other host is recorded and refused.
+        context.route(lambda url: self._foreign(url), self._refuse)
+        context.on("page", self._watch)
+        context.on("response", self._check_response)
+        return context.new_page()
+
+    def login(self, username: str, *, password: str = DEMO_PASSWORD, phone: bool = False):
+        """A page logged in as `username` through the real login form, on the role's home."""
+        page = self.page(phone=phone)
+        page.goto(self.url("/accounts/login/"))
+        page.get_by_label("用户名").fill(username)
+        page.get_by_label("密码").fill(password)
+        with page.expect_navigation():
+            page.locator("main").get_by_role("button", name="登录").click()
+        assert urlsplit(page.url).path != "/accounts/login/", f"{username} could not log in"
+        return page
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+
+    # -- the guard ------------------------------------------------------------------------
+
+    def _foreign(self, url: str) -> bool:
+        parts = urlsplit(url)
+        return parts.scheme not in ("data", "blob", "about") and parts.netloc != self.origin
+
+    def _refuse(self, route) -> None:
+        self.problems.append(f"request outside the site: {route.request.url}")
+        route.abort()
+
+    def _check_response(self, response) -> None:
+        # A page answered 400 (a form with errors, shown again) or 404 is the site at work; a
+        # script, style sheet, image or fetch that fails, or any server error, is a fault.
+        failed = response.status >= 500 or (
+            response.status >= 400 and response.request.resource_type != "document"
+        )
+        if failed:
+            self.problems.append(f"HTTP {response.status} for {response.url}")
+
+    def _watch(self, page) -> None:
+        def console(message):
+            # Chromium also logs every 4xx/5xx response as a console error, the page's own
+            # included; _check_response judges those.
+            if message.type == "error" and not message.text.startswith(HTTP_STATUS_LOGGED):
+                self.problems.append(f"console error on {page.url}: {message.text}")
+
+        page.on("console", console)
+        page.on(
+            "pageerror", lambda error: self.problems.append(f"page error on {page.url}: {error}")
+        )
+
+    def assert_clean(self) -> None:
+        assert self.problems == [], "\n".join(self.problems)
+
+    # -- screenshots ----------------------------------------------------------------------
+
+    def shot(self, page, step: str) -> Path:
+        """Save the whole page as <nn>-<step>.png, after checking nothing went wrong so far."""
+        self.assert_clean()
+        self.shots += 1
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / f"{self.shots:02d}-{step}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+def assert_fits_phone(page) -> None:
+    """No horizontal scrolling at phone width."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE_WIDTH, f"{page.url} is {width} px wide at {PHONE_WIDTH} px"
+
+
+def assert_reachable_on_phone(button) -> None:
+    """The button is visible, inside the screen's width, and can be clicked (not covered)."""
+    expect(button).to_be_visible()
+    button.scroll_into_view_if_needed()
+    box = button.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE_WIDTH, box
+    button.click(trial=True)
+
+
+def tiny_png() -> bytes:
+    """A real 1×1 PNG, for an upload the platform checks by its bytes."""
+    row = b"\x00\xff\x00\x00"  # filter byte, one red pixel
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(row))
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+
+def expect_message(page, text: str) -> None:
+    """The page shows `text` as a message (Django's messages framework, role="alert")."""
+    expect(page.get_by_role("alert").filter(has_text=text)).to_be_visible()

@@ -1,0 +1,142 @@
+"""A commissioner works the triage queue: filters it, opens an appeal of one of the
+commissioner's key enterprises, accepts the suggested routing with one co-handler, merges a
+duplicate, and declines one with an explanation."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from appeals.models import Appeal, Assignment, Enterprise
+from tests import workflow
+from tests.browser.support import expect, expect_message
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# Other appeals in the lists around this one; the journey makes the ones it needs.
+DEMO_APPEALS = 20
+
+KEY_TITLE = "技改项目贷款贴息申请久拖未批"
+DUPLICATE_TITLE = "园区东路污水管网堵塞倒灌厂区"
+DECLINED_TITLE = "邻居家装修噪音影响员工休息"
+
+
+def test_a_commissioner_routes_merges_and_declines_from_the_triage_queue(journey, demo_city):
+    users = get_user_model().objects
+    commissioner = users.get(username="commissioner1")
+    key = Enterprise.objects.filter(commissioner=commissioner, users__isnull=False).first()
+    assert key is not None and key.tags.exists(), "the demo gives commissioner1 a key enterprise"
+    tag = key.tags.first()
+    key_appeal = workflow.file_appeal(
+        actor=key.users.first(),
+        title=KEY_TITLE,
+        content="去年申报的技改项目贷款贴息，材料齐全，至今未见批复，请协调办理。",
+        enterprise_name=key.name,
+        credit_code=key.credit_code,
+    ).appeal
+    assert key_appeal.commissioner == commissioner and key_appeal.category is None
+    original = workflow.file_appeal(title=DUPLICATE_TITLE, is_anonymous=True).appeal
+    duplicate = workflow.file_appeal(title=DUPLICATE_TITLE, is_anonymous=True).appeal
+    declined = workflow.file_appeal(
+        title=DECLINED_TITLE, content="隔壁住户长期装修，噪音很大。", is_anonymous=True
+    ).appeal
+
+    # -- the queue: own key enterprises first; filters -------------------------------------
+    page = journey.login("commissioner1")
+    expect(page.get_by_role("heading", name="待分办诉求")).to_be_visible()
+    own = set(
+        Appeal.objects.filter(status=Appeal.Status.TRIAGE, commissioner=commissioner).values_list(
+            "number", flat=True
+        )
+    )
+    assert key_appeal.number in own
+    numbers = page.locator("tbody tr td:first-child a").all_inner_texts()
+    assert set(numbers[: len(own)]) == own, "the commissioner's key enterprises come first"
+    journey.shot(page, "queue")
+
+    page.get_by_label("企业标签").select_option(label=tag.name)
+    page.get_by_role("button", name="筛选").click()
+    expect(page.get_by_role("link", name=KEY_TITLE)).to_be_visible()
+    rows = page.locator("tbody tr")
+    for i in range(rows.count()):
+        expect(rows.nth(i).locator(".badge", has_text=tag.name)).to_be_visible()
+    journey.shot(page, "queue-by-tag")
+
+    page.get_by_label("企业标签").select_option(label="全部企业")
+    page.get_by_placeholder("登记号、标题、企业").fill("污水管网")
+    page.get_by_role("button", name="筛选").click()
+    expect(page.locator("tbody tr")).to_have_count(2)
+    expect(page.get_by_role("link", name=DUPLICATE_TITLE)).to_have_count(2)
+
+    # -- routes the key enterprise's appeal as the rules suggest ---------------------------
+    page.get_by_placeholder("登记号、标题、企业").fill(KEY_TITLE)
+    page.get_by_role("button", name="筛选").click()
+    page.get_by_role("link", name=KEY_TITLE).click()
+    expect(page.get_by_role("heading", name=KEY_TITLE)).to_be_visible()
+    expect(page.get_by_text("该分类暂无分办规则")).to_be_visible()
+    route = page.locator("#route-form")
+    # Choosing the category asks the server (htmx) for the rules' suggestion.
+    route.get_by_label("诉求分类").select_option(label="融资")
+    expect(route.get_by_text("分办规则建议：市财政局 牵头，市发改委 配合")).to_be_visible()
+    expect(route.get_by_label("诉求分类")).to_have_value(str(_category_pk("finance")))
+    lead = route.get_by_label("牵头单位")
+    expect(lead.locator("option:checked")).to_have_text("市财政局")
+    co_handlers = route.get_by_label("配合单位")
+    expect(co_handlers.locator("option:checked")).to_have_text(["市发改委"])
+    route.get_by_label("交办意见").fill(
+        "重点企业诉求，请财政局牵头、发改委配合，五个工作日内答复。"
+    )
+    journey.shot(page, "routing")
+    route.get_by_role("button", name="确认交办").click()
+    expect_message(page, "已交办。")
+    expect(page.locator("h1 + .badge", has_text="已交办")).to_be_visible()
+    departments = page.locator(".card", has_text="承办单位").locator("li")
+    expect(departments).to_have_count(2)
+    expect(departments.first).to_contain_text("市财政局 · 牵头")
+    expect(departments.last).to_contain_text("市发改委 · 配合")
+    journey.shot(page, "routed")
+    key_appeal.refresh_from_db()
+    assert key_appeal.status == Appeal.Status.ASSIGNED
+    assert sorted(key_appeal.assignments.values_list("department__code", "role")) == [
+        ("czj", Assignment.Role.LEAD),
+        ("fgw", Assignment.Role.CO),
+    ]
+
+    # -- merges the duplicate into the earlier appeal --------------------------------------
+    page.get_by_role("link", name="待分办", exact=True).click()
+    page.get_by_role("link", name=duplicate.number).click()
+    merge = page.locator(".card", has=page.get_by_text("并案", exact=True))
+    merge.get_by_label("并入的登记号").fill(original.number)
+    merge.get_by_label("给企业的说明").fill(f"与 {original.number} 反映的是同一事项，并案办理。")
+    merge.get_by_role("button", name="并案").click()
+    expect_message(page, "已并案。")
+    expect(page.locator("h1 + .badge", has_text="已并案")).to_be_visible()
+    expect(page.locator(".alert").get_by_role("link", name=original.number)).to_be_visible()
+    journey.shot(page, "merged")
+
+    # -- declines one, with an explanation for the enterprise ------------------------------
+    page.get_by_role("link", name="待分办", exact=True).click()
+    page.get_by_role("link", name=declined.number).click()
+    decline = page.locator(".card", has=page.get_by_text("不予受理 / 转办", exact=True))
+    decline.get_by_label("处理方式").select_option(label="不予受理（不属于受理范围）")
+    explanation = "装修噪音属于邻里纠纷，不属于企业诉求受理范围，请向所在社区或12345热线反映。"
+    decline.get_by_label("给企业的说明").fill(explanation)
+    decline.get_by_role("button", name="提交").click()
+    expect_message(page, "已办结并告知企业。")
+    expect(page.locator("h1 + .badge", has_text="不予受理")).to_be_visible()
+    expect(page.locator(".alert-secondary")).to_contain_text(explanation)
+    journey.shot(page, "declined")
+
+    # -- none of the three waits in the queue any more -------------------------------------
+    page.get_by_role("link", name="待分办", exact=True).click()
+    for number in (key_appeal.number, duplicate.number, declined.number):
+        expect(page.get_by_role("link", name=number)).to_have_count(0)
+    expect(page.get_by_role("link", name=original.number)).to_be_visible()
+    journey.shot(page, "queue-after")
+    statuses = dict(
+        Appeal.objects.filter(pk__in=[duplicate.pk, declined.pk]).values_list("pk", "status")
+    )
+    assert statuses == {duplicate.pk: Appeal.Status.MERGED, declined.pk: Appeal.Status.NOT_ACCEPTED}
+
+
+def _category_pk(code: str) -> int:
+    from departments.models import Category
+
+    return Category.objects.get(code=code).pk

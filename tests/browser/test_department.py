@@ -1,0 +1,146 @@
+"""A department handler signs, asks the enterprise for more material, replies; a co-handler
+sends an opinion; a head and the office review a reply that says no, and the office sends it
+back once before it reaches the enterprise."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from appeals import services
+from appeals.models import Appeal, Reply
+from departments.models import Category, Department
+from tests import workflow
+from tests.browser.support import expect, expect_message, tiny_png
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# Other appeals in the lists around this one; the journey makes the ones it needs.
+DEMO_APPEALS = 10
+
+TITLE = "新厂区用地规划条件调整申请无进展"
+MATERIAL_NOTE = "请补充加盖公章的规划调整申请书和厂区总平面图。"
+OPINION = "住建局意见：厂区道路红线调整不影响市政管网，同意按程序办理。"
+FIRST_ANSWER = "经核查，该地块规划条件调整须经市规委会审议，现阶段无法直接调整。"
+OFFICE_NOTE = "答复只说无法调整，请写明规委会审议的时间和企业需要做的准备。"
+SECOND_ANSWER = (
+    "经核查，该地块规划条件调整须经市规委会审议。下次规委会定于下月中旬召开，"
+    "我局已将贵公司申请列入议程，请在会前五个工作日内提交修改后的总平面图。"
+)
+
+
+def test_a_department_signs_asks_for_material_replies_and_its_no_is_reviewed(journey, demo_city):
+    users = get_user_model().objects
+    filed = workflow.file_appeal(
+        title=TITLE,
+        content="新厂区用地规划条件调整申请已提交两个月，至今没有任何答复。",
+        enterprise_name="宣城恒信新材料有限公司",
+    )
+    appeal = filed.appeal
+    services.appeal_route(
+        actor=users.get(username="commissioner1"),
+        appeal_id=appeal.pk,
+        category=Category.objects.get(code="land"),
+        lead=Department.objects.get(code="zrj"),
+        co_handlers=[Department.objects.get(code="zjj")],
+    )
+
+    # -- the lead's handler signs and asks for material ------------------------------------
+    handler = journey.login("zrj_handler")
+    expect(handler.get_by_role("heading", name="市自然资源规划局")).to_be_visible()
+    expect(handler.get_by_role("link", name=TITLE)).to_be_visible()
+    journey.shot(handler, "inbox")
+    handler.get_by_role("link", name=TITLE).click()
+    handler.get_by_role("button", name="签收").click()
+    expect_message(handler, "已签收。")
+    handler.get_by_text("请企业补充材料").click()
+    handler.get_by_label("需企业补充的材料").fill(MATERIAL_NOTE)
+    handler.get_by_role("button", name="发出").click()
+    expect_message(handler, "已请企业补充材料，时限暂停计时。")
+    expect(handler.get_by_text("等待企业补充材料，时限暂停计时")).to_be_visible()
+    # Asking again while waiting would only be refused: the page no longer offers it.
+    expect(handler.locator("summary", has_text="请企业补充材料")).to_have_count(0)
+    journey.shot(handler, "material-requested")
+
+    # -- the enterprise supplies it on the tracking page -----------------------------------
+    enterprise = journey.page()
+    enterprise.goto(journey.url("/track/"))
+    enterprise.get_by_label("登记号").fill(appeal.number)
+    enterprise.get_by_label("查询码").fill(filed.query_code)
+    enterprise.get_by_role("button", name="查询").click()
+    expect(enterprise.get_by_text("承办单位请您补充材料")).to_be_visible()
+    expect(enterprise.get_by_text(MATERIAL_NOTE).first).to_be_visible()
+    enterprise.get_by_label("补充说明").fill("已按要求补充申请书和总平面图。")
+    enterprise.get_by_label("补充附件").set_input_files(
+        [{"name": "厂区总平面图.png", "mimeType": "image/png", "buffer": tiny_png()}]
+    )
+    enterprise.get_by_role("button", name="提交补充材料").click()
+    expect_message(enterprise, "材料已补充，承办单位将继续办理。")
+    journey.shot(enterprise, "material-supplied")
+
+    # -- the co-handler signs and sends its opinion ----------------------------------------
+    co = journey.login("zjj_handler")
+    co.get_by_role("link", name=TITLE).click()
+    co.get_by_role("button", name="签收").click()
+    expect_message(co, "已签收。")
+    co.get_by_label("配合意见").fill(OPINION)
+    co.get_by_role("button", name="提交配合意见").click()
+    expect_message(co, "配合意见已提交牵头单位。")
+    journey.shot(co, "opinion")
+
+    # -- the lead replies "explained": a no, which goes to review --------------------------
+    handler.reload()
+    expect(handler.get_by_text(OPINION)).to_be_visible()
+    expect(handler.get_by_role("link", name="厂区总平面图.png")).to_be_visible()
+    expect(handler.get_by_text("等待企业补充材料")).to_have_count(0)
+    expect(handler.locator("summary", has_text="请企业补充材料")).to_be_visible()
+    _reply(handler, FIRST_ANSWER)
+    expect(handler.get_by_text("答复正在审核中。")).to_be_visible()
+    journey.shot(handler, "replied")
+
+    # -- the head approves; the office sends it back once ----------------------------------
+    head = journey.login("zrj_head")
+    _review(head, "待单位负责人审核", approve=True)
+    journey.shot(head, "head-approved")
+    office = journey.login("office")
+    _review(office, "待营商办审核", approve=False, note=OFFICE_NOTE)
+    expect(office.locator(".card", has_text=FIRST_ANSWER)).to_contain_text(OFFICE_NOTE)
+    journey.shot(office, "office-sent-back")
+
+    # -- the handler rewrites it; head and office approve; the enterprise has its answer ---
+    handler.reload()
+    expect(handler.locator(".card", has_text=FIRST_ANSWER)).to_contain_text(
+        f"审核意见：{OFFICE_NOTE}"
+    )
+    _reply(handler, SECOND_ANSWER)
+    _review(head, "待单位负责人审核", approve=True)
+    _review(office, "待营商办审核", approve=True)
+    expect(office.locator("h1 + .badge", has_text="已反馈（待评价）")).to_be_visible()
+    journey.shot(office, "published")
+
+    enterprise.reload()
+    expect(enterprise.get_by_text(SECOND_ANSWER)).to_be_visible()
+    expect(enterprise.get_by_text(FIRST_ANSWER)).to_have_count(0)
+    expect(enterprise.get_by_role("button", name="提交评价")).to_be_visible()
+    journey.shot(enterprise, "answer")
+    states = list(appeal.replies.order_by("pk").values_list("state", flat=True))
+    assert states == [Reply.State.SENT_BACK, Reply.State.PUBLISHED]
+    appeal.refresh_from_db()
+    assert appeal.status == Appeal.Status.REPLIED
+
+
+def _reply(page, content: str) -> None:
+    page.get_by_label("办理结果").select_option(label="解释说明")
+    page.get_by_label("答复内容").fill(content)
+    page.get_by_role("button", name="提交办理反馈").click()
+    expect_message(page, "办理反馈已提交。")
+
+
+def _review(page, stage: str, *, approve: bool, note: str = "") -> None:
+    """From the review queue (答复审核), open the appeal waiting at `stage` and decide."""
+    page.get_by_role("link", name="答复审核").click()
+    row = page.locator("tbody tr", has_text=TITLE)
+    expect(row).to_contain_text(stage)
+    row.get_by_role("link", name=TITLE).click()
+    review = page.locator(".card", has_text="审核答复")
+    if note:
+        review.get_by_label("审核意见").fill(note)
+    review.get_by_role("button", name="同意" if approve else "退回修改").click()
+    expect_message(page, "审核意见已提交。")

@@ -1,0 +1,141 @@
+"""An enterprise on a phone files an appeal without a name, with an attachment; keeps the
+receipt; later tracks it by number and code; reads the reply; rates it unsatisfied and asks for
+re-handling; after the second reply rates it satisfied.
+
+The departments' side of the loop happens through the services between the enterprise's
+visits (their pages have journeys of their own)."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from appeals import services
+from appeals.models import Appeal, Reply
+from departments.models import Category, Department
+from tests import workflow
+from tests.browser.support import (
+    assert_fits_phone,
+    assert_reachable_on_phone,
+    expect,
+    expect_message,
+    tiny_png,
+)
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# Other appeals in the lists around this one; the journey makes the ones it needs.
+DEMO_APPEALS = 5
+
+TITLE = "厂房消防验收迟迟未办理，影响投产"
+FIRST_REPLY = "已联系消防验收窗口，因图纸缺少签章暂缓受理，请补齐后再约验收。"
+SECOND_REPLY = "已安排专人上门指导补齐图纸签章，消防验收已于本周完成，可正常投产。"
+
+
+def test_an_enterprise_on_a_phone_files_tracks_and_rates_an_appeal(journey, demo_city):
+    # -- files without a name, with a photo attached --------------------------------------
+    page = journey.page(phone=True)
+    page.goto(journey.url("/"))
+    assert_fits_phone(page)
+    journey.shot(page, "home")
+    page.get_by_role("link", name="我要提诉求").last.click()
+    expect(page.get_by_role("heading", name="我要提诉求")).to_be_visible()
+    assert_fits_phone(page)
+    page.get_by_role("button", name="提交诉求").click()  # too soon: nothing filled in
+    expect(page.get_by_text("请填写企业名称（或选择无署名提交）。")).to_be_visible()
+    expect(page.get_by_text("该字段是必填项。")).to_have_count(2)  # title, content
+    assert_fits_phone(page)
+
+    page.get_by_label("无署名提交").check()
+    page.get_by_label("诉求类别").select_option(label="用地")
+    page.get_by_label("所在县（市、区）").select_option(label="宣州区")
+    page.get_by_label("诉求标题").fill(TITLE)
+    page.get_by_label("诉求内容").fill(
+        "新厂房已于上月竣工，消防验收申请提交三周仍无回复，无法投产。"
+    )
+    page.get_by_label("附件").set_input_files(
+        [{"name": "现场照片.png", "mimeType": "image/png", "buffer": tiny_png()}]
+    )
+    submit = page.get_by_role("button", name="提交诉求")
+    assert_reachable_on_phone(submit)
+    assert_fits_phone(page)
+    journey.shot(page, "form")
+    submit.click()
+
+    # -- keeps the receipt ----------------------------------------------------------------
+    expect(page.get_by_role("heading", name="诉求已登记")).to_be_visible()
+    number = page.locator("#receipt-number").inner_text().strip()
+    code = page.locator("#receipt-code").inner_text().strip()
+    appeal = Appeal.objects.get(number=number)
+    assert appeal.is_anonymous and appeal.title == TITLE
+    assert [a.original_name for a in appeal.attachments.all()] == ["现场照片.png"]
+    assert len(code) >= 8
+    assert_fits_phone(page)
+    journey.shot(page, "receipt")
+
+    # -- the city answers (routed, signed, replied "resolved") ----------------------------
+    users = get_user_model().objects
+    cast = workflow.Cast(
+        commissioner=users.get(username="commissioner1"),
+        lead_handler=users.get(username="zrj_handler"),
+        lead=Department.objects.get(code="zrj"),
+        category=Category.objects.get(code="land"),
+    )
+    workflow.walk_to(appeal, Appeal.Status.IN_PROGRESS, cast=cast)
+    _reply(appeal, cast, FIRST_REPLY)
+
+    # -- later, on the same phone without the session, tracks it by number and code -------
+    page = journey.page(phone=True)
+    page.goto(journey.url("/"))
+    page.get_by_role("button", name="菜单").click()  # the phone's collapsed top bar
+    page.get_by_role("navigation").get_by_role("link", name="进度查询").click()
+    expect(page.get_by_role("heading", name="进度查询")).to_be_visible()
+    page.get_by_label("登记号").fill(number)
+    page.get_by_label("查询码").fill(code)
+    query = page.get_by_role("button", name="查询")
+    assert_reachable_on_phone(query)
+    assert_fits_phone(page)
+    journey.shot(page, "track")
+    query.click()
+
+    # -- reads the reply, rates it unsatisfied and asks for re-handling -------------------
+    expect(page.get_by_role("heading", name=number)).to_be_visible()
+    expect(page.get_by_text(FIRST_REPLY)).to_be_visible()
+    expect(page.locator(".badge", has_text="已反馈（待评价）")).to_be_visible()
+    expect(page.get_by_role("link", name="现场照片.png")).to_be_visible()
+    assert_fits_phone(page)
+    page.get_by_label("不满意", exact=True).check()
+    page.get_by_label("评价意见").fill("只告知缺签章，没有说明找谁补、怎么补。")
+    page.get_by_label("不满意，申请重新办理").check()
+    rate = page.get_by_role("button", name="提交评价")
+    assert_reachable_on_phone(rate)
+    journey.shot(page, "reply")
+    rate.click()
+    expect_message(page, "感谢您的评价。")
+    expect(page.locator(".badge", has_text="办理中")).to_be_visible()
+    expect(page.get_by_role("button", name="提交评价")).to_have_count(0)
+    assert_fits_phone(page)
+    journey.shot(page, "rehandling")
+    appeal.refresh_from_db()
+    assert appeal.status == Appeal.Status.IN_PROGRESS and appeal.reopened_count == 1
+
+    # -- after the second reply, rates it satisfied ---------------------------------------
+    _reply(appeal, cast, SECOND_REPLY)
+    page.reload()
+    expect(page.get_by_text(SECOND_REPLY)).to_be_visible()
+    expect(page.get_by_text(FIRST_REPLY)).to_be_visible()
+    page.get_by_label("满意", exact=True).check()
+    page.get_by_role("button", name="提交评价").click()
+    expect_message(page, "感谢您的评价。")
+    expect(page.locator(".badge", has_text="已办结")).to_be_visible()
+    assert_fits_phone(page)
+    journey.shot(page, "closed")
+    appeal.refresh_from_db()
+    assert appeal.status == Appeal.Status.CLOSED
+    assert [r.score for r in appeal.ratings.order_by("pk")] == ["unsatisfied", "satisfied"]
+
+
+def _reply(appeal: Appeal, cast: workflow.Cast, content: str) -> None:
+    services.reply_submit(
+        actor=cast.lead_handler,
+        assignment_id=workflow.lead_assignment(appeal).pk,
+        outcome=Reply.Outcome.RESOLVED,
+        content=content,
+    )

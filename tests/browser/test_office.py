@@ -1,0 +1,108 @@
+"""The office opens the battle map, follows the red number to its list, opens the lobby screen,
+and downloads the full list as Excel.
+
+The charts are drawn by ECharts from our own static files; the journey waits until each chart
+has its series, so a broken chart script fails it (the guard sees the error too)."""
+
+import openpyxl
+import pytest
+from django.contrib.auth import get_user_model
+
+from appeals import services
+from appeals.models import Appeal
+from sla.boards import board_freeze, board_publish
+from sla.services import clocks_sweep
+from tests.browser.support import expect
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+# ECharts animates bars in for about a second after the canvas appears.
+ANIMATION_MS = 1200
+
+
+@pytest.fixture
+def board(demo_city):
+    """The demo city with one appeal flagged blocked (red for sure), its colours brought up to
+    date by the sweep, one frozen day for the trend chart and a live snapshot. Returns the
+    snapshot's totals and the blocked appeal's number. (How many are yellow or green depends
+    on the day the demo is replayed; the journey does not count on it.)"""
+    office = get_user_model().objects.get(username="office")
+    blocked = Appeal.objects.filter(status=Appeal.Status.IN_PROGRESS).order_by("pk").first()
+    services.appeal_flag_blocked(
+        actor=office, appeal_id=blocked.pk, blocked=True, reason="企业用地手续卡在省级审批。"
+    )
+    clocks_sweep()
+    board_freeze()
+    totals = board_publish().data["totals"]
+    assert totals["red"] > 0, totals
+    return {**totals, "blocked": blocked.number}
+
+
+def test_the_office_follows_the_red_number_opens_the_lobby_and_downloads_excel(
+    journey, board, tmp_path
+):
+    # -- the battle map ----------------------------------------------------------------------
+    page = journey.login("office")
+    expect(page.get_by_role("heading", name="挂图作战 · 企业诉求办理")).to_be_visible()
+    wait_for_charts(page, ["department", "category", "region", "trend"])
+    expect(page.locator("#total-open")).to_have_text(str(board["open"]))
+    journey.shot(page, "dashboard")
+
+    # -- the red number opens the list of red appeals --------------------------------------
+    red_card = page.get_by_role("link", name="红灯（受阻）")
+    expect(red_card).to_contain_text(str(board["red"]))
+    red_card.click()
+    expect(page.get_by_role("heading", name="诉求清单")).to_contain_text(str(board["red"]))
+    rows = page.locator("tbody tr")
+    expect(rows).to_have_count(board["red"])
+    expect(rows.locator("td:first-child .colour-dot.colour-red")).to_have_count(board["red"])
+    journey.shot(page, "red-list")
+    numbers = rows.locator("td:first-child a").all_inner_texts()
+    assert board["blocked"] in numbers
+    assert set(numbers) == set(
+        Appeal.objects.filter(colour="red", closed_at__isnull=True).values_list("number", flat=True)
+    )
+
+    # -- the lobby screen ------------------------------------------------------------------
+    page.get_by_role("link", name="返回看板").click()
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.get_by_role("link", name="大屏模式").click()
+    wait_for_charts(page, ["department", "region"])
+    expect(page.locator("#lobby-red")).to_have_text(str(board["red"]))
+    expect(page.locator("#lobby-open")).to_have_text(str(board["open"]))
+    journey.shot(page, "lobby")
+
+    # -- the full list as Excel -------------------------------------------------------------
+    page.go_back()
+    page.set_viewport_size({"width": 1366, "height": 900})
+    page.get_by_role("link", name="导出清单").click()
+    full = page.locator("section.card", has_text="全量问题清单")
+    total = Appeal.objects.count()
+    expect(full).to_contain_text(f"符合条件 {total} 条")
+    journey.shot(page, "exports")
+    with page.expect_download() as download_info:
+        full.get_by_role("link", name="下载 Excel（.xlsx）").click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".xlsx")
+    path = tmp_path / download.suggested_filename
+    download.save_as(path)
+    sheet = openpyxl.load_workbook(path, read_only=True).active
+    header, *body = list(sheet.iter_rows(values_only=True))
+    assert header[0] == "登记号"
+    assert sorted(row[0] for row in body) == sorted(Appeal.objects.values_list("number", flat=True))
+
+
+def wait_for_charts(page, kinds: list[str]) -> None:
+    """Each chart's canvas is in the page and ECharts has drawn its series into it."""
+    for kind in kinds:
+        page.wait_for_selector(f"#chart-{kind} canvas", timeout=15_000)
+    page.wait_for_function(
+        """kinds => kinds.every(kind => {
+            const el = document.getElementById("chart-" + kind);
+            const chart = el && window.echarts && window.echarts.getInstanceByDom(el);
+            return chart && chart.getOption().series.length > 0;
+        })""",
+        arg=kinds,
+        timeout=15_000,
+    )
+    page.wait_for_timeout(ANIMATION_MS)
