@@ -257,7 +257,6 @@ STAFF_DETAIL_FIELDS = [
     "title",
     "content",
     "enterprise",
-    "contact",
     "dept_a",
     "dept_b",
     "category",
@@ -293,6 +292,12 @@ def test_the_staff_appeal_pages_show_every_field_as_text(world):
     full = _page(office, reverse("appeal_detail", args=[world.full.number]))
     assert_inert(full, world.payload, where="staff detail")
     _shows(full, world, STAFF_DETAIL_FIELDS, "the staff detail of the full loop")
+    # The contact is masked on the page; revealing it (htmx swaps in a partial) shows it whole.
+    revealed = office.post(
+        reverse("contact_reveal", args=[world.full.number]), HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert_inert(revealed, world.payload, where="revealed contact")
+    _shows(revealed, world, ["contact"], "the revealed contact")
     for appeal, fields in (
         (world.declined, ["title", "decline"]),
         (world.returned, ["title", "return", "route_note", "blocked"]),
