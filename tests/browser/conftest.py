@@ -8,6 +8,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.test import override_settings
 
 from tests.browser.support import CHROMIUM, CHROMIUM_ARGS, Journey, sync_playwright_or_skip
@@ -41,9 +42,18 @@ def _uploads_in_a_temporary_folder(settings, tmp_path):
 
 
 @pytest.fixture(scope="package")
-def browser():
+def browser(django_db_setup):
     """Debian's Chromium, started once for all the journeys."""
     sync_playwright = sync_playwright_or_skip()
+    # While Playwright runs, the test code runs in another context, where Django's connection
+    # handler makes new connection objects: without the data migrations' rows serialized at
+    # set-up (`_test_serialized_contents`), so `serialized_rollback` would silently restore
+    # nothing and every later test would find the policies, escalation steps and tags gone.
+    # Kept on the connection class, every connection object has them.
+    connection = connections[DEFAULT_DB_ALIAS]
+    contents = getattr(connection, "_test_serialized_contents", None)
+    if contents is not None:
+        type(connection)._test_serialized_contents = contents
     # Playwright's sync API keeps an asyncio loop on the main thread while it runs, and Django
     # refuses ORM calls from a thread with a running loop. The journeys set up data and check
     # the database between browser steps, in plain synchronous code, so allow it for as long
