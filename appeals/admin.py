@@ -11,17 +11,7 @@ from appeals.models import (
     Notification,
     TimelineEvent,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from departments.admin import ReadOnlyAdmin
 
 
 @admin.register(EnterpriseTag)

@@ -15,6 +15,19 @@ from departments.roles import ROLE_LABELS, Role
 from departments.tokens import api_token_issue, api_token_revoke
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records that change only through the services (or never): the admin shows them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Region)
 class RegionAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "level", "parent"]
@@ -104,7 +117,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditRecord)
-class AuditRecordAdmin(admin.ModelAdmin):
+class AuditRecordAdmin(ReadOnlyAdmin):
     """The audit trail, read only: nobody adds, edits or deletes a record by hand."""
 
     list_display = ["at", "event", "outcome", "actor", "actor_name", "object_type", "object_id"]
@@ -112,12 +125,3 @@ class AuditRecordAdmin(admin.ModelAdmin):
     search_fields = ["actor_name", "object_id", "event"]
     date_hierarchy = "at"
     list_select_related = ["actor"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

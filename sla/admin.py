@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from departments.admin import ReadOnlyAdmin
 from sla.calendar import calendar_changed
 from sla.models import CalendarOverride, CalendarYear, Clock, EscalationStep, Policy
 
@@ -96,19 +97,10 @@ class EscalationStepAdmin(admin.ModelAdmin):
 
 
 @admin.register(Clock)
-class ClockAdmin(admin.ModelAdmin):
+class ClockAdmin(ReadOnlyAdmin):
     """Read-only: clocks change only through the workflow and the sweep."""
 
     list_display = ["appeal", "department", "obligation", "state", "due_date", "colour"]
     list_filter = ["obligation", "state", "colour"]
     search_fields = ["appeal__number"]
     list_select_related = ["appeal", "department"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
