@@ -17,7 +17,7 @@ def test_the_guard_catches_script_errors_failed_files_and_requests_to_other_host
 
     page.evaluate("console.error('console-boom')")
     page.evaluate("setTimeout(() => { throw new Error('thrown-boom'); })")
-    page.evaluate("fetch('https://cdn.example.com/lib.js').catch(() => {})")
+    page.evaluate("fetch('https://elsewhere.example.com/lib.js').catch(() => {})")
     page.evaluate("fetch('/static/js/missing.js')")
     page.wait_for_timeout(300)
 
@@ -27,8 +27,8 @@ def test_the_guard_catches_script_errors_failed_files_and_requests_to_other_host
     # The Content-Security-Policy stops the request before it leaves the page; the guard sees
     # the browser's report of that, or the request itself where no policy applies.
     assert (
-        "request outside the site: https://cdn.example.com/lib.js" in seen
-        or ("cdn.example.com/lib.js" in seen and "Content Security Policy" in seen)
+        "request outside the site: https://elsewhere.example.com/lib.js" in seen
+        or ("elsewhere.example.com/lib.js" in seen and "Content Security Policy" in seen)
     )
     assert "HTTP 404 for " in seen and "/static/js/missing.js" in seen
     journey.problems.clear()  # seen on purpose: the fixture's own check must pass
