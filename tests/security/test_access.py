@@ -344,3 +344,15 @@ def test_no_get_changes_the_database(people, assigned, persona):
         path = _concrete(template, assigned)
         (api if path.startswith("/api/") else client).get(path)
     assert _fingerprint() == before
+
+
+def test_a_lookup_path_in_a_query_is_refused_but_the_admin_keeps_its_list_filters(office):
+    office.is_staff = True  # the office configures the platform in the admin
+    office.save()
+    client = _html(office)
+    refused = client.get(reverse("triage_queue"), {"contact_phone__startswith": "138"})
+    assert refused.status_code == 400 and "不支持的查询参数" in refused.content.decode()
+    api = _api(office).get("/api/v1/appeal-list/", {"enterprise__users__username": "x"})
+    assert api.status_code == 400 and api.json()["code"] == "invalid"
+    admin = client.get("/admin/appeals/appeal/", {"status__exact": "triage"})
+    assert admin.status_code == 200
