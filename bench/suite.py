@@ -38,7 +38,6 @@ import argparse
 import json
 import os
 import re
-import resource
 import secrets
 import shutil
 import signal
@@ -96,6 +95,13 @@ def pct(values: list[float], p: float) -> float:
 # ---------------------------------------------------------------------------------------------
 
 
+def _peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM). Not getrusage's ru_maxrss: Linux carries that
+    over an exec from the parent, so a child would report the suite's own peak."""
+    status = Path("/proc/self/status").read_text()
+    return round(int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.M).group(1)) / 1024, 1)
+
+
 def export_child(fmt: str, filed_after: str, filed_before: str) -> None:
     import django
 
@@ -105,7 +111,7 @@ def export_child(fmt: str, filed_after: str, filed_before: str) -> None:
 
     client = Client()
     client.force_login(get_user_model().objects.get(username="bench_office"))
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    rss_before = _peak_rss_mb()
     start = time.perf_counter()
     response = client.get(
         f"/board/exports/full.{fmt}",
@@ -134,8 +140,8 @@ def export_child(fmt: str, filed_after: str, filed_before: str) -> None:
                 "bytes": size,
                 "csv_lines": lines if fmt == "csv" else None,
                 "starts_with": first.hex(),
-                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-                "rss_before_mb": round(rss_before / 1024, 1),
+                "peak_rss_mb": _peak_rss_mb(),
+                "rss_before_mb": rss_before,
             }
         )
     )
