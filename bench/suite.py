@@ -30,7 +30,6 @@ with the load average before and after each measurement.
 """
 
 # Table and column names in the SQL below are this module's constants, never input.
-# ruff: noqa: S608
 
 from __future__ import annotations
 
@@ -41,7 +40,6 @@ import re
 import secrets
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -56,7 +54,7 @@ RESULTS = BASE_DIR / "bench" / "results"
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
 HOST = f"http://127.0.0.1:{PORT}"
 PASSWORD = "Bench-Pass-2026!"  # noqa: S105 (benchmark users in a qihu_bench database)
-TRACK_CODE = "BENC-HCOD-EBEN-CHCO-DEBE-NCHC-OD"  # noqa: S105
+TRACK_CODE = "BENC-HCOD-EBEN-CHCO-DEBE-NCHC-OD"
 SWEEP_DUE = 10_000
 EXPORT_ROWS = 100_000
 
@@ -204,8 +202,10 @@ def prepare() -> dict:
     )
     users = dict(User.objects.filter(username__in=wanted).values_list("username", "pk"))
     User.objects.filter(pk__in=users.values()).update(password=hashed, is_active=True)
-    groups = {role: role_group(role).pk for role in (Role.OFFICE, Role.COMMISSIONER, Role.LEADER,
-                                                      Role.HANDLER, Role.HEAD)}
+    groups = {
+        role: role_group(role).pk
+        for role in (Role.OFFICE, Role.COMMISSIONER, Role.LEADER, Role.HANDLER, Role.HEAD)
+    }
     Through = User.groups.through
     Through.objects.bulk_create(
         [Through(user_id=users[n], group_id=groups[r]) for n, (r, _d, _m) in wanted.items()],
@@ -243,9 +243,9 @@ def prepare() -> dict:
         "inbox_user": f"bench_h_{busiest['department__code']}",
         "tracked_number": tracked[1],
         "tracked_events": tracked[2],
-        "category": Category.objects.filter(is_active=True).order_by("pk").values_list(
-            "pk", flat=True
-        )[0],
+        "category": Category.objects.filter(is_active=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)[0],
         "region": Region.objects.order_by("pk").values_list("pk", flat=True)[0],
     }
 
@@ -255,7 +255,7 @@ def _max_pk(model) -> int:
 
 
 def collectstatic() -> None:
-    subprocess.run(  # noqa: S603
+    subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"],
         cwd=BASE_DIR,
         check=True,
@@ -555,8 +555,11 @@ def bench_http(info: dict, duration: int, only: set[str]) -> dict:
             "filing: API",
             floor_write,
             (
-                LUA_POST % {"body": lua_string(filing_api_body(info)),
-                            "path": lua_string("/api/v1/appeals/")},
+                LUA_POST
+                % {
+                    "body": lua_string(filing_api_body(info)),
+                    "path": lua_string("/api/v1/appeals/"),
+                },
                 {"Content-Type": "application/json"},
             ),
             duration,
@@ -565,12 +568,17 @@ def bench_http(info: dict, duration: int, only: set[str]) -> dict:
         client = Client()
         client.get("/file/")
         out["file_form"]["per_request"] = queries_of(
-            client, "post", "/file/",
+            client,
+            "post",
+            "/file/",
             {k: v for k, v in _form_fields(info).items()},
         )
         out["file_api"]["per_request"] = queries_of(
-            Client(), "post", "/api/v1/appeals/", json.loads(
-                filing_api_body(info).replace("@N@", "q")), content_type="application/json"
+            Client(),
+            "post",
+            "/api/v1/appeals/",
+            json.loads(filing_api_body(info).replace("@N@", "q")),
+            content_type="application/json",
         )
         # The benchmark's filings go again, so that the next run starts from the same data
         # (and the triage queue measured next is not longer for them).
@@ -691,8 +699,10 @@ def bench_sweep() -> dict:
         plan = "\n".join(row[0] for row in cursor.fetchall())
     out["nothing_due"]["sql"] = sql
     out["nothing_due"]["plan"] = plan
-    print(f"  sweep, nothing due: p50 {out['nothing_due']['p50_ms']} ms, "
-          f"max {out['nothing_due']['max_ms']} ms, {out['nothing_due']['queries']} queries")
+    print(
+        f"  sweep, nothing due: p50 {out['nothing_due']['p50_ms']} ms, "
+        f"max {out['nothing_due']['max_ms']} ms, {out['nothing_due']['queries']} queries"
+    )
     # 10,000 due: open, non-rating clocks that had escalations get their latest one back.
     with connection.cursor() as cursor:
         cursor.execute(
@@ -740,9 +750,11 @@ def bench_sweep() -> dict:
         "load_before": load,
         "load_after": machine_load(),
     }
-    print(f"  sweep, {made_due:,} due: {fired:,} escalations in {seconds:.1f} s "
-          f"({out['due']['escalations_per_s']}/s), "
-          f"{out['due']['notifications']:,} notifications")
+    print(
+        f"  sweep, {made_due:,} due: {fired:,} escalations in {seconds:.1f} s "
+        f"({out['due']['escalations_per_s']}/s), "
+        f"{out['due']['notifications']:,} notifications"
+    )
     return out
 
 
@@ -778,8 +790,10 @@ def bench_export() -> dict:
         result = json.loads(proc.stdout.strip().splitlines()[-1])
         result["load_before"] = load
         out[fmt] = result
-        print(f"  export {count:,} rows as {fmt}: {result['seconds']} s, peak RSS "
-              f"{result['peak_rss_mb']} MB (before the request {result['rss_before_mb']} MB)")
+        print(
+            f"  export {count:,} rows as {fmt}: {result['seconds']} s, peak RSS "
+            f"{result['peak_rss_mb']} MB (before the request {result['rss_before_mb']} MB)"
+        )
     return out
 
 
@@ -862,8 +876,14 @@ def main() -> None:
         sys.exit("wrk is not installed (apt-get install wrk)")
     if args.generate:
         subprocess.run(  # noqa: S603
-            [sys.executable, "bench/generate.py", "--appeals", str(args.generate),
-             "--seed", str(args.seed)],
+            [
+                sys.executable,
+                "bench/generate.py",
+                "--appeals",
+                str(args.generate),
+                "--seed",
+                str(args.seed),
+            ],
             cwd=BASE_DIR,
             check=True,
         )
