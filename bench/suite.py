@@ -838,6 +838,25 @@ def bench_export() -> dict:
             f"  export {count:,} rows as {fmt}: {result['seconds']} s, peak RSS "
             f"{result['peak_rss_mb']} MB (before the request {result['rss_before_mb']} MB)"
         )
+    # The same downloads through gunicorn as bin/run-prod starts it (--timeout 60: a sync
+    # worker busy for longer is killed, and the user gets a 500).
+    with Server(RESULTS / f"gunicorn-{Appeal.objects.count()}.log"):
+        session = login("bench_office")
+        for fmt in ("csv", "xlsx"):
+            start = time.perf_counter()
+            response = session.get(
+                f"{HOST}/board/exports/full.{fmt}",
+                params={"filed_after": first, "filed_before": last},
+                stream=True,
+                timeout=300,
+            )
+            size = sum(len(part) for part in response.iter_content(65536))
+            out[fmt]["through_gunicorn"] = {
+                "status": response.status_code,
+                "seconds": round(time.perf_counter() - start, 1),
+                "bytes": size,
+            }
+            print(f"  export as {fmt} through gunicorn: {out[fmt]['through_gunicorn']}")
     return out
 
 
@@ -1002,6 +1021,18 @@ def markdown(r: dict) -> str:
                 + _verdict(not misses, "; ".join(misses))
                 + f" | {x['load_before']} |"
             )
+            g = x.get("through_gunicorn")
+            if g:
+                lines.append(
+                    f"| the same {fmt} through gunicorn (`bin/run-prod`'s `--timeout 60`) | "
+                    f"HTTP {g['status']} after {g['seconds']} s, {g['bytes'] / 1e6:.1f} MB | | | "
+                    + (
+                        "served"
+                        if g["status"] == 200
+                        else "**failed: the worker was killed (WORKER TIMEOUT)**"
+                    )
+                    + " | |"
+                )
     if "sweep" in r:
         lines += [
             "",
