@@ -160,8 +160,12 @@ def triage_queue(
             | Q(title__icontains=search)
             | Q(enterprise_name__icontains=search)
         )
+    # The enterprise is prefetched for the page, not joined: joined, PostgreSQL hashed every
+    # enterprise (50,000 in a province) before it sorted the queue and kept 25 rows, and the
+    # page's query took 42 ms instead of 16 at 1,000,000 appeals (bench/README.md).
     return (
-        _list_related(qs)
+        qs.select_related("category__parent", "region")
+        .prefetch_related("enterprise__tags")
         .annotate(
             own=Case(
                 When(commissioner_id=getattr(user, "pk", None), then=Value(0)),

@@ -1,3 +1,5 @@
+import os
+
 from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
@@ -121,3 +123,7 @@ urlpatterns = [
     path("", include("sla.urls")),
     path("", include("appeals.urls")),
 ]
+
+# The benchmarks' floor views (bench/floor.py), only on a server bench/suite.py starts.
+if os.environ.get("BENCH_FLOOR") == "1":
+    urlpatterns.insert(0, path("bench/floor/", include("bench.floor")))

@@ -252,6 +252,11 @@ class Clock(models.Model):
                 name="clock_due_check_idx",
                 condition=Q(next_check_at__isnull=False),
             ),
+            # The response rate of a period (sla.rates.rates_for_period): the sign clocks
+            # started in it.
+            models.Index(
+                fields=["started_on"], name="clock_sign_started_idx", condition=Q(obligation="sign")
+            ),
         ]
 
     def __str__(self) -> str:

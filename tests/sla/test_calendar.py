@@ -342,3 +342,14 @@ def test_working_days_between_is_antisymmetric(a, b):
 @given(a=DATES, b=DATES, c=DATES)
 def test_working_days_between_adds_up_over_an_intermediate_date(a, b, c):
     assert working_days_between(a, c) == working_days_between(a, b) + working_days_between(b, c)
+
+
+def test_working_day_numbers_give_the_working_days_between_any_two_days_of_their_range():
+    first, last = date(2026, 1, 1), date(2026, 3, 31)
+    numbers = calendar.working_day_numbers(first, last)
+    assert set(numbers) == {first + timedelta(days=k) for k in range(90)}
+    # Across New Year's Day, the Spring Festival and its 调休 Saturday (2026-02-14).
+    days = [first + timedelta(days=k) for k in range(0, 90, 6)] + [date(2026, 2, 14)]
+    for a in days:
+        for b in days:
+            assert numbers[b] - numbers[a] == working_days_between(a, b), (a, b)
