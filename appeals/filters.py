@@ -6,7 +6,7 @@ outside the list is refused with a 400."""
 import django_filters
 
 from appeals.models import Appeal, Assignment
-from config.params import MAX_ID
+from core.params import MAX_ID
 
 
 class AppealFilter(django_filters.FilterSet):

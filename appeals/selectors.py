@@ -16,6 +16,7 @@ from django.db.models import (
 )
 from django.http import Http404
 
+from appeals.codes import query_code_hash
 from appeals.models import (
     Appeal,
     Assignment,
@@ -25,7 +26,6 @@ from appeals.models import (
     Reply,
     TimelineEvent,
 )
-from appeals.services.filing import query_code_hash
 from departments.models import Membership
 from departments.roles import Role, roles_of
 from departments.selectors import department_ids_of

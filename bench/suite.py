@@ -163,8 +163,8 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from appeals.codes import query_code_hash  # noqa: E402
 from appeals.models import Appeal, Assignment, Notification, TimelineEvent  # noqa: E402
-from appeals.services.filing import query_code_hash  # noqa: E402
 from bench.floor import CREATE_WRITE_TABLE, WRITE_TABLE  # noqa: E402
 from departments.models import Category, Department, Membership, Region  # noqa: E402
 from departments.roles import Role, role_group  # noqa: E402

@@ -54,7 +54,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "config.middleware.IdleSessionMiddleware",
+    "departments.sessions.IdleSessionMiddleware",
     "config.middleware.ChosenLanguageMiddleware",
     "config.middleware.RefuseLookupParamsMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -251,7 +251,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Sessions: at most a working day, and signed out after SESSION_IDLE_MINUTES without a request
-# (config.middleware.IdleSessionMiddleware). Django issues a new session id at login and
+# (departments.sessions.IdleSessionMiddleware). Django issues a new session id at login and
 # drops every other session of a user whose password changes.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)

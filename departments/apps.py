@@ -11,12 +11,12 @@ class DepartmentsConfig(AppConfig):
         from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
         from django.db.models.signals import post_migrate
 
-        from config.middleware import IdleSessionMiddleware
         from departments import (
             audit,
             schema,  # noqa: F401  (registers the token's schema extension)
         )
         from departments.permissions import office_permissions_sync
+        from departments.sessions import IdleSessionMiddleware
 
         # Permissions exist only after migrate has run, and each app's are created when its
         # own post_migrate fires, so the sync runs after every app (it is idempotent).

@@ -6,7 +6,7 @@ from datetime import date
 
 from django.utils.translation import gettext as _
 
-from config.errors import ServiceError
+from core.errors import ServiceError
 from departments.selectors import active_departments
 from sla.league import quarter_bounds
 from sla.rates import rates_for_period

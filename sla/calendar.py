@@ -33,7 +33,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils.translation import gettext
 
-from sla.models import CalendarOverride, CalendarYear
+from core.jobs import enqueue
+from sla.holidays import CalendarOverride, CalendarYear
 
 logger = logging.getLogger(__name__)
 
@@ -174,10 +175,8 @@ def calendar_reload() -> None:
 
 
 def _recompute_deadlines() -> None:
-    from sla.tasks import recompute_deadlines
-
     try:
-        recompute_deadlines.delay()
+        enqueue("sla.recompute_deadlines")
     except Exception:  # the broker is down: the office can re-run it (manage.py shell)
         logger.warning("deadline recompute not dispatched after a calendar change")
 

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.errors import ServiceError
+from core.errors import ServiceError
 from departments.roles import Role, has_role
 from sla.calendar import working_days_between
 from sla.models import Clock, LeagueTable

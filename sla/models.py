@@ -1,6 +1,6 @@
-"""Deadlines, colours and escalation: the working-day calendar's office-entered corrections
-(see `sla.calendar`), SLA policies, one clock per department per obligation, and the
-escalation ladder kept as data."""
+"""Deadlines, colours and escalation: SLA policies, one clock per department per obligation,
+and the escalation ladder kept as data. The office's corrections to the working calendar are
+models of this app too, defined in `sla.holidays` beside the arithmetic that reads them."""
 
 from datetime import date, timedelta
 
@@ -12,79 +12,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-NAME_MAX_LENGTH = 50
-NOTICE_MAX_LENGTH = 200
+from sla.calendar import add_working_days, working_days_between
 
-
-class CalendarOverride(models.Model):
-    """One day whose status the office sets by hand, winning over the package data.
-
-    Entered from the State Council's yearly notice (国务院办公厅关于××年部分节假日安排的通知):
-    each holiday day (休息) and each swapped working weekend day (调休上班).
-    Whoever writes these rows must call `sla.calendar.calendar_changed()` afterwards.
-    """
-
-    date = models.DateField(_("日期"), unique=True)
-    is_working_day = models.BooleanField(
-        _("上班"), help_text=_("勾选表示当天上班（含调休上班），不勾选表示当天放假休息。")
-    )
-    name = models.CharField(
-        _("名称"),
-        max_length=NAME_MAX_LENGTH,
-        blank=True,
-        help_text=_("例如：春节、国庆节、调休上班。"),
-    )
-    notice = models.CharField(
-        _("依据文件"), max_length=NOTICE_MAX_LENGTH, help_text=_("例如：国办发明电〔2026〕X号。")
-    )
-    created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("录入人"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-
-    class Meta:
-        verbose_name = _("节假日调整")
-        verbose_name_plural = _("节假日调整")
-        ordering = ["date"]
-
-    def __str__(self) -> str:
-        status = _("上班") if self.is_working_day else _("休息")
-        label = f"{self.date.isoformat()} {status}"
-        return f"{label}（{self.name}）" if self.name else label
-
-
-class CalendarYear(models.Model):
-    """The office's statement that a year's official schedule has been entered in full.
-
-    Years covered by the `chinesecalendar` package are confirmed without a row.
-    Whoever writes these rows must call `sla.calendar.calendar_changed()` afterwards.
-    """
-
-    year = models.PositiveSmallIntegerField(_("年度"), unique=True)
-    confirmed = models.BooleanField(
-        _("已确认"),
-        default=False,
-        help_text=_("录入该年度全部放假和调休上班日期后勾选。"),
-    )
-    notice = models.CharField(
-        _("依据文件"),
-        max_length=NOTICE_MAX_LENGTH,
-        blank=True,
-        help_text=_("例如：国办发明电〔2026〕X号。"),
-    )
-
-    class Meta:
-        verbose_name = _("节假日安排年度")
-        verbose_name_plural = _("节假日安排年度")
-        ordering = ["-year"]
-
-    def __str__(self) -> str:
-        return str(self.year)
+# Re-exported: sla.calendar reads these and these models read sla.calendar, so they live in a
+# module of their own below both.
+from sla.holidays import CalendarOverride, CalendarYear  # noqa: F401
 
 
 class Policy(models.Model):
@@ -267,8 +199,6 @@ class Clock(models.Model):
         return self.state in self.OPEN_STATES
 
     def compute_due(self) -> date:
-        from sla.calendar import add_working_days
-
         return add_working_days(
             self.started_on, self.limit_days + self.extension_days + self.paused_days
         )
@@ -285,24 +215,18 @@ class Clock(models.Model):
             today = self.paused_on
         if today > self.due_date:
             return Colour.RED
-        from sla.calendar import working_days_between
-
         if working_days_between(today, self.due_date) <= self.warn_days:
             return Colour.YELLOW
         return Colour.GREEN
 
     def working_days_left(self, today: date) -> int:
         """Positive: working days left; negative: working days overdue."""
-        from sla.calendar import working_days_between
-
         if self.state == self.State.PAUSED and self.paused_on:
             today = self.paused_on
         return working_days_between(today, self.due_date)
 
     def yellow_from(self) -> date:
         """The first day this clock shows yellow."""
-        from sla.calendar import working_days_between
-
         day = self.due_date
         while working_days_between(day - timedelta(days=1), self.due_date) <= self.warn_days:
             day -= timedelta(days=1)
@@ -347,8 +271,6 @@ class EscalationStep(models.Model):
 
     def fires_on(self, clock: "Clock") -> date:
         """The day this step fires for the clock."""
-        from sla.calendar import add_working_days
-
         if self.colour == Colour.YELLOW:
             return add_working_days(clock.yellow_from(), self.after_working_days)
         # Red from the day after the due date; "still red after N working days" is the day

@@ -11,7 +11,7 @@ import pytest
 
 from appeals import services
 from appeals.models import Appeal, Assignment, Rating, Reply
-from config.errors import ServiceError
+from core.errors import ServiceError
 
 
 def file_appeal(*, actor=None, **fields) -> services.FiledAppeal:

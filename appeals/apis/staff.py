@@ -44,7 +44,7 @@ from appeals.serializers import (
     ReviewItemOut,
     RouteIn,
 )
-from config.params import parse_id
+from core.params import parse_id
 from departments.roles import Role, has_role
 
 

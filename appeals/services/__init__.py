@@ -9,8 +9,6 @@ from appeals.services.filing import (
     attachment_check,
     attachment_name,
     idempotency_purge,
-    query_code_hash,
-    query_code_normalize,
 )
 from appeals.services.handling import (
     assignment_return,
@@ -59,8 +57,6 @@ __all__ = [
     "followup_record",
     "idempotency_purge",
     "opinion_submit",
-    "query_code_hash",
-    "query_code_normalize",
     "reply_review",
     "reply_submit",
 ]

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from appeals import events
 from appeals.models import Appeal, TimelineEvent
 from appeals.validators import clean_prose
-from config.errors import ServiceError, ServiceForbidden
+from core.errors import ServiceError, ServiceForbidden
 from departments.audit import audit_record
 from departments.roles import Role, has_role
 

@@ -16,7 +16,7 @@ from appeals.models import (
 from appeals.services._common import lock_appeal, record, require_role, require_text, transition
 from appeals.services.notify import notify_event
 from appeals.validators import clean_prose
-from config.errors import ServiceError
+from core.errors import ServiceError
 from departments.roles import Role
 from departments.selectors import department_staff
 

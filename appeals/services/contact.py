@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from appeals.models import Appeal
 from appeals.selectors import can_see_contact
-from config.errors import ServiceForbidden
+from core.errors import ServiceForbidden
 from departments.audit import audit_record
 
 

@@ -1,9 +1,6 @@
 """Filing: an appeal is registered with a unique number and a secret query code at once."""
 
-import base64
-import hashlib
 import re
-import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,18 +15,18 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from appeals.codes import query_code_hash, query_code_new
 from appeals.models import Appeal, Attachment, Enterprise, IdempotencyKey, NumberSequence
 from appeals.services._common import record, require_role, require_text
 from appeals.services.notify import notify_event
 from appeals.validators import (
-    clean_text,
     clean_words,
     normalize_credit_code,
     normalize_phone,
     validate_credit_code,
     validate_phone,
 )
-from config.errors import ServiceError
+from core.errors import ServiceError
 from departments.models import Category, Region
 from departments.roles import Role, has_role
 
@@ -49,20 +46,6 @@ ALLOWED_UPLOADS: dict[str, tuple[str, ...]] = {
 class FiledAppeal:
     appeal: Appeal
     query_code: str  # shown once on the receipt; only its hash is stored
-
-
-def query_code_new() -> str:
-    """128 random bits as 26 base32 characters, grouped for reading aloud: ABCD-EFGH-…"""
-    raw = base64.b32encode(secrets.token_bytes(16)).decode().rstrip("=")
-    return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
-
-
-def query_code_normalize(code: str) -> str:
-    return clean_text(code).upper().replace("-", "").replace(" ", "")
-
-
-def query_code_hash(code: str) -> str:
-    return hashlib.sha256(query_code_normalize(code).encode()).hexdigest()
 
 
 def _issue_number(now) -> str:

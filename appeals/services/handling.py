@@ -24,7 +24,7 @@ from appeals.services._common import (
 )
 from appeals.services.notify import notify_event
 from appeals.validators import clean_prose
-from config.errors import ServiceError, ServiceForbidden
+from core.errors import ServiceError, ServiceForbidden
 from departments.models import Membership
 from departments.roles import Role
 from departments.selectors import department_staff, is_head_of, is_member, users_with_role

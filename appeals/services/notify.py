@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from appeals.models import Appeal, Notification
 from appeals.sms import send_sms
+from core.jobs import enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -108,11 +109,9 @@ def _dispatch_after_commit(notifications: list[Notification]) -> None:
 
 
 def _dispatch(ids: list[int]) -> None:
-    from appeals.tasks import notification_send
-
     for notification_id in ids:
         try:
-            notification_send.delay(notification_id)
+            enqueue("appeals.notification_send", notification_id)
         except Exception:
             # The broker is down: the row stays unsent and the re-drive sweep sends it later.
             logger.warning("notification %s not dispatched; the sweep will retry", notification_id)

@@ -10,7 +10,7 @@ from appeals.models import APPEAL_TRANSITIONS, Appeal, Assignment
 from appeals.services._common import lock_appeal, record, require_role, require_text, transition
 from appeals.services.notify import notify_users
 from appeals.validators import clean_prose
-from config.errors import ServiceError
+from core.errors import ServiceError
 from departments.models import Category, Department, Region
 from departments.roles import Role
 from departments.selectors import department_staff

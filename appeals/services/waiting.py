@@ -30,7 +30,7 @@ from appeals.services.filing import attachments_check, attachments_stored
 from appeals.services.handling import _lock_assignment
 from appeals.services.notify import notify_event
 from appeals.validators import clean_prose
-from config.errors import ServiceError
+from core.errors import ServiceError
 from departments.roles import Role
 from departments.selectors import department_staff, users_with_role
 

@@ -26,8 +26,8 @@ from appeals.views.access import (
     role_required,
     tracking_grant,
 )
-from config.errors import ServiceError
-from config.params import parse_id
+from core.errors import ServiceError
+from core.params import parse_id
 from departments.roles import STAFF_ROLES, Role, roles_of
 
 RECEIPT_SESSION_KEY = "receipt"

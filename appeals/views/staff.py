@@ -24,8 +24,8 @@ from appeals.selectors import (
     triage_queue,
 )
 from appeals.views.access import appeal_for_staff, role_required, staff_required
-from config.errors import ServiceError
-from config.params import parse_id
+from core.errors import ServiceError
+from core.params import parse_id
 from departments.roles import Role, has_role
 from departments.selectors import (
     RoutingSuggestion,

@@ -8,7 +8,7 @@ from django.utils import timezone
 from openpyxl import Workbook
 
 from appeals.views.access import role_required
-from config.errors import ServiceError
+from core.errors import ServiceError
 from departments.roles import Role
 from sla.bulletin import bulletin_compute, bulletin_rows
 from sla.exports import neutralise

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 
 from appeals.selectors import public_board_appeals
 from appeals.views.access import role_required
-from config.errors import ServiceError
+from core.errors import ServiceError
 from departments.roles import Role, has_role
 from sla.league import league_compute, league_publish, quarter_of
 from sla.models import LeagueTable

@@ -14,7 +14,7 @@ from django.db import connection
 from appeals import services
 from appeals.models import Appeal
 from appeals.services import triage
-from config.errors import ServiceError
+from core.errors import ServiceError
 from tests import workflow
 
 pytestmark = [

@@ -12,6 +12,7 @@ import pytest
 import time_machine
 
 from appeals import services
+from appeals.codes import query_code_hash
 from appeals.models import (
     APPEAL_TRANSITIONS,
     Appeal,
@@ -22,7 +23,7 @@ from appeals.models import (
     Rating,
     Reply,
 )
-from config.errors import ServiceError, ServiceForbidden
+from core.errors import ServiceError, ServiceForbidden
 from departments.models import Membership
 from tests.factories import DepartmentFactory, MembershipFactory, credit_code
 from tests.workflow import assert_refused, co_assignment, lead_assignment, snapshot
@@ -104,7 +105,7 @@ def test_the_query_code_is_128_random_bits_in_base32_and_only_its_hash_is_stored
     appeal = Appeal.objects.get(pk=filed.appeal.pk)
     assert appeal.query_code_hash == hashlib.sha256(raw.encode()).hexdigest()
     # Typed back in lower case, with spaces instead of dashes, it still matches.
-    assert services.query_code_hash(filed.query_code.lower().replace("-", " ")) == (
+    assert query_code_hash(filed.query_code.lower().replace("-", " ")) == (
         appeal.query_code_hash
     )
 

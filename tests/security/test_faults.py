@@ -38,9 +38,9 @@ from rest_framework.test import APIClient
 
 from appeals import services
 from appeals.apis.public import AppealFileApi
+from appeals.codes import query_code_hash
 from appeals.models import Appeal, IdempotencyKey, Notification, TimelineEvent
 from appeals.selectors import appeal_find_by_code
-from appeals.services.filing import query_code_hash
 from appeals.services.notify import notification_deliver
 from appeals.validators import mask_phone
 from appeals.views import public as public_views

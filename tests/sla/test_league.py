@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from appeals import services
 from appeals.models import Appeal
-from config.errors import ServiceError
+from core.errors import ServiceError
 from sla.league import league_compute, league_publish, quarter_bounds
 from tests import workflow
 

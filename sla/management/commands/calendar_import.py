@@ -26,7 +26,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from sla.calendar import calendar_changed
-from sla.models import NAME_MAX_LENGTH, NOTICE_MAX_LENGTH, CalendarOverride, CalendarYear
+from sla.holidays import NAME_MAX_LENGTH, NOTICE_MAX_LENGTH, CalendarOverride, CalendarYear
 
 TRUE_WORDS = frozenset({"1", "true", "是", "上班"})
 FALSE_WORDS = frozenset({"0", "false", "否", "休息", "放假"})  # 放假: the notice's own word

@@ -1,0 +1,15 @@
+"""Queueing a background job by its registered name.
+
+A service that must start a job after its transaction commits (send a notification, recompute
+deadlines) names the task instead of importing its app's `tasks` module: that module imports
+the services, so the import would close a loop. Each app's `AppConfig.ready()` imports its
+`tasks` module, which registers the tasks in every process (web, worker, beat, tests).
+"""
+
+from celery import current_app
+
+
+def enqueue(task_name: str, *args: object) -> None:
+    """Queue the task (run at once when `task_always_eager` is set, as in the tests). Raises
+    what the broker raises when it cannot be reached: the caller decides what that means."""
+    current_app.tasks[task_name].delay(*args)
