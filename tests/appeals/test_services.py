@@ -105,9 +105,7 @@ def test_the_query_code_is_128_random_bits_in_base32_and_only_its_hash_is_stored
     appeal = Appeal.objects.get(pk=filed.appeal.pk)
     assert appeal.query_code_hash == hashlib.sha256(raw.encode()).hexdigest()
     # Typed back in lower case, with spaces instead of dashes, it still matches.
-    assert query_code_hash(filed.query_code.lower().replace("-", " ")) == (
-        appeal.query_code_hash
-    )
+    assert query_code_hash(filed.query_code.lower().replace("-", " ")) == (appeal.query_code_hash)
 
 
 def test_the_query_code_is_stored_nowhere_in_clear_and_its_hash_not_in_history(file_appeal):

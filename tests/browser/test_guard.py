@@ -26,9 +26,8 @@ def test_the_guard_catches_script_errors_failed_files_and_requests_to_other_host
     assert "thrown-boom" in seen
     # The Content-Security-Policy stops the request before it leaves the page; the guard sees
     # the browser's report of that, or the request itself where no policy applies.
-    assert (
-        "request outside the site: https://elsewhere.example.com/lib.js" in seen
-        or ("elsewhere.example.com/lib.js" in seen and "Content Security Policy" in seen)
+    assert "request outside the site: https://elsewhere.example.com/lib.js" in seen or (
+        "elsewhere.example.com/lib.js" in seen and "Content Security Policy" in seen
     )
     assert "HTTP 404 for " in seen and "/static/js/missing.js" in seen
     journey.problems.clear()  # seen on purpose: the fixture's own check must pass

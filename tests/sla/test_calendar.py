@@ -172,7 +172,7 @@ def test_it_refuses_a_negative_number_of_days():
 )
 def test_it_refuses_a_datetime_whose_local_date_would_be_a_guess(call):
     with pytest.raises(TypeError, match="localdate"):
-        call(datetime(2026, 2, 13, 23, 30))
+        call(datetime(2026, 2, 13, 23, 30))  # noqa: DTZ001 (naive on purpose)
 
 
 # ---------------------------------------------------------------------------------------------

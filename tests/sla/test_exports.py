@@ -146,8 +146,8 @@ def test_the_full_list_opens_in_excel_with_its_title_header_and_one_row_per_appe
         "牵头单位": "市住建局",
         # The co-handler's part was cancelled when the lead replied; it still co-handled.
         "配合单位": "市自然资源规划局",
-        "登记时间": datetime(2026, 11, 22, 10, 0),
-        "办结时间": datetime(2026, 11, 22, 10, 0),
+        "登记时间": datetime(2026, 11, 22, 10, 0),  # noqa: DTZ001 (Excel cells are naive, local time)
+        "办结时间": datetime(2026, 11, 22, 10, 0),  # noqa: DTZ001
         "办理结果": "已解决",
         "企业评价": "满意",
         "联系人": "张*",
