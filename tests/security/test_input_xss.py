@@ -22,9 +22,10 @@ from django.utils.html import escape
 from openpyxl import load_workbook
 
 from appeals import services
+from appeals.codes import query_code_hash, query_code_new
 from appeals.models import Appeal, Notification, Reply
 from appeals.services.notify import notifications_redrive
-from sla.boards import board_publish
+from reports.boards import board_publish
 from tests import workflow
 from tests.factories import CategoryFactory
 from tests.security._input_support import PAYLOADS, PNG, assert_inert, html_problems
@@ -34,8 +35,8 @@ pytestmark = pytest.mark.django_db
 
 def _new_code(appeal: Appeal) -> str:
     """A query code for an appeal filed in a test (the real one was shown once and is gone)."""
-    code = services.filing.query_code_new()
-    Appeal.objects.filter(pk=appeal.pk).update(query_code_hash=services.query_code_hash(code))
+    code = query_code_new()
+    Appeal.objects.filter(pk=appeal.pk).update(query_code_hash=query_code_hash(code))
     return code
 
 

@@ -11,8 +11,8 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from appeals.codes import query_code_new, query_code_normalize
 from appeals.models import Appeal
-from appeals.services.filing import query_code_new, query_code_normalize
 from appeals.views.public import TRACK_FAILURES_LIMIT
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from appeals import services
-from appeals.codes import query_code_hash
+from appeals.codes import query_code_hash, query_code_new
 from appeals.models import Appeal, Attachment
 from tests import workflow
 from tests.security._input_support import JPEG, PDF, PNG, docx
@@ -139,7 +139,7 @@ def post_upload(commissioner, enterprise_user, awaiting):
 
 def _new_code(appeal: Appeal) -> str:
     """A query code for an appeal filed in a test (the real one was shown once and is gone)."""
-    code = services.filing.query_code_new()
+    code = query_code_new()
     Appeal.objects.filter(pk=appeal.pk).update(query_code_hash=query_code_hash(code))
     return code
 

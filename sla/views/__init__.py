@@ -1,1 +1,0 @@
-"""The office's pages: the battle map (dashboard), the lobby screen, exports."""
