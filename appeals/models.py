@@ -195,11 +195,11 @@ class Appeal(models.Model):
             ),
             # Status filters of the office's lists, newest first.
             models.Index(fields=["status", "-filed_at"], name="appeal_status_filed_idx"),
-            # The rates of a period (sla.rates.rates_for_period): the appeals closed in it.
+            # The rates of a period (reports.rates.rates_for_period): the appeals closed in it.
             models.Index(
                 fields=["closed_at"], name="appeal_closed_idx", condition=Q(status="closed")
             ),
-            # The rates of a period (sla.rates.rates_for_period): the appeals filed in it.
+            # The rates of a period (reports.rates.rates_for_period): the appeals filed in it.
             models.Index(fields=["filed_at"], name="appeal_filed_idx"),
         ]
 

@@ -3,7 +3,7 @@
     DATABASE_URL=postgres://root@127.0.0.1:5432/qihu_bench DJANGO_DEBUG=true \
         .venv/bin/python bench/board.py [--publish-runs 3] [--requests 50] [--explain]
 
-(a) `sla.boards.board_publish()` wall time, run --publish-runs times (target: under 10 s at
+(a) `reports.boards.board_publish()` wall time, run --publish-runs times (target: under 10 s at
     1,000,000 appeals), with the time of each of board_compute's queries and of the Python
     around them, and of the two `rates_for_period` calls on their own;
 (b) the dashboard's server time: Django's test Client in-process against the same database,
@@ -49,9 +49,9 @@ from django.utils import timezone  # noqa: E402
 from appeals.models import Appeal  # noqa: E402
 from departments.roles import Role, has_role  # noqa: E402
 from departments.services import user_grant_role  # noqa: E402
-from sla import boards  # noqa: E402
-from sla.models import BoardSnapshot  # noqa: E402
-from sla.rates import rates_for_period  # noqa: E402
+from reports import boards  # noqa: E402
+from reports.models import BoardSnapshot  # noqa: E402
+from reports.rates import rates_for_period  # noqa: E402
 
 RESULTS = BASE_DIR / "bench" / "results"
 

@@ -168,8 +168,9 @@ from appeals.models import Appeal, Assignment, Notification, TimelineEvent  # no
 from bench.floor import CREATE_WRITE_TABLE, WRITE_TABLE  # noqa: E402
 from departments.models import Category, Department, Membership, Region  # noqa: E402
 from departments.roles import Role, role_group  # noqa: E402
-from sla import boards  # noqa: E402
-from sla.models import BoardSnapshot, Clock, Escalation  # noqa: E402
+from reports import boards  # noqa: E402
+from reports.models import BoardSnapshot  # noqa: E402
+from sla.models import Clock, Escalation  # noqa: E402
 from sla.services import clocks_sweep  # noqa: E402
 
 User = get_user_model()

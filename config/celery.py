@@ -33,7 +33,9 @@ app.conf.update(
     worker_task_log_format=LOG_FORMAT,
     # Sweeps and notifications on their own queues, so a province can give each its workers.
     task_routes={
+        # The snapshots stay beside the sweeps, off the queue the web app's own jobs use.
         "sla.*": {"queue": "sweeps"},
+        "reports.*": {"queue": "sweeps"},
         "appeals.notification*": {"queue": "notifications"},
     },
     task_default_queue="default",
@@ -41,9 +43,9 @@ app.conf.update(
         "sla-sweep": {"task": "sla.sweep", "schedule": SWEEP_SECONDS},
         "notifications-redrive": {"task": "appeals.notifications_redrive", "schedule": 120.0},
         "idempotency-purge": {"task": "appeals.idempotency_purge", "schedule": 3600.0},
-        "board-publish": {"task": "sla.board_publish", "schedule": 300.0},
+        "board-publish": {"task": "reports.board_publish", "schedule": 300.0},
         # Just after midnight (Asia/Shanghai): freeze yesterday's board.
-        "board-freeze": {"task": "sla.board_freeze", "schedule": crontab(hour=0, minute=5)},
+        "board-freeze": {"task": "reports.board_freeze", "schedule": crontab(hour=0, minute=5)},
         # Audit records past their retention (at least six months) go at 03:30.
         "audit-purge": {"task": "departments.audit_purge", "schedule": crontab(hour=3, minute=30)},
     },

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "departments",
     "appeals",
     "sla",
+    "reports",
 ]
 
 MIDDLEWARE = [

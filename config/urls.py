@@ -9,6 +9,7 @@ from appeals.apis import public as appeal_public_apis
 from appeals.apis import staff as appeal_staff_apis
 from config.health import healthz
 from departments import apis as department_apis
+from reports import apis as report_apis
 from sla import apis as sla_apis
 
 handler500 = "config.views.server_error"
@@ -99,7 +100,7 @@ api_v1 = [
     path("calendar/<int:year>/", sla_apis.CalendarYearApi.as_view(), name="api_calendar"),
     path(
         "league/<str:quarter>/publish/",
-        sla_apis.LeaguePublishApi.as_view(),
+        report_apis.LeaguePublishApi.as_view(),
         name="api_league_publish",
     ),
 ]
@@ -120,7 +121,7 @@ urlpatterns = [
         ),
         name="api_docs",
     ),
-    path("", include("sla.urls")),
+    path("", include("reports.urls")),
     path("", include("appeals.urls")),
 ]
 

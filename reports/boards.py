@@ -9,8 +9,9 @@ from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from appeals.models import Appeal, Assignment
-from sla.models import BoardSnapshot, Clock, Escalation
-from sla.rates import rates_for_period
+from reports.models import BoardSnapshot
+from reports.rates import rates_for_period
+from sla.models import Clock, Escalation
 
 LIVE_KEPT = 12  # live snapshots kept (an hour at one every five minutes)
 LIST_LIMIT = 50

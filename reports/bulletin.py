@@ -8,8 +8,8 @@ from django.utils.translation import gettext as _
 
 from core.errors import ServiceError
 from departments.selectors import active_departments
-from sla.league import quarter_bounds
-from sla.rates import rates_for_period
+from reports.league import quarter_bounds
+from reports.rates import rates_for_period
 
 _BIMONTH = re.compile(r"^(\d{4})B([1-6])$")  # 2026B5 = September–October 2026
 

@@ -16,8 +16,9 @@ from django.utils.translation import gettext as _
 
 from core.errors import ServiceError
 from departments.roles import Role, has_role
+from reports.models import LeagueTable
 from sla.calendar import working_days_between
-from sla.models import Clock, LeagueTable
+from sla.models import Clock
 
 MIN_APPEALS = 5
 PODIUM = 3

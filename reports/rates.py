@@ -8,7 +8,7 @@ aware datetimes that an index can serve (not `__date__range`, which casts every 
 final reply and last reply clock of each closed appeal come from two DISTINCT ON queries on
 PostgreSQL instead of six correlated subqueries per appeal (bench/README.md: the year went from
 48 s to about 10 s at 1,000,000 appeals). SQLite, which has no DISTINCT ON, keeps the
-subqueries; tests/sla/test_rates.py runs on both."""
+subqueries; tests/reports/test_rates.py runs on both."""
 
 from collections import defaultdict
 from collections.abc import Iterable

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sla.views import bulletin, dashboard, exports, league
+from reports.views import bulletin, dashboard, exports, league
 
 urlpatterns = [
     path("board/", dashboard.dashboard_view, name="dashboard"),

@@ -9,7 +9,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from sla.calendar import is_confirmed, is_working_day
-from sla.league import league_publish
 
 
 class CalendarYearApi(APIView):
@@ -51,19 +50,3 @@ class CalendarYearApi(APIView):
                 "working_weekends": working_weekends,
             }
         )
-
-
-class LeaguePublishApi(APIView):
-    """Publish (and so freeze) a finished quarter's league table. The office only, once."""
-
-    @extend_schema(
-        tags=["office"],
-        operation_id="league_publish",
-        request=None,
-        responses=inline_serializer(
-            "LeagueTable", {"quarter": serializers.CharField(), "data": serializers.JSONField()}
-        ),
-    )
-    def post(self, request, quarter: str):
-        table = league_publish(actor=request.user, quarter=quarter)
-        return Response({"quarter": table.quarter, "data": table.data}, status=201)

@@ -4,7 +4,6 @@ models of this app too, defined in `sla.holidays` beside the arithmetic that rea
 
 from datetime import date, timedelta
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -184,7 +183,7 @@ class Clock(models.Model):
                 name="clock_due_check_idx",
                 condition=Q(next_check_at__isnull=False),
             ),
-            # The response rate of a period (sla.rates.rates_for_period): the sign clocks
+            # The response rate of a period (reports.rates.rates_for_period): the sign clocks
             # started in it.
             models.Index(
                 fields=["started_on"], name="clock_sign_started_idx", condition=Q(obligation="sign")
@@ -303,51 +302,3 @@ class Heartbeat(models.Model):
 
     name = models.CharField(max_length=40, primary_key=True)
     beat_at = models.DateTimeField()
-
-
-class BoardSnapshot(models.Model):
-    """The battle map's figures at one moment. The dashboard reads only these, so its cost does
-    not grow with the number of appeals. Live snapshots are published every few minutes and
-    pruned; one daily snapshot per day is frozen and never changes afterwards."""
-
-    class Kind(models.TextChoices):
-        LIVE = "live", _("实时")
-        DAILY = "daily", _("日终")
-
-    kind = models.CharField(max_length=5, choices=Kind.choices)
-    taken_at = models.DateTimeField()
-    day = models.DateField(null=True, blank=True)
-    data = models.JSONField()
-
-    class Meta:
-        verbose_name = _("看板快照")
-        verbose_name_plural = _("看板快照")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["day"], condition=Q(kind="daily"), name="snapshot_one_daily_per_day"
-            )
-        ]
-        indexes = [
-            # The dashboard: the latest live snapshot.
-            models.Index(fields=["kind", "-taken_at"], name="snapshot_latest_idx"),
-        ]
-
-
-class LeagueTable(models.Model):
-    """A quarter's league of departments (骏马 fastest, 蜗牛 slowest). Frozen once published:
-    the row is written once and never updated."""
-
-    quarter = models.CharField(_("季度"), max_length=7, unique=True)  # e.g. 2026Q3
-    published_at = models.DateTimeField(_("发布时间"))
-    published_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    data = models.JSONField()
-
-    class Meta:
-        verbose_name = _("季度红黑榜")
-        verbose_name_plural = _("季度红黑榜")
-        ordering = ["-quarter"]
-
-    def __str__(self) -> str:
-        return self.quarter

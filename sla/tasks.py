@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from sla import boards, services
+from sla import services
 
 
 @shared_task(name="sla.sweep")
@@ -18,13 +18,3 @@ def clock_check(clock_id: int) -> int:
 @shared_task(name="sla.recompute_deadlines")
 def recompute_deadlines() -> int:
     return services.clocks_recompute()
-
-
-@shared_task(name="sla.board_publish")
-def board_publish() -> int:
-    return boards.board_publish().pk
-
-
-@shared_task(name="sla.board_freeze")
-def board_freeze() -> int:
-    return boards.board_freeze().pk

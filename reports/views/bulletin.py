@@ -10,9 +10,9 @@ from openpyxl import Workbook
 from appeals.views.access import role_required
 from core.errors import ServiceError
 from departments.roles import Role
-from sla.bulletin import bulletin_compute, bulletin_rows
-from sla.exports import neutralise
-from sla.league import quarter_of
+from reports.bulletin import bulletin_compute, bulletin_rows
+from reports.exports import neutralise
+from reports.league import quarter_of
 
 
 def _bulletin(request):
@@ -26,8 +26,8 @@ def bulletin_view(request):
     try:
         bulletin = _bulletin(request)
     except ServiceError as exc:
-        return render(request, "sla/bulletin.html", {"error": exc.message}, status=400)
-    return render(request, "sla/bulletin.html", {"bulletin": bulletin})
+        return render(request, "reports/bulletin.html", {"error": exc.message}, status=400)
+    return render(request, "reports/bulletin.html", {"bulletin": bulletin})
 
 
 @role_required(Role.OFFICE, Role.LEADER)
@@ -35,7 +35,7 @@ def bulletin_xlsx(request):
     try:
         bulletin = _bulletin(request)
     except ServiceError as exc:
-        return render(request, "sla/bulletin.html", {"error": exc.message}, status=400)
+        return render(request, "reports/bulletin.html", {"error": exc.message}, status=400)
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title="分单位")
     for row in bulletin_rows(bulletin):

@@ -1,5 +1,5 @@
 """The battle map: the office's dashboard, the lobby screen and the list behind each number.
-The dashboard and the lobby read the latest snapshot only (sla.boards), never the appeals."""
+The dashboard and the lobby read the latest snapshot only (reports.boards), never the appeals."""
 
 from django.core.paginator import Paginator
 from django.http import JsonResponse
@@ -9,7 +9,7 @@ from appeals.filters import AppealFilter
 from appeals.selectors import appeals_visible_to
 from appeals.views.access import role_required
 from departments.roles import Role, roles_of
-from sla.boards import board_latest, board_trend
+from reports.boards import board_latest, board_trend
 
 BOARD_ROLES = (Role.OFFICE, Role.LEADER, Role.COMMISSIONER, Role.SUPERVISOR)
 
@@ -37,7 +37,7 @@ def dashboard_view(request):
     snapshot = board_latest()
     return render(
         request,
-        "sla/dashboard.html",
+        "reports/dashboard.html",
         {
             "snapshot": snapshot,
             "board": _board_data(snapshot, anonymised=anonymised),
@@ -53,7 +53,7 @@ def lobby_view(request):
     snapshot = board_latest()
     return render(
         request,
-        "sla/lobby.html",
+        "reports/lobby.html",
         {"snapshot": snapshot, "board": _board_data(snapshot, anonymised=True)},
     )
 
@@ -75,6 +75,6 @@ def board_appeal_list(request):
         .order_by("-filed_at", "-pk"),
     )
     if not filterset.is_valid():
-        return render(request, "sla/appeal_list.html", {"filterset": filterset}, status=400)
+        return render(request, "reports/appeal_list.html", {"filterset": filterset}, status=400)
     page = Paginator(filterset.qs, 25).get_page(request.GET.get("page"))
-    return render(request, "sla/appeal_list.html", {"filterset": filterset, "page": page})
+    return render(request, "reports/appeal_list.html", {"filterset": filterset, "page": page})

@@ -2,7 +2,7 @@
 
 A CSV is streamed row by row. An Excel file cannot be streamed (it is a zip, written whole at
 the end), so it is written row by row into a temporary file that spills to disk, then sent.
-Either way the rows are read in chunks (sla.exports) and memory stays bounded.
+Either way the rows are read in chunks (reports.exports) and memory stays bounded.
 
 Every export leaves one audit record (departments.audit): who, which list, which filters and
 how many rows; never a row's content.
@@ -40,8 +40,8 @@ from departments.audit import audit_record
 from departments.models import AuditRecord
 from departments.roles import Role
 from departments.selectors import active_categories, regions
-from sla import exports
-from sla.exports import ExportList, InvalidFilters, Row
+from reports import exports
+from reports.exports import ExportList, InvalidFilters, Row
 
 CONTENT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -86,7 +86,7 @@ def export_page(request):
     ]
     return render(
         request,
-        "sla/exports.html",
+        "reports/exports.html",
         {
             "lists": lists,
             "errors": errors,

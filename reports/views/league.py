@@ -10,9 +10,9 @@ from appeals.selectors import public_board_appeals
 from appeals.views.access import role_required
 from core.errors import ServiceError
 from departments.roles import Role, has_role
-from sla.league import league_compute, league_publish, quarter_of
-from sla.models import LeagueTable
-from sla.views.dashboard import BOARD_ROLES
+from reports.league import league_compute, league_publish, quarter_of
+from reports.models import LeagueTable
+from reports.views.dashboard import BOARD_ROLES
 
 
 def _previous_quarter(today) -> str:
@@ -30,7 +30,7 @@ def league_view(request):
         preview = league_compute(candidate)
     return render(
         request,
-        "sla/league.html",
+        "reports/league.html",
         {
             "published": published,
             "current": league_compute(quarter_of(today)),
@@ -56,4 +56,4 @@ def league_publish_view(request):
 def public_board(request):
     """Open to everyone: the appeals the office chose, with colour and progress, and no
     personal data (no enterprise, no contact, no content)."""
-    return render(request, "sla/public_board.html", {"appeals": public_board_appeals()})
+    return render(request, "reports/public_board.html", {"appeals": public_board_appeals()})

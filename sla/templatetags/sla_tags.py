@@ -39,19 +39,3 @@ def clocks_panel(appeal):
 @register.simple_tag
 def office_calendar_warning() -> str:
     return calendar_warning(timezone.localdate()) or ""
-
-
-@register.filter
-def pct(value) -> str:
-    """0.8592 → "85.9%"; no data → "—"."""
-    if not isinstance(value, int | float):
-        return "—"
-    return f"{value * 100:.1f}%"
-
-
-OPEN_QUERY = "status=triage&status=assigned&status=in_progress&status=replied"
-
-
-@register.simple_tag
-def open_query() -> str:
-    return OPEN_QUERY

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 
 from appeals import services
 from appeals.models import Appeal
-from sla.boards import board_freeze, board_publish
+from reports.boards import board_freeze, board_publish
 from sla.services import clocks_sweep
 from tests.browser.support import expect
 

@@ -29,8 +29,8 @@ from django.db import connection
 from appeals import services
 from appeals.models import Appeal, Rating, Reply
 from departments.models import Category, Region
-from sla import tasks as sla_tasks
-from sla.boards import (
+from reports import tasks as report_tasks
+from reports.boards import (
     LIVE_KEPT,
     board_compute,
     board_freeze,
@@ -38,7 +38,7 @@ from sla.boards import (
     board_publish,
     board_trend,
 )
-from sla.models import BoardSnapshot
+from reports.models import BoardSnapshot
 from sla.services import clocks_sweep
 from tests import workflow
 from tests.factories import CategoryFactory, RegionFactory
@@ -385,7 +385,7 @@ def test_two_freezes_racing_for_a_day_both_return_the_one_snapshot(monkeypatch):
         both_computed.wait()  # neither inserts before both have looked for the day's row
         return {"by": threading.current_thread().name}
 
-    monkeypatch.setattr("sla.boards.board_compute", compute_in_step)
+    monkeypatch.setattr("reports.boards.board_compute", compute_in_step)
 
     def freeze(_n: int) -> tuple[int, dict]:
         try:
@@ -438,8 +438,8 @@ def test_the_frozen_snapshot_of_a_quarters_last_day_holds_that_quarters_rates(bo
 
 
 def test_the_publish_task_run_twice_publishes_the_same_figures(board_city):
-    first = BoardSnapshot.objects.get(pk=sla_tasks.board_publish.apply().get())
-    second = BoardSnapshot.objects.get(pk=sla_tasks.board_publish.apply().get())
+    first = BoardSnapshot.objects.get(pk=report_tasks.board_publish.apply().get())
+    second = BoardSnapshot.objects.get(pk=report_tasks.board_publish.apply().get())
 
     assert first.pk != second.pk
     assert first.data == second.data
@@ -449,8 +449,8 @@ def test_the_publish_task_run_twice_publishes_the_same_figures(board_city):
 def test_the_freeze_task_run_twice_freezes_the_day_once(board_city, travel):
     travel.move_to(JUST_AFTER_MIDNIGHT)
 
-    first = sla_tasks.board_freeze.apply().get()
-    second = sla_tasks.board_freeze.apply().get()
+    first = report_tasks.board_freeze.apply().get()
+    second = report_tasks.board_freeze.apply().get()
 
     assert first == second
     assert list(

@@ -9,7 +9,7 @@ import time_machine
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from sla.bulletin import period_bounds
+from reports.bulletin import period_bounds
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,7 @@
 that the dashboard reads the snapshot and not the appeals, and that the list behind a number on
 the board holds exactly the appeals counted in it.
 
-Time is frozen on Friday 2026-03-20 (the city of tests/sla/test_boards.py): an ordinary day,
+Time is frozen on Friday 2026-03-20 (the city of tests/reports/test_boards.py): an ordinary day,
 for which the office's holiday-schedule warning reads nothing from the database."""
 
 import json
@@ -15,10 +15,10 @@ from django.urls import reverse
 
 from appeals.models import Appeal
 from departments.roles import Role
-from sla.boards import board_freeze, board_publish
-from sla.templatetags.sla_tags import OPEN_QUERY
+from reports.boards import board_freeze, board_publish
+from reports.templatetags.reports_tags import OPEN_QUERY
 from tests.factories import UserFactory
-from tests.sla.test_boards import NOW, build_city
+from tests.reports.test_boards import NOW, build_city
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BOARD_PAGES = ("dashboard", "lobby", "lobby_data")

@@ -10,7 +10,7 @@ from django.urls import reverse
 from appeals import services
 from appeals.models import Appeal
 from core.errors import ServiceError
-from sla.league import league_compute, league_publish, quarter_bounds
+from reports.league import league_compute, league_publish, quarter_bounds
 from tests import workflow
 
 pytestmark = pytest.mark.django_db

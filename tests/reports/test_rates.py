@@ -22,8 +22,8 @@ import time_machine
 
 from appeals import services
 from appeals.models import Appeal, Rating, Reply
+from reports.rates import rates_for_period
 from sla.models import Clock
-from sla.rates import rates_for_period
 from tests.factories import CategoryFactory, RegionFactory
 from tests.workflow import co_assignment, lead_assignment
 

@@ -1,7 +1,7 @@
 """Audit and personal data (issue #6).
 
 - Every workflow event leaves exactly one audit record (time, actor, event, object, outcome);
-  logins, lockouts and exports are in test_accounts.py and tests/sla/test_exports.py.
+  logins, lockouts and exports are in test_accounts.py and tests/reports/test_exports.py.
 - No state change escapes history: no `QuerySet.update()` or `bulk_update()` on an audited
   model anywhere in the code. Audit records are kept at least six months.
 - Phone numbers and contact names are masked in lists, boards, exports and for co-handlers;

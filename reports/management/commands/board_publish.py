@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from sla.boards import board_publish
+from reports.boards import board_publish
 
 
 class Command(BaseCommand):
