@@ -2,6 +2,8 @@
 appeal; every list and every detail view, HTML or API, starts from it."""
 
 import hmac
+from collections.abc import Iterable
+from datetime import datetime
 
 from django.db.models import (
     Case,
@@ -277,3 +279,45 @@ def public_board_appeals(limit: int = 200) -> QuerySet[Appeal]:
         .annotate(lead_name=Subquery(lead.values("department__name")[:1]))
         .order_by("-filed_at")[:limit]
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# What the office's reports (the reports app) read: plain querysets, never locked, that the
+# reports narrow, group and count. The reports never touch the managers themselves.
+# ---------------------------------------------------------------------------------------------
+
+
+def appeals_open() -> QuerySet[Appeal]:
+    return Appeal.objects.filter(status__in=Appeal.OPEN_STATUSES)
+
+
+def appeals_filed_in(since: datetime, until: datetime) -> QuerySet[Appeal]:
+    """Filed in [since, until): a half-open range of aware datetimes an index serves."""
+    return Appeal.objects.filter(filed_at__gte=since, filed_at__lt=until)
+
+
+def appeals_closed_in(since: datetime, until: datetime) -> QuerySet[Appeal]:
+    """Closed in [since, until) (declined and merged appeals are closed too)."""
+    return Appeal.objects.filter(
+        status=Appeal.Status.CLOSED, closed_at__gte=since, closed_at__lt=until
+    )
+
+
+def assignments_active_on_open_appeals() -> QuerySet[Assignment]:
+    """The departments' parts still being worked on, of appeals still open."""
+    return Assignment.objects.filter(
+        state__in=Assignment.ACTIVE_STATES, appeal__status__in=Appeal.OPEN_STATUSES
+    )
+
+
+def lead_assignments(states: Iterable[str]) -> QuerySet[Assignment]:
+    return Assignment.objects.filter(role=Assignment.Role.LEAD, state__in=list(states))
+
+
+def assignments_of(appeal_ids: Iterable[int]) -> QuerySet[Assignment]:
+    return Assignment.objects.filter(appeal_id__in=list(appeal_ids))
+
+
+def replies_published() -> QuerySet[Reply]:
+    """Replies the enterprise has seen."""
+    return Reply.objects.filter(state=Reply.State.PUBLISHED)

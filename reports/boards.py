@@ -8,10 +8,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from appeals.models import Appeal, Assignment
+from appeals.models import Assignment
+from appeals.selectors import (
+    appeals_open,
+    assignments_active_on_open_appeals,
+    lead_assignments,
+)
 from reports.models import BoardSnapshot
 from reports.rates import rates_for_period
-from sla.models import Clock, Escalation
+from sla.selectors import escalations_of_open_clocks
 
 LIVE_KEPT = 12  # live snapshots kept (an hour at one every five minutes)
 LIST_LIMIT = 50
@@ -29,7 +34,7 @@ def board_compute(now: datetime, *, day: date | None = None) -> dict:
     and its rates must still be that day's quarter and year."""
     today = timezone.localdate(now)
     day = day or today
-    open_appeals = Appeal.objects.filter(status__in=Appeal.OPEN_STATUSES)
+    open_appeals = appeals_open()
     totals = open_appeals.aggregate(open=Count("pk"), **_BY_COLOUR)
     by_category = list(
         open_appeals.values(key=F("category_id"), name=F("category__name"))
@@ -42,9 +47,7 @@ def board_compute(now: datetime, *, day: date | None = None) -> dict:
         .order_by("-red", "-yellow", "name")
     )
     by_department = list(
-        Assignment.objects.filter(
-            state__in=Assignment.ACTIVE_STATES, appeal__status__in=Appeal.OPEN_STATUSES
-        )
+        assignments_active_on_open_appeals()
         .values(key=F("department_id"), name=F("department__name"))
         .annotate(
             **{
@@ -54,9 +57,11 @@ def board_compute(now: datetime, *, day: date | None = None) -> dict:
         )
         .order_by("-red", "-yellow", "name")
     )
-    lead_name = Assignment.objects.filter(
-        appeal=OuterRef("pk"), role=Assignment.Role.LEAD, state__in=Assignment.ACTIVE_STATES
-    ).values("department__name")[:1]
+    lead_name = (
+        lead_assignments(Assignment.ACTIVE_STATES)
+        .filter(appeal=OuterRef("pk"))
+        .values("department__name")[:1]
+    )
     red_list = [
         {**row, "filed_at": row["filed_at"].isoformat()}
         for row in open_appeals.filter(colour="red")
@@ -66,7 +71,7 @@ def board_compute(now: datetime, *, day: date | None = None) -> dict:
     ]
     escalations = [
         {**row, "created_at": row["created_at"].isoformat()}
-        for row in Escalation.objects.filter(clock__state__in=Clock.OPEN_STATES)
+        for row in escalations_of_open_clocks()
         .order_by("-created_at")
         .values(
             "created_at",

@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy
 
 from appeals.filters import AppealFilter
 from appeals.models import Appeal, Assignment, Rating, Reply
+from appeals.selectors import assignments_of, lead_assignments, replies_published
 from appeals.validators import mask_name, mask_phone
 from sla.calendar import working_days_between
 
@@ -184,9 +185,7 @@ class _Answer(NamedTuple):
 
 def _lead_department(field: str) -> Subquery:
     """A field of the standing lead department: the latest lead assignment in _LEAD_STATES."""
-    lead = Assignment.objects.filter(
-        appeal=OuterRef("pk"), role=Assignment.Role.LEAD, state__in=_LEAD_STATES
-    ).order_by("-pk")
+    lead = lead_assignments(_LEAD_STATES).filter(appeal=OuterRef("pk")).order_by("-pk")
     return Subquery(lead.values(f"department__{field}")[:1])
 
 
@@ -210,7 +209,7 @@ def _parts_of(appeal_ids: list[int]) -> dict[int, list[_Part]]:
     """Each appeal's assignments, in the order made."""
     parts: dict[int, list[_Part]] = defaultdict(list)
     rows = (
-        Assignment.objects.filter(appeal_id__in=appeal_ids)
+        assignments_of(appeal_ids)
         .order_by("pk")
         .values_list("appeal_id", "role", "state", "assigned_at", "department__name")
     )
@@ -223,7 +222,8 @@ def _answers_of(appeal_ids: list[int]) -> dict[int, list[_Answer]]:
     """Each appeal's replies the enterprise has seen, oldest first, with their ratings."""
     answers: dict[int, list[_Answer]] = defaultdict(list)
     rows = (
-        Reply.objects.filter(appeal_id__in=appeal_ids, state=Reply.State.PUBLISHED)
+        replies_published()
+        .filter(appeal_id__in=appeal_ids)
         .order_by("published_at", "pk")
         .values_list("appeal_id", "outcome", "rating__score", "rating__created_at", "rating__pk")
     )

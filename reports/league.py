@@ -19,6 +19,7 @@ from departments.roles import Role, has_role
 from reports.models import LeagueTable
 from sla.calendar import working_days_between
 from sla.models import Clock
+from sla.selectors import department_clocks_met
 
 MIN_APPEALS = 5
 PODIUM = 3
@@ -42,19 +43,19 @@ def quarter_of(day: date) -> str:
 def league_compute(quarter: str, *, min_appeals: int = MIN_APPEALS) -> dict:
     start, end = quarter_bounds(quarter)
     per = defaultdict(lambda: {"appeals": set(), "done": 0, "on_time": 0, "days": 0, "name": ""})
-    for dept, name, appeal, started, met_at, due, paused in Clock.objects.filter(
-        state=Clock.State.MET,
-        department__isnull=False,
-        obligation__in=(Clock.Obligation.SIGN, Clock.Obligation.OPINION, Clock.Obligation.REPLY),
-        met_at__date__range=(start, end),
-    ).values_list(
-        "department_id",
-        "department__name",
-        "appeal_id",
-        "started_on",
-        "met_at",
-        "due_date",
-        "paused_days",
+    obligations = (Clock.Obligation.SIGN, Clock.Obligation.OPINION, Clock.Obligation.REPLY)
+    for dept, name, appeal, started, met_at, due, paused in (
+        department_clocks_met(obligations)
+        .filter(met_at__date__range=(start, end))
+        .values_list(
+            "department_id",
+            "department__name",
+            "appeal_id",
+            "started_on",
+            "met_at",
+            "due_date",
+            "paused_days",
+        )
     ):
         met_on = timezone.localdate(met_at)
         row = per[dept]

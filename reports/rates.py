@@ -20,8 +20,10 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from appeals.models import Appeal, Rating, Reply
+from appeals.selectors import appeals_closed_in, appeals_filed_in, replies_published
 from sla.calendar import working_day_numbers
 from sla.models import Clock
+from sla.selectors import clocks_counted
 
 GOOD_OUTCOMES = {Reply.Outcome.RESOLVED, Reply.Outcome.PARTLY_RESOLVED}
 SATISFIED = {Rating.Score.SATISFIED, Rating.Score.BASICALLY_SATISFIED}
@@ -97,8 +99,8 @@ def rates_for_period(start: date, end: date, *, today: date | None = None) -> di
     # 响应率: sign clocks started in the period, once they are due: met, or past the due date
     # (a paused clock only if it was already late when it paused: the pause moves the deadline).
     for dept, category, region, due, on_time in (
-        Clock.objects.filter(obligation=Clock.Obligation.SIGN, started_on__range=(start, end))
-        .exclude(state=Clock.State.CANCELLED)
+        clocks_counted([Clock.Obligation.SIGN])
+        .filter(started_on__range=(start, end))
         .filter(
             Q(state=Clock.State.MET)
             | Q(state=Clock.State.PAUSED, paused_on__gt=F("due_date"))
@@ -117,7 +119,7 @@ def rates_for_period(start: date, end: date, *, today: date | None = None) -> di
 
     # 退回: returns per appeal filed in the period (counted against the whole appeal).
     for category, region, filed, returns in (
-        Appeal.objects.filter(filed_at__gte=since, filed_at__lt=until)
+        appeals_filed_in(since, until)
         .values_list("category_id", "region_id")
         .annotate(filed=Count("pk"), returns=Sum("returned_count"))
         .order_by()
@@ -166,12 +168,6 @@ def rates_for_period(start: date, end: date, *, today: date | None = None) -> di
 ClosedRow = tuple
 
 
-def _closed_in(since: datetime, until: datetime):
-    return Appeal.objects.filter(
-        status=Appeal.Status.CLOSED, closed_at__gte=since, closed_at__lt=until
-    )
-
-
 def _closed_distinct_on(since: datetime, until: datetime) -> Iterable[ClosedRow]:
     """PostgreSQL: three queries joined here. The final reply of each appeal (latest published,
     with its rating) and its last reply clock (latest not cancelled) come from DISTINCT ON."""
@@ -182,21 +178,22 @@ def _closed_distinct_on(since: datetime, until: datetime) -> Iterable[ClosedRow]
     }
     final_reply = {
         appeal_id: rest
-        for appeal_id, *rest in Reply.objects.filter(state=Reply.State.PUBLISHED, **of_period)
+        for appeal_id, *rest in replies_published()
+        .filter(**of_period)
         .order_by("appeal_id", "-published_at", "-pk")
         .distinct("appeal_id")
         .values_list("appeal_id", "outcome", "assignment__department_id", "rating__score")
     }
     reply_clock = {
         appeal_id: rest
-        for appeal_id, *rest in Clock.objects.filter(obligation=Clock.Obligation.REPLY, **of_period)
-        .exclude(state=Clock.State.CANCELLED)
+        for appeal_id, *rest in clocks_counted([Clock.Obligation.REPLY])
+        .filter(**of_period)
         .order_by("appeal_id", "-pk")
         .distinct("appeal_id")
         .values_list("appeal_id", "state", "due_date", TruncDate("met_at"))
     }
     no_reply, no_clock = (None, None, None), (None, None, None)
-    for pk, category, region, filed_on, closed_on in _closed_in(since, until).values_list(
+    for pk, category, region, filed_on, closed_on in appeals_closed_in(since, until).values_list(
         "pk", "category_id", "region_id", TruncDate("filed_at"), TruncDate("closed_at")
     ):
         yield (
@@ -212,16 +209,12 @@ def _closed_distinct_on(since: datetime, until: datetime) -> Iterable[ClosedRow]
 def _closed_subqueries(since: datetime, until: datetime) -> Iterable[ClosedRow]:
     """Other databases: one query with correlated subqueries for the final reply and the last
     reply clock of each appeal."""
-    final_reply = Reply.objects.filter(appeal=OuterRef("pk"), state=Reply.State.PUBLISHED).order_by(
-        "-published_at", "-pk"
-    )
+    final_reply = replies_published().filter(appeal=OuterRef("pk")).order_by("-published_at", "-pk")
     last_reply_clock = (
-        Clock.objects.filter(appeal=OuterRef("pk"), obligation=Clock.Obligation.REPLY)
-        .exclude(state=Clock.State.CANCELLED)
-        .order_by("-pk")
+        clocks_counted([Clock.Obligation.REPLY]).filter(appeal=OuterRef("pk")).order_by("-pk")
     )
     rows = (
-        _closed_in(since, until)
+        appeals_closed_in(since, until)
         .annotate(
             outcome=Subquery(final_reply.values("outcome")[:1]),
             lead_id=Subquery(final_reply.values("assignment__department_id")[:1]),

@@ -1,9 +1,12 @@
 """Reads about deadlines: which policy applies, and the colour of an appeal."""
 
+from collections.abc import Iterable
 from datetime import date, datetime
 
+from django.db.models import QuerySet
+
 from appeals.models import Appeal
-from sla.models import COLOUR_RANK, Clock, Colour, Heartbeat, Policy
+from sla.models import COLOUR_RANK, Clock, Colour, Escalation, Heartbeat, Policy
 
 
 def policy_for(appeal: Appeal) -> Policy:
@@ -50,3 +53,24 @@ def clocks_of(appeal: Appeal) -> list[Clock]:
 def heartbeat_at(name: str) -> datetime | None:
     """When the periodic job `name` last ran (sla.services.heartbeat), or None if never."""
     return Heartbeat.objects.filter(name=name).values_list("beat_at", flat=True).first()
+
+
+# What the office's reports (the reports app) read: plain querysets, never locked.
+
+
+def clocks_counted(obligations: Iterable[str]) -> QuerySet[Clock]:
+    """Clocks of these obligations that count: all but the cancelled ones."""
+    return Clock.objects.filter(obligation__in=list(obligations)).exclude(
+        state=Clock.State.CANCELLED
+    )
+
+
+def department_clocks_met(obligations: Iterable[str]) -> QuerySet[Clock]:
+    """Departments' clocks of these obligations that were met."""
+    return Clock.objects.filter(
+        state=Clock.State.MET, department__isnull=False, obligation__in=list(obligations)
+    )
+
+
+def escalations_of_open_clocks() -> QuerySet[Escalation]:
+    return Escalation.objects.filter(clock__state__in=Clock.OPEN_STATES)
