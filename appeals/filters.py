@@ -7,6 +7,7 @@ import django_filters
 
 from appeals.models import Appeal, Assignment
 from core.params import MAX_ID
+from departments.selectors import region_ids_within
 
 
 class AppealFilter(django_filters.FilterSet):
@@ -17,7 +18,7 @@ class AppealFilter(django_filters.FilterSet):
     channel = django_filters.ChoiceFilter(choices=Appeal.Channel.choices)
     priority = django_filters.ChoiceFilter(choices=Appeal.Priority.choices)
     category = django_filters.NumberFilter(field_name="category_id", min_value=1, max_value=MAX_ID)
-    region = django_filters.NumberFilter(field_name="region_id", min_value=1, max_value=MAX_ID)
+    region = django_filters.NumberFilter(method="filter_region", min_value=1, max_value=MAX_ID)
     filed_after = django_filters.DateFilter(field_name="filed_at", lookup_expr="date__gte")
     filed_before = django_filters.DateFilter(field_name="filed_at", lookup_expr="date__lte")
     department = django_filters.NumberFilter(
@@ -28,6 +29,10 @@ class AppealFilter(django_filters.FilterSet):
     class Meta:
         model = Appeal
         fields = []
+
+    def filter_region(self, queryset, name, value):
+        """Appeals in the region or any region under it: a county counts with its towns."""
+        return queryset.filter(region_id__in=region_ids_within(value))
 
     def filter_department(self, queryset, name, value):
         """Appeals a department is working on now (an active assignment)."""

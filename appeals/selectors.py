@@ -30,7 +30,7 @@ from appeals.models import (
 )
 from departments.models import Membership
 from departments.roles import Role, roles_of
-from departments.selectors import department_ids_of
+from departments.selectors import department_ids_of, region_ids_within
 
 # Roles that see every appeal (read-only for the leader).
 _SEE_ALL = {Role.OFFICE, Role.LEADER, Role.COMMISSIONER}
@@ -149,7 +149,7 @@ def triage_queue(
     if category_id:
         qs = qs.filter(Q(category_id=category_id) | Q(category__parent_id=category_id))
     if region_id:
-        qs = qs.filter(Q(region_id=region_id) | Q(region__parent_id=region_id))
+        qs = qs.filter(region_id__in=region_ids_within(region_id))
     if tag_id:
         qs = qs.filter(
             enterprise_id__in=Enterprise.tags.through.objects.filter(

@@ -84,6 +84,39 @@ def regions():
     return Region.objects.order_by("code")
 
 
+def region_ids_within(region_id: int) -> list[int]:
+    """The region and every region under it (a county with its towns; the city with all). One
+    query over the small region table; a tree is at most three levels deep."""
+    parent_of = dict(Region.objects.values_list("pk", "parent_id"))
+
+    def within(pk: int | None) -> bool:
+        while pk is not None:
+            if pk == region_id:
+                return True
+            pk = parent_of.get(pk)
+        return False
+
+    return [pk for pk in parent_of if within(pk)]
+
+
+def counties_by_region() -> dict[int, tuple[int, str]]:
+    """Each region → the region the battle map counts it under, with its name: a town
+    (乡镇、街道) under its county, any other region under itself."""
+    rows = {
+        pk: (parent, level, name)
+        for pk, parent, level, name in Region.objects.values_list(
+            "pk", "parent_id", "level", "name"
+        )
+    }
+    counted = {}
+    for pk, (parent, level, name) in rows.items():
+        if level == Region.Level.TOWN and parent in rows:
+            counted[pk] = (parent, rows[parent][2])
+        else:
+            counted[pk] = (pk, name)
+    return counted
+
+
 def department_staff(department_id: int, *roles: Membership.Role):
     """Active users of a department, optionally only those with one of `roles`."""
     from django.contrib.auth import get_user_model

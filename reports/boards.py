@@ -14,6 +14,7 @@ from appeals.selectors import (
     assignments_active_on_open_appeals,
     lead_assignments,
 )
+from departments.selectors import counties_by_region
 from reports.models import BoardSnapshot
 from reports.rates import rates_for_period
 from sla.selectors import escalations_of_open_clocks
@@ -26,6 +27,21 @@ _BY_COLOUR = {colour: Count("pk", filter=Q(colour=colour)) for colour in ("green
 
 def _quarter_start(day: date) -> date:
     return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def _by_county(rows) -> list[dict]:
+    """Counts per region summed per county: a town's appeals count with its county, so the
+    county chart and the list it opens (filtered by region, towns included) agree."""
+    county_of = counties_by_region()
+    totals: dict = {}
+    for row in rows:
+        key, name = county_of.get(row["region_id"], (None, None))
+        total = totals.setdefault(
+            key, {"key": key, "name": name, "green": 0, "yellow": 0, "red": 0}
+        )
+        for colour in ("green", "yellow", "red"):
+            total[colour] += row[colour]
+    return sorted(totals.values(), key=lambda r: (-r["red"], -r["yellow"], r["name"] or ""))
 
 
 def board_compute(now: datetime, *, day: date | None = None) -> dict:
@@ -41,11 +57,7 @@ def board_compute(now: datetime, *, day: date | None = None) -> dict:
         .annotate(**_BY_COLOUR)
         .order_by("-red", "-yellow", "name")
     )
-    by_region = list(
-        open_appeals.values(key=F("region_id"), name=F("region__name"))
-        .annotate(**_BY_COLOUR)
-        .order_by("-red", "-yellow", "name")
-    )
+    by_region = _by_county(open_appeals.values("region_id").annotate(**_BY_COLOUR).order_by())
     by_department = list(
         assignments_active_on_open_appeals()
         .values(key=F("department_id"), name=F("department__name"))

@@ -27,6 +27,7 @@ import time_machine
 from django.db import connection
 
 from appeals import services
+from appeals.filters import AppealFilter
 from appeals.models import Appeal, Rating, Reply
 from departments.models import Category, Region
 from reports import tasks as report_tasks
@@ -222,6 +223,30 @@ def test_it_counts_each_category_and_region(board_city):
         {"key": guangde.pk, "name": "广德市", "red": 0, "yellow": 1, "green": 1},
         {"key": None, "name": None, "red": 0, "yellow": 0, "green": 1},
     ]
+
+
+def test_a_towns_appeals_count_with_its_county_on_the_board_and_in_the_list_it_opens(
+    board_city, enterprise_user, office
+):
+    xuanzhou = board_city.regions["xuanzhou"]
+    town = RegionFactory(code="341802001", name="澄江街道", level="town", parent=xuanzhou)
+    in_town = workflow.file_appeal(actor=enterprise_user, title="街道里的诉求", region=town).appeal
+
+    by_region = {row["key"]: row for row in board_compute(NOW)["by_region"]}
+
+    # 宣州区 had R1 R2 red and Y2 yellow; the new appeal (green, in triage) joins them.
+    assert by_region[xuanzhou.pk] == {
+        "key": xuanzhou.pk,
+        "name": "宣州区",
+        "red": 2,
+        "yellow": 1,
+        "green": 1,
+    }
+    assert town.pk not in by_region
+    listed = AppealFilter({"region": str(xuanzhou.pk)}, queryset=Appeal.objects.all()).qs
+    assert in_town in listed
+    assert set(listed) >= {board_city.appeals["R1"], board_city.appeals["R2"]}
+    assert board_city.appeals["Y1"] not in listed  # 广德市
 
 
 def test_the_red_list_holds_the_red_appeals_oldest_first_with_their_lead(board_city):
