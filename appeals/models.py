@@ -376,10 +376,6 @@ class Reply(models.Model):
             ),
         ]
 
-    @property
-    def says_no(self) -> bool:
-        return self.outcome != self.Outcome.RESOLVED
-
 
 REPLY_TRANSITIONS: dict[str, frozenset[str]] = {
     Reply.State.PENDING_HEAD: frozenset({Reply.State.PENDING_OFFICE, Reply.State.SENT_BACK}),
