@@ -24,7 +24,8 @@ writes a `CalendarOverride` or `CalendarYear` calls `calendar_changed()`, which 
 each process sees the new stamp on its next call and reloads (one query). Because the default
 cache (locmem) is per process, a bump made in the web process is invisible to a Celery worker;
 so a snapshot is also reloaded once it is `MAX_AGE_SECONDS` old. With a shared cache (Redis)
-every process sees a change at once.
+every process sees a change at once. The statutory holidays of a year are computed once per
+process and kept apart from the snapshot: the law does not change with the overrides.
 """
 
 from __future__ import annotations

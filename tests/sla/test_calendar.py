@@ -312,6 +312,9 @@ def test_2027_is_confirmed_once_the_office_confirms_it():
     CalendarYear.objects.filter(year=2027).update(confirmed=True)
     calendar_changed()
     assert is_confirmed(2027) is True
+    # Confirming changes the flag, not the days: the statutory holidays stay (every notice has
+    # them), and the notice's own days are the overrides the office entered.
+    assert is_working_day(date(2027, 1, 1)) is False
 
 
 WARNING_DAYS = [
