@@ -13,7 +13,8 @@ from sla.calendar import is_confirmed, is_working_day
 
 class CalendarYearApi(APIView):
     """Holidays on weekdays and working weekend days (调休) of one year, and whether the
-    year's official schedule has been entered (unconfirmed years assume Monday–Friday)."""
+    year's official schedule has been entered. A year after the package data that the office
+    has not confirmed shows its statutory holidays, provisionally, with `confirmed: false`."""
 
     permission_classes = [AllowAny]
 

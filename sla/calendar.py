@@ -5,11 +5,18 @@ A day's status is decided in this order:
 1. an office-entered `CalendarOverride` for that date;
 2. the `chinesecalendar` package data (the State Council's schedules it ships, 2004–2026 in
    1.11), with its swapped working weekends (调休上班);
-3. otherwise Monday–Friday work and Saturday/Sunday rest. This is how a year with no data yet
-   (the next year, before its notice is published each winter) is counted; it never raises.
+3. for a year after the package data, the statutory holidays of 《全国年节及纪念日放假办法》
+   (`sla.statutory_holidays`: 元旦, 春节, 清明节, 劳动节, 端午节, 中秋节, 国庆节, 13 days)
+   are rest days: the *provisional* calendar of a year whose notice is not out yet (the next
+   year, before the State Council publishes it each winter). No 调休 swap or 补假 day is
+   guessed: only the notice fixes those, and the office enters them as overrides;
+4. otherwise Monday–Friday work and Saturday/Sunday rest (also before the package data, where
+   the law's old holidays differ and no deadline falls). It never raises.
 
 A year is *confirmed* when its official schedule is known: the package covers it, or the office
-has entered its overrides and marked a `CalendarYear` confirmed.
+has entered its overrides and marked a `CalendarYear` confirmed. A confirmed year after the
+package data keeps its statutory holidays (every notice gives them; an exception would be an
+override), so confirming changes the flag and the warning, never a day.
 
 Deadline sweeps call these functions very often, so the overrides are loaded once into a
 per-process snapshot, keyed by a version stamp kept in Django's cache (`VERSION_KEY`). Whoever
@@ -17,11 +24,13 @@ writes a `CalendarOverride` or `CalendarYear` calls `calendar_changed()`, which 
 each process sees the new stamp on its next call and reloads (one query). Because the default
 cache (locmem) is per process, a bump made in the web process is invisible to a Celery worker;
 so a snapshot is also reloaded once it is `MAX_AGE_SECONDS` old. With a shared cache (Redis)
-every process sees a change at once.
+every process sees a change at once. The statutory holidays of a year are computed once per
+process and kept apart from the snapshot: the law does not change with the overrides.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import uuid
@@ -35,6 +44,7 @@ from django.utils.translation import gettext
 
 from core.jobs import enqueue
 from sla.holidays import CalendarOverride, CalendarYear
+from sla.statutory_holidays import statutory_holidays
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +61,16 @@ _PACKAGE_WORKDAYS: frozenset[date] = frozenset(chinese_calendar.workdays)
 PACKAGE_YEARS = range(
     min(d.year for d in _PACKAGE_HOLIDAYS), max(d.year for d in _PACKAGE_HOLIDAYS) + 1
 )
+# From this year on the statutory holidays are counted provisionally (rule 3 above).
+FIRST_PROVISIONAL_YEAR = PACKAGE_YEARS.stop
+
+
+@functools.cache
+def _provisional_holidays(year: int) -> frozenset[date]:
+    """The statutory holidays of a year after the package data, computed once per process and
+    kept (a frozenset per year asked for), like the package's: the law does not change with
+    the office's overrides, so no version stamp applies."""
+    return statutory_holidays(year)
 
 
 @dataclass
@@ -134,11 +154,12 @@ def is_confirmed(year: int) -> bool:
 
 
 def calendar_warning(today: date) -> str | None:
-    """A warning for the office when deadlines run on a guessed calendar, else None.
+    """A warning for the office when deadlines run on a provisional calendar, else None.
 
     From 1 November the next year's schedule is due (the State Council publishes it in late
     autumn), so an unconfirmed next year is flagged; an unconfirmed current year is flagged on
-    any day, since its deadlines are being counted on the Monday–Friday guess right now.
+    any day, since its deadlines are being counted on the statutory holidays alone right now,
+    without the notice's swapped working weekends and long breaks.
     """
     _check_date(today)
     if not is_confirmed(today.year):
@@ -148,7 +169,8 @@ def calendar_warning(today: date) -> str | None:
     else:
         return None
     return gettext(
-        "%(year)d年节假日安排尚未录入，该年度的工作日暂按周一至周五计算。"
+        "%(year)d年节假日安排尚未录入，该年度的工作日暂按法定节假日（元旦、春节、清明节、"
+        "劳动节、端午节、中秋节、国庆节，共13天）放假、其余周一至周五上班计算，调休尚未计入。"
         "国务院办公厅发布节假日安排通知后，请录入放假和调休上班日期，并确认该年度。"
     ) % {"year": year}
 
@@ -194,7 +216,9 @@ def _is_working(d: date, overrides: dict[date, bool]) -> bool:
         return True
     if d in _PACKAGE_HOLIDAYS:
         return False
-    return d.weekday() < 5
+    if d.weekday() >= 5:
+        return False  # a statutory holiday on a weekend is a rest day anyway
+    return d.year < FIRST_PROVISIONAL_YEAR or d not in _provisional_holidays(d.year)
 
 
 def _check_date(d: object) -> None:

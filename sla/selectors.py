@@ -3,32 +3,49 @@
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from appeals.models import Appeal
 from sla.models import COLOUR_RANK, Clock, Colour, Escalation, Heartbeat, Policy
 
 
 def policy_for(appeal: Appeal) -> Policy:
-    """The most specific policy: the appeal's category, then its ancestors, then the default
-    (no category); within each, the appeal's priority before "all priorities"."""
-    chain = []
+    """The most specific policy on category × priority for the appeal.
+
+    A policy matches when its category is the appeal's category, one of its ancestors, or none
+    (the default), and its priority is the appeal's or "" (all priorities). Among matches, for
+    an appeal in category C (parent P, … up to the root) with priority p:
+
+        1. C  × p        4. C  × all
+        2. P  × p  …     5. P  × all  …
+        3. default × p   6. default × all
+
+    that is, first the policies written for the appeal's priority, then those for all
+    priorities, each nearest category first. None: the built-in limits of `Policy()`.
+
+    Why priority before category: the seeded default urgent policy must beat a category's
+    all-priorities one, or any such policy silently drops urgency (an urgent appeal got 10 days
+    instead of 5); and a nearer category must never lose to a farther one of the same priority
+    scope. Together these force every priority-specific policy above every all-priorities one.
+    So an office that wants other urgent limits for a category writes that category's urgent
+    policy; and a default for "normal" would likewise beat every category's all-priorities
+    policy for normal appeals.
+    """
+    chain = []  # the appeal's category, then its ancestors, nearest first
     node = appeal.category
     while node is not None:
         chain.append(node.pk)
         node = node.parent
-    policies = list(
-        Policy.objects.filter(category_id__in=chain) | Policy.objects.filter(category__isnull=True)
+    matching = Policy.objects.filter(
+        Q(category_id__in=chain) | Q(category__isnull=True),
+        priority__in=[appeal.priority, ""],
     )
-    ranked = sorted(
-        policies,
-        key=lambda p: (
-            chain.index(p.category_id) if p.category_id in chain else len(chain),
-            0 if p.priority == appeal.priority else 1,
-        ),
-    )
-    usable = [p for p in ranked if p.priority in ("", appeal.priority)]
-    return usable[0] if usable else Policy()
+
+    def rank(policy: Policy) -> tuple[bool, int]:
+        distance = len(chain) if policy.category_id is None else chain.index(policy.category_id)
+        return (policy.priority != appeal.priority, distance)
+
+    return min(matching, key=rank, default=Policy())
 
 
 def appeal_colour(appeal: Appeal, clocks: list[Clock], today: date) -> str:

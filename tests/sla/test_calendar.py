@@ -1,11 +1,17 @@
-"""China's working-day calendar: package data, the Monday–Friday guess, overrides, the cache.
+"""China's working-day calendar: package data, the provisional statutory holidays of a year
+without data, overrides, the cache.
 
-Every expected day below was checked against the `chinesecalendar` 1.11 data and the State
-Council's notice 《国务院办公厅关于2026年部分节假日安排的通知》:
+Every expected day of 2026 below was checked against the `chinesecalendar` 1.11 data and the
+State Council's notice 《国务院办公厅关于2026年部分节假日安排的通知》:
 元旦 1月1日至3日放假，1月4日（周日）上班；
 春节 2月15日至23日放假，2月14日（周六）、2月28日（周六）上班；
 中秋节 9月25日至27日放假；
 国庆节 10月1日至7日放假调休，9月20日（周日）、10月10日（周六）上班.
+
+2027 and 2030 have no notice yet; their statutory holidays (《全国年节及纪念日放假办法》, 2024
+amendment) fall on these days of the lunar calendar and the 清明 solar term:
+2027: 除夕 Fri 02-05, 初一–初三 02-06–02-08, 清明 Mon 04-05, 端午 Wed 06-09, 中秋 Wed 09-15;
+2030: 除夕 Sat 02-02, 初一–初三 02-03–02-05, 清明 Fri 04-05, 端午 Wed 06-05, 中秋 Thu 09-12.
 """
 
 from datetime import date, datetime, timedelta
@@ -13,6 +19,7 @@ from datetime import date, datetime, timedelta
 import chinese_calendar
 import pytest
 from django.core.cache import cache
+from django.utils import translation
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +35,7 @@ from sla.calendar import (
     working_days_between,
 )
 from sla.models import CalendarOverride, CalendarYear
+from sla.statutory_holidays import festivals, statutory_holidays
 
 pytestmark = pytest.mark.django_db
 
@@ -74,13 +82,44 @@ NATIONAL_DAY_2026 = days(
     (date(2026, 10, 11), REST, "ordinary Sunday"),
 )
 
-YEAR_WITHOUT_DATA_2027 = days(
-    (date(2027, 1, 1), WORK, "Friday, no data yet: Monday-Friday guess"),
-    (date(2027, 1, 2), REST, "Saturday, no data yet"),
-    (date(2027, 1, 3), REST, "Sunday, no data yet"),
-    (date(2027, 1, 4), WORK, "Monday, no data yet"),
-    (date(2027, 2, 6), REST, "Saturday, no data yet"),
-    (date(2031, 10, 1), WORK, "Wednesday, years ahead"),
+PROVISIONAL_2027 = days(
+    (date(2026, 12, 31), WORK, "Thursday, last day of the package data"),
+    (date(2027, 1, 1), REST, "Friday 元旦"),
+    (date(2027, 1, 2), REST, "Saturday"),
+    (date(2027, 1, 4), WORK, "Monday after 元旦"),
+    (date(2027, 2, 4), WORK, "Thursday before 除夕"),
+    (date(2027, 2, 5), REST, "Friday 除夕"),
+    (date(2027, 2, 6), REST, "Saturday 初一 stays a rest day"),
+    (date(2027, 2, 8), REST, "Monday 初三"),
+    # The notice will surely extend the break with swapped weekends; nothing is guessed.
+    (date(2027, 2, 9), WORK, "Tuesday 初四, no long break guessed"),
+    (date(2027, 2, 13), REST, "ordinary Saturday, no 调休 guessed"),
+    (date(2027, 4, 5), REST, "Monday 清明"),
+    (date(2027, 4, 6), WORK, "Tuesday after 清明"),
+    (date(2027, 5, 3), WORK, "Monday after 劳动节 on a weekend, no 补假 guessed"),
+    (date(2027, 6, 9), REST, "Wednesday 端午"),
+    (date(2027, 9, 15), REST, "Wednesday 中秋"),
+    (date(2027, 10, 1), REST, "Friday 国庆"),
+    (date(2027, 10, 4), WORK, "Monday after 国庆 on a weekend, no 补假 guessed"),
+)
+
+PROVISIONAL_2030 = days(
+    (date(2030, 1, 1), REST, "Tuesday 元旦"),
+    (date(2030, 2, 1), WORK, "Friday before 除夕"),
+    (date(2030, 2, 4), REST, "Monday 初二"),
+    (date(2030, 2, 5), REST, "Tuesday 初三"),
+    (date(2030, 2, 6), WORK, "Wednesday 初四"),
+    (date(2030, 4, 5), REST, "Friday 清明"),
+    (date(2030, 5, 1), REST, "Wednesday 劳动节"),
+    (date(2030, 5, 2), REST, "Thursday 劳动节, second day"),
+    (date(2030, 5, 3), WORK, "Friday after 劳动节"),
+    (date(2030, 6, 5), REST, "Wednesday 端午"),
+    (date(2030, 9, 12), REST, "Thursday 中秋"),
+    (date(2030, 10, 1), REST, "Tuesday 国庆"),
+    (date(2030, 10, 3), REST, "Thursday 国庆, third day"),
+    (date(2030, 10, 4), WORK, "Friday after 国庆, no long break guessed"),
+    (date(2031, 10, 1), REST, "Wednesday 国庆, years ahead"),
+    (date(2199, 10, 1), REST, "Tuesday 国庆, far past any data, never raises"),
 )
 
 
@@ -99,9 +138,16 @@ def test_it_knows_who_works_around_mid_autumn_and_national_day_2026(day, expecte
     assert is_working_day(day) is expected
 
 
-@pytest.mark.parametrize(("day", "expected"), YEAR_WITHOUT_DATA_2027)
-def test_it_counts_monday_to_friday_in_a_year_without_data_and_never_raises(day, expected):
+@pytest.mark.parametrize(("day", "expected"), PROVISIONAL_2027 + PROVISIONAL_2030)
+def test_a_year_without_data_rests_on_its_statutory_holidays_and_works_monday_to_friday(
+    day, expected
+):
     assert is_working_day(day) is expected
+
+
+def test_a_year_before_the_package_data_counts_monday_to_friday():
+    # 国庆 2003 was a holiday; no deadline falls there, and the law's holidays were different.
+    assert is_working_day(date(2003, 10, 1)) is True
 
 
 def test_it_agrees_with_the_package_on_every_day_it_has_data_for():
@@ -109,6 +155,45 @@ def test_it_agrees_with_the_package_on_every_day_it_has_data_for():
     while day <= last:
         assert is_working_day(day) is chinese_calendar.is_workday(day), day
         day += timedelta(days=1)
+
+
+PACKAGE_2026 = [
+    pytest.param(date(2026, 1, 1), id="元旦"),
+    pytest.param(date(2026, 1, 4), id="Sunday 调休上班"),
+    pytest.param(date(2026, 2, 16), id="除夕"),
+    pytest.param(date(2026, 2, 23), id="Monday, the notice's long break"),
+    pytest.param(date(2026, 4, 6), id="Monday 清明 in lieu"),
+    pytest.param(date(2026, 5, 5), id="Tuesday, the notice's 劳动节 break"),
+    pytest.param(date(2026, 10, 7), id="Wednesday, the notice's 国庆 break"),
+    pytest.param(date(2026, 10, 10), id="Saturday 调休上班"),
+]
+
+
+@pytest.mark.parametrize("day", PACKAGE_2026)
+def test_a_year_the_package_covers_keeps_the_package_answer(day):
+    assert is_working_day(day) is chinese_calendar.is_workday(day)
+
+
+def test_the_festivals_computed_fall_on_days_off_in_every_year_the_package_covers():
+    # The lunar library against the published notices: since the 2008 reform 初一–初三, 清明,
+    # 端午 and 中秋 have been days off every year; under the 2024 amendment (2025 on) all 13
+    # statutory days are (除夕 and 2 May were not statutory in between).
+    for year in range(2008, 2027):
+        days = festivals(year)
+        checked = [*days["春节"][1:], *days["清明节"], *days["端午节"], *days["中秋节"]]
+        if year >= 2025:
+            checked = [day for festival in days.values() for day in festival]
+        for day in checked:
+            assert not chinese_calendar.is_workday(day), day
+
+
+def test_the_qingming_computed_matches_the_package_solar_terms_for_this_century():
+    # chinesecalendar computes solar terms by formula; the lunar library astronomically.
+    # (They first differ in 2100, by a day: no deadline reaches that far.)
+    for year in range(2027, 2100):
+        (qingming,) = festivals(year)["清明节"]
+        terms = dict(chinese_calendar.get_solar_terms(date(year, 4, 1), date(year, 4, 30)))
+        assert terms[qingming] == "清明", year
 
 
 # Each answer was counted by hand on the 2026 calendar above.
@@ -127,12 +212,13 @@ ADD_WORKING_DAYS = [
     pytest.param(date(2026, 9, 30), 1, date(2026, 10, 8), id="Sept 30 + 1 jumps 国庆节"),
     pytest.param(date(2026, 9, 30), 3, date(2026, 10, 10), id="Sept 30 + 3 is the 调休 Saturday"),
     pytest.param(date(2026, 9, 30), 4, date(2026, 10, 12), id="Sept 30 + 4 skips Sunday 10-11"),
-    # 2027 has no data yet: Friday 2027-01-01 counts as a working day under the Monday–Friday
-    # guess, though the coming notice will almost surely make it 元旦. Until the office enters
-    # the 2027 overrides these deadlines are provisional, which is what calendar_warning says.
-    pytest.param(date(2026, 12, 31), 1, date(2027, 1, 1), id="across the year into no data"),
-    pytest.param(date(2026, 12, 31), 2, date(2027, 1, 4), id="no-data weekend is skipped"),
-    pytest.param(date(2026, 12, 25), 5, date(2027, 1, 1), id="last week of 2026 into 2027"),
+    # 2027 has no data yet: its statutory holidays are counted provisionally (Friday
+    # 2027-01-01 is 元旦), which is what calendar_warning says until the office confirms 2027.
+    pytest.param(date(2026, 12, 31), 1, date(2027, 1, 4), id="across 2027 New Year into no data"),
+    pytest.param(date(2026, 12, 31), 2, date(2027, 1, 5), id="no-data weekend is skipped"),
+    pytest.param(date(2026, 12, 25), 5, date(2027, 1, 4), id="last week of 2026 into 2027"),
+    pytest.param(date(2027, 2, 4), 1, date(2027, 2, 9), id="Thursday + 1 jumps 2027 春节"),
+    pytest.param(date(2030, 9, 30), 1, date(2030, 10, 4), id="Monday + 1 jumps 2030 国庆"),
 ]
 
 
@@ -147,7 +233,10 @@ WORKING_DAYS_BETWEEN = [
     pytest.param(date(2026, 2, 24), date(2026, 2, 13), -2, id="backwards across 春节"),
     pytest.param(date(2026, 2, 15), date(2026, 2, 23), 0, id="inside the holiday"),
     pytest.param(date(2026, 9, 30), date(2026, 10, 10), 3, id="across 国庆节"),
-    pytest.param(date(2026, 12, 31), date(2027, 1, 4), 2, id="across the year into no data"),
+    pytest.param(date(2026, 12, 31), date(2027, 1, 4), 1, id="across the year into no data"),
+    # 261 weekdays less the 7 statutory holidays on a weekday (01-01, 02-05, 02-08, 04-05,
+    # 06-09, 09-15, 10-01), until the notice moves some.
+    pytest.param(date(2026, 12, 31), date(2027, 12, 31), 254, id="the whole of 2027, for now"),
     pytest.param(date(2025, 12, 31), date(2026, 12, 31), 248, id="the whole of 2026"),
 ]
 
@@ -196,14 +285,16 @@ def test_an_override_wins_over_the_package_data():
     assert add_working_days(date(2026, 9, 30), 1) == date(2026, 10, 9)
 
 
-def test_an_override_wins_over_the_monday_to_friday_guess():
-    override(date(2027, 1, 1), REST, "元旦")
-    override(date(2027, 2, 6), WORK, "调休上班")
+def test_an_override_wins_over_the_provisional_calendar():
+    override(date(2027, 2, 9), REST, "春节")  # a weekday the notice adds to the break
+    override(date(2027, 2, 20), WORK, "调休上班")  # a swapped working Saturday
+    override(date(2027, 10, 1), WORK, "测试")  # even a statutory holiday, if the office says so
 
-    assert is_working_day(date(2027, 1, 1)) is False
-    assert is_working_day(date(2027, 2, 6)) is True
-    assert add_working_days(date(2026, 12, 31), 1) == date(2027, 1, 4)
-    assert working_days_between(date(2027, 2, 5), date(2027, 2, 8)) == 2
+    assert is_working_day(date(2027, 2, 9)) is False
+    assert is_working_day(date(2027, 2, 20)) is True
+    assert is_working_day(date(2027, 10, 1)) is True
+    assert add_working_days(date(2027, 2, 4), 1) == date(2027, 2, 10)
+    assert working_days_between(date(2027, 2, 19), date(2027, 2, 22)) == 2
 
 
 def test_years_in_the_package_are_confirmed_and_2027_is_not():
@@ -221,6 +312,9 @@ def test_2027_is_confirmed_once_the_office_confirms_it():
     CalendarYear.objects.filter(year=2027).update(confirmed=True)
     calendar_changed()
     assert is_confirmed(2027) is True
+    # Confirming changes the flag, not the days: the statutory holidays stay (every notice has
+    # them), and the notice's own days are the overrides the office entered.
+    assert is_working_day(date(2027, 1, 1)) is False
 
 
 WARNING_DAYS = [
@@ -239,6 +333,15 @@ def test_it_warns_the_office_when_a_year_is_not_confirmed(today, year):
         assert warning is None
     else:
         assert warning.startswith(f"{year}年节假日安排尚未录入")
+        assert "暂按法定节假日" in warning
+
+
+def test_the_warning_says_in_english_that_the_statutory_holidays_are_counted_provisionally():
+    with translation.override("en"):
+        warning = calendar_warning(date(2026, 11, 1))
+
+    assert warning.startswith("The 2027 public holiday schedule has not been entered yet")
+    assert "statutory public holidays" in warning
 
 
 def test_it_stops_warning_once_next_year_is_confirmed():
@@ -303,6 +406,26 @@ def test_calendar_changed_bumps_the_stamp_again_after_commit(django_capture_on_c
 
 def test_calendar_changed_returns_nothing():
     assert calendar_changed() is None
+
+
+def test_it_computes_the_statutory_holidays_of_a_year_once_per_process(monkeypatch):
+    computed = []
+
+    def counting(year):
+        computed.append(year)
+        return statutory_holidays(year)
+
+    monkeypatch.setattr(calendar, "statutory_holidays", counting)
+    calendar._provisional_holidays.cache_clear()
+    try:
+        for _ in range(3):
+            add_working_days(date(2026, 12, 1), 300)
+        calendar_changed()  # the office's overrides reload; the law did not change
+        working_days_between(date(2027, 1, 1), date(2028, 12, 31))
+    finally:
+        calendar._provisional_holidays.cache_clear()
+
+    assert computed == [2027, 2028]
 
 
 # ---------------------------------------------------------------------------------------------

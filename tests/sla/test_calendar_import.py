@@ -38,7 +38,7 @@ def overrides():
 
 
 def test_it_imports_a_good_file_and_the_calendar_sees_it_at_once(tmp_path):
-    assert is_working_day(date(2027, 1, 1)) is True  # the Monday–Friday guess, now cached
+    assert is_working_day(date(2027, 2, 6)) is False  # 初一, provisionally; now cached
 
     output = run(write(tmp_path, GOOD_CSV))
 

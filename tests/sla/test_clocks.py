@@ -463,8 +463,8 @@ def test_the_most_specific_policy_applies(category):
     assert reply_days(child, Appeal.Priority.URGENT) == 4  # its own urgent over its own "all"
     assert reply_days(grandchild) == 6  # the nearest ancestor's
     assert reply_days(category) == 8  # its own over the default
-    # A category's own "all priorities" wins over the default's urgent one.
-    assert reply_days(category, Appeal.Priority.URGENT) == 8
+    # The default's urgent one wins over a category's own "all priorities" (urgency is kept).
+    assert reply_days(category, Appeal.Priority.URGENT) == 5
     assert reply_days(other) == 10  # no policy of its own: the default
     assert reply_days(other, Appeal.Priority.URGENT) == 5  # the default's urgent one
     assert reply_days(None) == 10
