@@ -10,6 +10,7 @@ class SlaConfig(AppConfig):
         # Clocks follow the loop: every timeline event reaches sla.services.clocks_on_event in
         # the transaction of the service that recorded it (see appeals/events.py).
         from appeals import events
+        from sla import tasks  # noqa: F401  (registers the tasks in every process; core.jobs)
         from sla.services import clocks_on_event
 
         events.listen(clocks_on_event)
