@@ -583,6 +583,8 @@ class Notification(models.Model):
     appeal = models.ForeignKey(
         Appeal, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
     )
+    # The EventCode of the timeline event that caused it, or `escalation:<step code>` for the
+    # notices of an escalation step (sla.services).
     event = models.CharField(max_length=40)
     # Marks each effect once: the same escalation never notifies the same person twice.
     dedupe_key = models.CharField(max_length=120, unique=True)

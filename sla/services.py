@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appeals.models import Appeal, Assignment
+from appeals.models import Appeal, Assignment, EventCode
 from appeals.services import appeal_colour_set, appeal_rating_lapse, event_record
 from appeals.services.notify import notify_users
 from departments.models import Membership
@@ -26,7 +26,7 @@ from sla.models import COLOUR_RANK, Clock, Colour, Escalation, EscalationStep, H
 from sla.selectors import appeal_colour, policy_for
 
 # Events the sla app records itself; whoever records them recolours the appeal.
-_OWN_EVENTS = ("escalated", "deadline_changed")
+_OWN_EVENTS = frozenset({EventCode.ESCALATED, EventCode.DEADLINE_CHANGED})
 
 logger = logging.getLogger(__name__)
 
@@ -322,7 +322,7 @@ def _escalate(appeal: Appeal, clock: Clock, step: EscalationStep, now: datetime)
         "ob": clock.get_obligation_display(),
         "due": clock.due_date.isoformat(),
     }
-    event_record(appeal_id=appeal.pk, code="escalated", note=note, public=False)
+    event_record(appeal_id=appeal.pk, code=EventCode.ESCALATED, note=note, public=False)
     users = {u.pk: u for t in step.target_list() for u in _recipients(t, clock, appeal)}
     notify_users(
         users=users.values(),
@@ -428,7 +428,7 @@ def clocks_recompute(*, now: datetime | None = None, batch: int = 500) -> int:
                 _save(clock, "calendar_changed", ["due_date", "state", "colour", "next_check_at"])
                 event_record(
                     appeal_id=appeal_id,
-                    code="deadline_changed",
+                    code=EventCode.DEADLINE_CHANGED,
                     public=False,
                     note=_("工作日历调整：%(ob)s截止日由 %(a)s 改为 %(b)s。")
                     % {
