@@ -368,24 +368,55 @@ def _lock_for_check(clock_id: int, now: datetime) -> tuple[Appeal, Clock] | None
     return (appeal, clock) if clock is not None else None
 
 
-def _recipients(target: str, clock: Clock, appeal: Appeal):
-    if target == EscalationStep.Target.HANDLERS and clock.department_id:
-        return list(
-            department_staff(clock.department_id, Membership.Role.HANDLER, Membership.Role.LIAISON)
-        )
-    if target == EscalationStep.Target.HEADS and clock.department_id:
-        return list(department_staff(clock.department_id, Membership.Role.HEAD))
-    if target == EscalationStep.Target.OFFICE:
-        return list(users_with_role(Role.OFFICE))
-    if target == EscalationStep.Target.COMMISSIONER:
-        return (
-            [appeal.commissioner]
-            if appeal.commissioner
-            else list(users_with_role(Role.COMMISSIONER))
-        )
-    if target == EscalationStep.Target.LEADERS:
-        return list(users_with_role(Role.LEADER))
-    return []
+def _department_handlers(clock: Clock, appeal: Appeal) -> list:
+    if not clock.department_id:
+        return []
+    return list(
+        department_staff(clock.department_id, Membership.Role.HANDLER, Membership.Role.LIAISON)
+    )
+
+
+def _department_heads(clock: Clock, appeal: Appeal) -> list:
+    if not clock.department_id:
+        return []
+    return list(department_staff(clock.department_id, Membership.Role.HEAD))
+
+
+def _commissioner(clock: Clock, appeal: Appeal) -> list:
+    return (
+        [appeal.commissioner] if appeal.commissioner else list(users_with_role(Role.COMMISSIONER))
+    )
+
+
+def _office(clock: Clock, appeal: Appeal) -> list:
+    return list(users_with_role(Role.OFFICE))
+
+
+def _leaders(clock: Clock, appeal: Appeal) -> list:
+    return list(users_with_role(Role.LEADER))
+
+
+# Whom each escalation target names, for one clock. Every EscalationStep.Target is here
+# (tests/sla/test_sweep.py walks them); EscalationStep.clean() refuses any other target.
+RECIPIENTS: dict[str, Callable[[Clock, Appeal], list]] = {
+    EscalationStep.Target.HANDLERS: _department_handlers,
+    EscalationStep.Target.HEADS: _department_heads,
+    EscalationStep.Target.OFFICE: _office,
+    EscalationStep.Target.COMMISSIONER: _commissioner,
+    EscalationStep.Target.LEADERS: _leaders,
+}
+
+
+def _recipients(step: EscalationStep, clock: Clock, appeal: Appeal) -> dict:
+    """The people the step tells about this clock, each once (by primary key)."""
+    users = {}
+    for target in step.target_list():
+        if target not in RECIPIENTS:
+            # Only a row saved before targets were validated, or written around the admin.
+            logger.error("escalation step %s names an unknown target %r", step.code, target)
+            continue
+        users.update({u.pk: u for u in RECIPIENTS[target](clock, appeal)})
+    return users
 
 
 def _escalate(appeal: Appeal, clock: Clock, step: EscalationStep, now: datetime) -> bool:
@@ -404,7 +435,7 @@ def _escalate(appeal: Appeal, clock: Clock, step: EscalationStep, now: datetime)
         "due": clock.due_date.isoformat(),
     }
     event_record(appeal_id=appeal.pk, code=EventCode.ESCALATED, note=note, public=False)
-    users = {u.pk: u for t in step.target_list() for u in _recipients(t, clock, appeal)}
+    users = _recipients(step, clock, appeal)
     notify_users(
         users=users.values(),
         appeal=appeal,
