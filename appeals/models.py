@@ -445,11 +445,50 @@ class Attachment(models.Model):
         ordering = ["created_at"]
 
 
+class EventCode(models.TextChoices):
+    """What a timeline event says happened: a closed set. Services record these (through
+    appeals.services._common.record, which refuses any other code), the sla app keeps its
+    clocks in step with them, the timeline shows their labels. The values are stored: never
+    rename one without a data migration."""
+
+    FILED = "filed", _("登记")
+    ROUTED = "routed", _("交办")
+    SIGNED = "signed", _("签收")
+    RETURNED = "returned", _("退回")
+    OPINION_SENT = "opinion_sent", _("配合意见")
+    REPLY_FOR_REVIEW = "reply_for_review", _("答复提交审核")
+    REVIEW_HEAD_APPROVED = "review_head_approved", _("单位负责人审核同意")
+    REVIEW_HEAD_SENT_BACK = "review_head_sent_back", _("单位负责人退回修改")
+    REVIEW_OFFICE_APPROVED = "review_office_approved", _("营商办审核同意")
+    REVIEW_OFFICE_SENT_BACK = "review_office_sent_back", _("营商办退回修改")
+    REPLIED = "replied", _("办理反馈")
+    RATED = "rated", _("企业评价")
+    REOPENED = "reopened", _("重办")
+    CLOSED = "closed", _("办结")
+    NOT_ACCEPTED = "not_accepted", _("不予受理")
+    REDIRECTED = "redirected", _("转办")
+    MERGED = "merged", _("并案")
+    MERGED_FROM = "merged_from", _("并案")
+    FOLLOWED_UP = "followed_up", _("回访")
+    MATERIAL_REQUESTED = "material_requested", _("请企业补充材料")
+    MATERIAL_SUPPLIED = "material_supplied", _("企业补充材料")
+    EXTENSION_REQUESTED = "extension_requested", _("延期申请")
+    EXTENSION_APPROVED = "extension_approved", _("同意延期")
+    EXTENSION_REJECTED = "extension_rejected", _("不同意延期")
+    BLOCKED = "blocked", _("标记受阻")
+    UNBLOCKED = "unblocked", _("解除受阻")
+    RATING_LAPSED = "rating_lapsed", _("逾期未评价，视为认可")
+    ESCALATED = "escalated", _("督办")
+    DEADLINE_CHANGED = "deadline_changed", _("办理时限调整")
+    PUBLICISED = "publicised", _("张榜公示")
+    UNPUBLICISED = "unpublicised", _("撤下公示")
+
+
 class TimelineEvent(models.Model):
     """The readable story of an appeal: who did what, when, and the note they left."""
 
     appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="events")
-    code = models.CharField(max_length=40)
+    code = models.CharField(max_length=40, choices=EventCode.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -540,6 +579,8 @@ class Notification(models.Model):
     appeal = models.ForeignKey(
         Appeal, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
     )
+    # The EventCode of the timeline event that caused it, or `escalation:<step code>` for the
+    # notices of an escalation step (sla.services).
     event = models.CharField(max_length=40)
     # Marks each effect once: the same escalation never notifies the same person twice.
     dedupe_key = models.CharField(max_length=120, unique=True)

@@ -54,6 +54,7 @@ from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from appeals.models import EventCode  # noqa: E402
 from appeals.validators import CREDIT_CODE_CHARSET, credit_code_check_char  # noqa: E402
 from sla.calendar import is_working_day  # noqa: E402
 from sla.models import EscalationStep, Policy  # noqa: E402
@@ -788,7 +789,7 @@ class Province:
         awaiting = N
         blocked = False
         last_t, last_reason = t_f, None
-        self.events.append((t_f, "filed", f"诉求已登记，登记号{number}。", True, None))
+        self.events.append((t_f, EventCode.FILED, f"诉求已登记，登记号{number}。", True, None))
 
         if kind in ("not_accepted", "redirected", "merged"):
             if kind == "merged" and pk < 2:
@@ -802,7 +803,7 @@ class Province:
             }[kind]
             if kind == "merged":
                 merged_into = str(ri(max(1, pk - 3000), pk - 1))
-            self.events.append((t_end, kind, explanation, True, None))
+            self.events.append((t_end, EventCode(kind), explanation, True, None))
             last_t, last_reason = t_end, kind
         elif kind == "triage":
             pass
@@ -1108,14 +1109,16 @@ class Province:
                 assignment=first,
                 dept=first_lead,
             )
-            self.event(t_r0, "routed", f"已交办{name[first_lead]}牵头办理。")
-            self.event(t_ret, "returned", f"{name[first_lead]}退回：{reason}", False, first_lead)
+            self.event(t_r0, EventCode.ROUTED, f"已交办{name[first_lead]}牵头办理。")
+            self.event(
+                t_ret, EventCode.RETURNED, f"{name[first_lead]}退回：{reason}", False, first_lead
+            )
             out["returned"] = 1
         lead, t_r, d_r = s["lead"], s["t_r"], s["d_r"]
         cos = s["cos"]
         self.event(
             t_r,
-            "routed",
+            EventCode.ROUTED,
             f"已交办{name[lead]}牵头办理" + (f"，{len(cos)}个单位配合。" if cos else "。"),
         )
         sign_due = days.add(d_r, sign_limit)
@@ -1201,7 +1204,7 @@ class Province:
                 assignment=a,
                 dept=lead,
             )
-        self.event(t_sl, "signed", f"{name[lead]}已签收。", True, lead)
+        self.event(t_sl, EventCode.SIGNED, f"{name[lead]}已签收。", True, lead)
         for co, t_sc, t_o in cos:
             # A co-handler that had not signed when the lead replied was cancelled unsigned.
             signed = t_sc < (now_t if kind == "in_progress" else rounds[0])
@@ -1275,7 +1278,9 @@ class Province:
                     f"{self.next_id('appeals_opinion')}\t我单位已按职责提出意见，请牵头单位统筹答复。"
                     f"\t{days.ts(t_o)}\t{self.pk}\t{c}\t{N}"
                 )
-                self.event(t_o, "opinion_sent", f"{name[co]}已向牵头单位提交配合意见。", False, co)
+                self.event(
+                    t_o, EventCode.OPINION_SENT, f"{name[co]}已向牵头单位提交配合意见。", False, co
+                )
             else:
                 self.clock(
                     "opinion",
@@ -1294,7 +1299,9 @@ class Province:
                 paused_on = max(days.shift(today, -ri(0, 5)), t_sl // 86400)
                 t_p = self.at(paused_on) if paused_on < today else now_t - 60
                 out["awaiting"] = t_p = max(t_p, t_sl + 60)
-                self.event(t_p, "material_requested", "请企业补充相关证明材料。", True, lead)
+                self.event(
+                    t_p, EventCode.MATERIAL_REQUESTED, "请企业补充相关证明材料。", True, lead
+                )
             self.clock(
                 "reply",
                 started=d_f,
@@ -1314,7 +1321,7 @@ class Province:
                     f"已向企业说明。\t{ch(('pending_head', 'pending_office'))}\t\t"
                     f"{days.ts(t_s)}\t{N}\t{self.pk}\t{a}\t{N}"
                 )
-                self.event(t_s, "reply_for_review", "办理反馈已提交审核。", False, lead)
+                self.event(t_s, EventCode.REPLY_FOR_REVIEW, "办理反馈已提交审核。", False, lead)
             out["status"] = "in_progress"
             out["last"] = (t_sl, "signed")
             return out
@@ -1353,8 +1360,8 @@ class Province:
                 f"{days.ts(t_s)}\t{days.ts(t_p)}\t{self.pk}\t{a}\t{N}"
             )
             if outcome != "resolved":
-                self.event(t_s, "reply_for_review", "办理反馈已提交审核。", False, lead)
-            self.event(t_p, "replied", "诉求已答复，请企业评价。", True, lead)
+                self.event(t_s, EventCode.REPLY_FOR_REVIEW, "办理反馈已提交审核。", False, lead)
+            self.event(t_p, EventCode.REPLIED, "诉求已答复，请企业评价。", True, lead)
             rat_due = days.add(t_p // 86400, rat_limit)
             if j < len(ratings):
                 t_rate, score, rehandle = ratings[j]
@@ -1373,16 +1380,18 @@ class Province:
                     f"{self.pk}\t{N}\t{reply}"
                 )
                 if score == "lapsed":
-                    self.event(t_rate, "rating_lapsed", "评价期限届满未评价，视为认可，诉求办结。")
+                    self.event(
+                        t_rate, EventCode.RATING_LAPSED, "评价期限届满未评价，视为认可，诉求办结。"
+                    )
                     out["last"] = (t_rate, "rating_lapsed")
                 elif rehandle:
-                    self.event(t_rate, "rated", "企业评价：不满意。")
-                    self.event(t_rate, "reopened", "企业不满意并申请重办。", True, lead)
+                    self.event(t_rate, EventCode.RATED, "企业评价：不满意。")
+                    self.event(t_rate, EventCode.REOPENED, "企业不满意并申请重办。", True, lead)
                     out["reopened"] = 1
                     rep_started = t_rate // 86400
                 else:
-                    self.event(t_rate, "rated", "企业已评价。")
-                    self.event(t_rate, "closed", "诉求已办结。")
+                    self.event(t_rate, EventCode.RATED, "企业已评价。")
+                    self.event(t_rate, EventCode.CLOSED, "诉求已办结。")
                     out["last"] = (t_rate, "rated")
             else:  # replied, waiting for the rating
                 self.clock(

@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
@@ -91,9 +92,41 @@ class PolicyAdmin(admin.ModelAdmin):
     autocomplete_fields = ["category"]
 
 
+class EscalationStepForm(forms.ModelForm):
+    """The targets as checkboxes of EscalationStep.Target, stored as the same comma-separated
+    string the sweep reads."""
+
+    targets = forms.MultipleChoiceField(
+        label=_("通知对象"),
+        choices=EscalationStep.Target.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = EscalationStep
+        fields = ["code", "name", "colour", "after_working_days", "targets", "is_active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["targets"] = self.instance.target_list()
+
+    def clean_targets(self) -> str:
+        chosen = self.cleaned_data["targets"]
+        return ",".join(t for t in EscalationStep.Target.values if t in chosen)
+
+
 @admin.register(EscalationStep)
 class EscalationStepAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "colour", "after_working_days", "targets", "is_active"]
+    """model.clean() refuses an unknown target; the form offers only the known ones."""
+
+    form = EscalationStepForm
+    list_display = ["code", "name", "colour", "after_working_days", "target_labels", "is_active"]
+
+    @admin.display(description=_("通知对象"))
+    def target_labels(self, obj: EscalationStep) -> str:
+        labels = dict(EscalationStep.Target.choices)
+        return "、".join(str(labels.get(t, t)) for t in obj.target_list())
 
 
 @admin.register(Clock)

@@ -268,6 +268,21 @@ class EscalationStep(models.Model):
     def target_list(self) -> list[str]:
         return [t.strip() for t in self.targets.split(",") if t.strip()]
 
+    def clean(self) -> None:
+        """A step must tell someone, and only people the sweep knows how to find: a misspelt
+        target would otherwise notify nobody, in silence."""
+        targets = self.target_list()
+        unknown = [t for t in targets if t not in self.Target.values]
+        if unknown:
+            raise ValidationError(
+                {
+                    "targets": _("未知的通知对象：%(unknown)s。可选：%(known)s。")
+                    % {"unknown": ", ".join(unknown), "known": ", ".join(self.Target.values)}
+                }
+            )
+        if not targets and self.targets:  # an empty field is refused as blank already
+            raise ValidationError({"targets": _("请至少选择一个通知对象。")})
+
     def fires_on(self, clock: "Clock") -> date:
         """The day this step fires for the clock."""
         if self.colour == Colour.YELLOW:

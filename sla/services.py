@@ -9,13 +9,15 @@ constraint, not a hope.
 """
 
 import logging
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appeals.models import Appeal, Assignment
+from appeals.models import Appeal, Assignment, EventCode
 from appeals.services import appeal_colour_set, appeal_rating_lapse, event_record
 from appeals.services.notify import notify_users
 from departments.models import Membership
@@ -26,7 +28,7 @@ from sla.models import COLOUR_RANK, Clock, Colour, Escalation, EscalationStep, H
 from sla.selectors import appeal_colour, policy_for
 
 # Events the sla app records itself; whoever records them recolours the appeal.
-_OWN_EVENTS = ("escalated", "deadline_changed")
+_OWN_EVENTS = frozenset({EventCode.ESCALATED, EventCode.DEADLINE_CHANGED})
 
 logger = logging.getLogger(__name__)
 
@@ -130,132 +132,211 @@ def _recolour(appeal: Appeal, today: date) -> None:
     appeal_colour_set(appeal=appeal, colour=appeal_colour(appeal, clocks, today))
 
 
+def _on_routed(event, context: dict, now: datetime) -> None:
+    appeal, today = event.appeal, timezone.localdate(now)
+    for a in context["assignments"]:
+        _start(appeal, obligation=Clock.Obligation.SIGN, today=today, assignment=a)
+        if a.role == Assignment.Role.CO:
+            _start(appeal, obligation=Clock.Obligation.OPINION, today=today, assignment=a)
+        else:
+            # The enterprise-facing limit runs from filing: a return to triage and a new
+            # lead do not reset it, and earlier pauses still count.
+            previous = (
+                Clock.objects.filter(appeal=appeal, obligation=Clock.Obligation.REPLY)
+                .order_by("-pk")
+                .first()
+            )
+            _start(
+                appeal,
+                obligation=Clock.Obligation.REPLY,
+                today=today,
+                assignment=a,
+                started_on=previous.started_on if previous else timezone.localdate(appeal.filed_at),
+                paused_days=previous.paused_days if previous else 0,
+            )
+
+
+def _on_signed(event, context: dict, now: datetime) -> None:
+    _finish(
+        _open_clocks(
+            event.appeal, assignment=context.get("assignment"), obligation=Clock.Obligation.SIGN
+        ),
+        state=Clock.State.MET,
+        reason=event.code,
+        now=now,
+    )
+
+
+def _on_opinion_sent(event, context: dict, now: datetime) -> None:
+    _finish(
+        _open_clocks(event.appeal, assignment=context.get("assignment")),
+        state=Clock.State.MET,
+        reason=event.code,
+        now=now,
+    )
+
+
+def _on_returned(event, context: dict, now: datetime) -> None:
+    appeal, assignment = event.appeal, context.get("assignment")
+    _finish(
+        _open_clocks(appeal, assignment=assignment),
+        state=Clock.State.CANCELLED,
+        reason=event.code,
+        now=now,
+    )
+    if assignment.role == Assignment.Role.LEAD:
+        _finish(
+            _open_clocks(appeal).exclude(obligation=Clock.Obligation.RATING),
+            state=Clock.State.CANCELLED,
+            reason="lead_returned",
+            now=now,
+        )
+
+
+def _on_replied(event, context: dict, now: datetime) -> None:
+    appeal = event.appeal
+    _finish(
+        _open_clocks(appeal, assignment=context.get("assignment")),
+        state=Clock.State.MET,
+        reason=event.code,
+        now=now,
+    )
+    _finish(_open_clocks(appeal), state=Clock.State.CANCELLED, reason="lead_replied", now=now)
+    _start(appeal, obligation=Clock.Obligation.RATING, today=timezone.localdate(now))
+
+
+def _on_reopened(event, context: dict, now: datetime) -> None:
+    appeal = event.appeal
+    _finish(
+        _open_clocks(appeal, obligation=Clock.Obligation.RATING),
+        state=Clock.State.MET,
+        reason=event.code,
+        now=now,
+    )
+    _start(
+        appeal,
+        obligation=Clock.Obligation.REPLY,
+        today=timezone.localdate(now),
+        assignment=context.get("assignment"),
+    )
+
+
+def _on_rated(event, context: dict, now: datetime) -> None:
+    """The enterprise rated: its rating window is met (a close or a reopening follows)."""
+    _finish(
+        _open_clocks(event.appeal, obligation=Clock.Obligation.RATING),
+        state=Clock.State.MET,
+        reason=event.code,
+        now=now,
+    )
+
+
+def _on_closed(event, context: dict, now: datetime) -> None:
+    """Closed (rated, lapsed or by staff): the rating window is met, anything else cancelled."""
+    _on_rated(event, context, now)
+    _on_ended_early(event, context, now)
+
+
+def _on_ended_early(event, context: dict, now: datetime) -> None:
+    """Not accepted, redirected or merged at triage: every clock stops."""
+    _finish(_open_clocks(event.appeal), state=Clock.State.CANCELLED, reason=event.code, now=now)
+
+
+def _on_material_requested(event, context: dict, now: datetime) -> None:
+    today = timezone.localdate(now)
+    for clock in _open_clocks(event.appeal).exclude(state=Clock.State.PAUSED):
+        clock.state, clock.paused_on, clock.next_check_at = Clock.State.PAUSED, today, None
+        _save(clock, "paused", ["state", "paused_on", "next_check_at"])
+
+
+def _on_material_supplied(event, context: dict, now: datetime) -> None:
+    today = timezone.localdate(now)
+    steps = _active_steps()
+    for clock in _open_clocks(event.appeal, state=Clock.State.PAUSED):
+        clock.paused_days += working_days_between(clock.paused_on, today)
+        clock.paused_on = None
+        clock.state = Clock.State.RUNNING
+        clock.due_date = clock.compute_due()
+        _refresh(clock, today, steps)
+        _save(
+            clock,
+            "resumed",
+            ["state", "paused_on", "paused_days", "due_date", "colour", "next_check_at"],
+        )
+
+
+def _on_extension_approved(event, context: dict, now: datetime) -> None:
+    today = timezone.localdate(now)
+    steps = _active_steps()
+    for clock in _open_clocks(event.appeal, assignment=context.get("assignment")).exclude(
+        obligation=Clock.Obligation.SIGN
+    ):
+        clock.extension_days += context["days"]
+        clock.due_date = clock.compute_due()
+        if clock.state == Clock.State.BREACHED:
+            clock.state = Clock.State.RUNNING
+        _refresh(clock, today, steps)
+        _save(
+            clock,
+            "extended",
+            ["extension_days", "due_date", "state", "colour", "next_check_at"],
+        )
+
+
+# What each event does to the clocks. Every EventCode is here or in CLOCK_IGNORED, never both
+# (tests/sla/test_clocks.py), so a new event is a decision, not a silence.
+CLOCK_HANDLERS: dict[EventCode, Callable[[Any, dict, datetime], None]] = {
+    EventCode.ROUTED: _on_routed,
+    EventCode.SIGNED: _on_signed,
+    EventCode.OPINION_SENT: _on_opinion_sent,
+    EventCode.RETURNED: _on_returned,
+    EventCode.REPLIED: _on_replied,
+    EventCode.REOPENED: _on_reopened,
+    EventCode.RATED: _on_rated,
+    EventCode.CLOSED: _on_closed,
+    EventCode.RATING_LAPSED: _on_closed,
+    EventCode.NOT_ACCEPTED: _on_ended_early,
+    EventCode.REDIRECTED: _on_ended_early,
+    EventCode.MERGED: _on_ended_early,
+    EventCode.MATERIAL_REQUESTED: _on_material_requested,
+    EventCode.MATERIAL_SUPPLIED: _on_material_supplied,
+    EventCode.EXTENSION_APPROVED: _on_extension_approved,
+}
+
+# Events that move no clock. The appeal is still recoloured after each (a blocked flag turns it
+# red), except after the sla app's own events, whose recorder recolours it.
+CLOCK_IGNORED: frozenset[EventCode] = frozenset(
+    {
+        EventCode.FILED,  # no clock runs before routing
+        EventCode.REPLY_FOR_REVIEW,  # the reply clock runs on through the reviews
+        EventCode.REVIEW_HEAD_APPROVED,
+        EventCode.REVIEW_HEAD_SENT_BACK,
+        EventCode.REVIEW_OFFICE_APPROVED,
+        EventCode.REVIEW_OFFICE_SENT_BACK,
+        EventCode.MERGED_FROM,  # the appeal merged into keeps its own clocks
+        EventCode.FOLLOWED_UP,  # after closure
+        EventCode.EXTENSION_REQUESTED,  # only an approved extension moves a deadline
+        EventCode.EXTENSION_REJECTED,
+        EventCode.BLOCKED,  # colours the appeal, not its clocks
+        EventCode.UNBLOCKED,
+        EventCode.PUBLICISED,
+        EventCode.UNPUBLICISED,
+        *_OWN_EVENTS,
+    }
+)
+
+
 def clocks_on_event(event, context: dict) -> None:
     """Keep the clocks, and the appeal's colour, in step with one workflow event (called inside
     the service's transaction, with the appeal row locked)."""
-    if event.code in _OWN_EVENTS:
-        return
-    _clocks_follow(event, context)
-    _recolour(event.appeal, timezone.localdate())
-
-
-def _clocks_follow(event, context: dict) -> None:
-    appeal = event.appeal
-    now = timezone.now()
-    today = timezone.localdate(now)
     code = event.code
-    assignment = context.get("assignment")
-    if code == "routed":
-        for a in context["assignments"]:
-            _start(appeal, obligation=Clock.Obligation.SIGN, today=today, assignment=a)
-            if a.role == Assignment.Role.CO:
-                _start(appeal, obligation=Clock.Obligation.OPINION, today=today, assignment=a)
-            else:
-                # The enterprise-facing limit runs from filing: a return to triage and a new
-                # lead do not reset it, and earlier pauses still count.
-                previous = (
-                    Clock.objects.filter(appeal=appeal, obligation=Clock.Obligation.REPLY)
-                    .order_by("-pk")
-                    .first()
-                )
-                _start(
-                    appeal,
-                    obligation=Clock.Obligation.REPLY,
-                    today=today,
-                    assignment=a,
-                    started_on=previous.started_on
-                    if previous
-                    else timezone.localdate(appeal.filed_at),
-                    paused_days=previous.paused_days if previous else 0,
-                )
-    elif code == "signed":
-        _finish(
-            _open_clocks(appeal, assignment=assignment, obligation=Clock.Obligation.SIGN),
-            state=Clock.State.MET,
-            reason="signed",
-            now=now,
-        )
-    elif code == "opinion_sent":
-        _finish(
-            _open_clocks(appeal, assignment=assignment),
-            state=Clock.State.MET,
-            reason="opinion_sent",
-            now=now,
-        )
-    elif code == "returned":
-        _finish(
-            _open_clocks(appeal, assignment=assignment),
-            state=Clock.State.CANCELLED,
-            reason="returned",
-            now=now,
-        )
-        if assignment.role == Assignment.Role.LEAD:
-            _finish(
-                _open_clocks(appeal).exclude(obligation=Clock.Obligation.RATING),
-                state=Clock.State.CANCELLED,
-                reason="lead_returned",
-                now=now,
-            )
-    elif code == "replied":
-        _finish(
-            _open_clocks(appeal, assignment=assignment),
-            state=Clock.State.MET,
-            reason="replied",
-            now=now,
-        )
-        _finish(_open_clocks(appeal), state=Clock.State.CANCELLED, reason="lead_replied", now=now)
-        _start(appeal, obligation=Clock.Obligation.RATING, today=today)
-    elif code == "reopened":
-        _finish(
-            _open_clocks(appeal, obligation=Clock.Obligation.RATING),
-            state=Clock.State.MET,
-            reason="reopened",
-            now=now,
-        )
-        _start(appeal, obligation=Clock.Obligation.REPLY, today=today, assignment=assignment)
-    elif code in ("rated", "closed", "rating_lapsed"):
-        _finish(
-            _open_clocks(appeal, obligation=Clock.Obligation.RATING),
-            state=Clock.State.MET,
-            reason=code,
-            now=now,
-        )
-        if code != "rated":
-            _finish(_open_clocks(appeal), state=Clock.State.CANCELLED, reason=code, now=now)
-    elif code in ("not_accepted", "redirected", "merged"):
-        _finish(_open_clocks(appeal), state=Clock.State.CANCELLED, reason=code, now=now)
-    elif code == "material_requested":
-        for clock in _open_clocks(appeal).exclude(state=Clock.State.PAUSED):
-            clock.state, clock.paused_on, clock.next_check_at = Clock.State.PAUSED, today, None
-            _save(clock, "paused", ["state", "paused_on", "next_check_at"])
-    elif code == "material_supplied":
-        steps = _active_steps()
-        for clock in _open_clocks(appeal, state=Clock.State.PAUSED):
-            clock.paused_days += working_days_between(clock.paused_on, today)
-            clock.paused_on = None
-            clock.state = Clock.State.RUNNING
-            clock.due_date = clock.compute_due()
-            _refresh(clock, today, steps)
-            _save(
-                clock,
-                "resumed",
-                ["state", "paused_on", "paused_days", "due_date", "colour", "next_check_at"],
-            )
-    elif code == "extension_approved":
-        steps = _active_steps()
-        for clock in _open_clocks(appeal, assignment=assignment).exclude(
-            obligation=Clock.Obligation.SIGN
-        ):
-            clock.extension_days += context["days"]
-            clock.due_date = clock.compute_due()
-            if clock.state == Clock.State.BREACHED:
-                clock.state = Clock.State.RUNNING
-            _refresh(clock, today, steps)
-            _save(
-                clock,
-                "extended",
-                ["extension_days", "due_date", "state", "colour", "next_check_at"],
-            )
+    if code in _OWN_EVENTS:
+        return
+    if code not in CLOCK_IGNORED:
+        # A code neither handled nor ignored fails here, loudly, rather than pass in silence
+        # (tests/sla/test_clocks.py walks every EventCode through these two tables).
+        CLOCK_HANDLERS[code](event, context, timezone.now())
+    _recolour(event.appeal, timezone.localdate())
 
 
 # --- The sweep ------------------------------------------------------------------------------
@@ -287,24 +368,55 @@ def _lock_for_check(clock_id: int, now: datetime) -> tuple[Appeal, Clock] | None
     return (appeal, clock) if clock is not None else None
 
 
-def _recipients(target: str, clock: Clock, appeal: Appeal):
-    if target == EscalationStep.Target.HANDLERS and clock.department_id:
-        return list(
-            department_staff(clock.department_id, Membership.Role.HANDLER, Membership.Role.LIAISON)
-        )
-    if target == EscalationStep.Target.HEADS and clock.department_id:
-        return list(department_staff(clock.department_id, Membership.Role.HEAD))
-    if target == EscalationStep.Target.OFFICE:
-        return list(users_with_role(Role.OFFICE))
-    if target == EscalationStep.Target.COMMISSIONER:
-        return (
-            [appeal.commissioner]
-            if appeal.commissioner
-            else list(users_with_role(Role.COMMISSIONER))
-        )
-    if target == EscalationStep.Target.LEADERS:
-        return list(users_with_role(Role.LEADER))
-    return []
+def _department_handlers(clock: Clock, appeal: Appeal) -> list:
+    if not clock.department_id:
+        return []
+    return list(
+        department_staff(clock.department_id, Membership.Role.HANDLER, Membership.Role.LIAISON)
+    )
+
+
+def _department_heads(clock: Clock, appeal: Appeal) -> list:
+    if not clock.department_id:
+        return []
+    return list(department_staff(clock.department_id, Membership.Role.HEAD))
+
+
+def _commissioner(clock: Clock, appeal: Appeal) -> list:
+    return (
+        [appeal.commissioner] if appeal.commissioner else list(users_with_role(Role.COMMISSIONER))
+    )
+
+
+def _office(clock: Clock, appeal: Appeal) -> list:
+    return list(users_with_role(Role.OFFICE))
+
+
+def _leaders(clock: Clock, appeal: Appeal) -> list:
+    return list(users_with_role(Role.LEADER))
+
+
+# Whom each escalation target names, for one clock. Every EscalationStep.Target is here
+# (tests/sla/test_sweep.py walks them); EscalationStep.clean() refuses any other target.
+RECIPIENTS: dict[str, Callable[[Clock, Appeal], list]] = {
+    EscalationStep.Target.HANDLERS: _department_handlers,
+    EscalationStep.Target.HEADS: _department_heads,
+    EscalationStep.Target.OFFICE: _office,
+    EscalationStep.Target.COMMISSIONER: _commissioner,
+    EscalationStep.Target.LEADERS: _leaders,
+}
+
+
+def _recipients(step: EscalationStep, clock: Clock, appeal: Appeal) -> dict:
+    """The people the step tells about this clock, each once (by primary key)."""
+    users = {}
+    for target in step.target_list():
+        if target not in RECIPIENTS:
+            # Only a row saved before targets were validated, or written around the admin.
+            logger.error("escalation step %s names an unknown target %r", step.code, target)
+            continue
+        users.update({u.pk: u for u in RECIPIENTS[target](clock, appeal)})
+    return users
 
 
 def _escalate(appeal: Appeal, clock: Clock, step: EscalationStep, now: datetime) -> bool:
@@ -322,8 +434,8 @@ def _escalate(appeal: Appeal, clock: Clock, step: EscalationStep, now: datetime)
         "ob": clock.get_obligation_display(),
         "due": clock.due_date.isoformat(),
     }
-    event_record(appeal_id=appeal.pk, code="escalated", note=note, public=False)
-    users = {u.pk: u for t in step.target_list() for u in _recipients(t, clock, appeal)}
+    event_record(appeal_id=appeal.pk, code=EventCode.ESCALATED, note=note, public=False)
+    users = _recipients(step, clock, appeal)
     notify_users(
         users=users.values(),
         appeal=appeal,
@@ -428,7 +540,7 @@ def clocks_recompute(*, now: datetime | None = None, batch: int = 500) -> int:
                 _save(clock, "calendar_changed", ["due_date", "state", "colour", "next_check_at"])
                 event_record(
                     appeal_id=appeal_id,
-                    code="deadline_changed",
+                    code=EventCode.DEADLINE_CHANGED,
                     public=False,
                     note=_("工作日历调整：%(ob)s截止日由 %(a)s 改为 %(b)s。")
                     % {

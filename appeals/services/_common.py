@@ -13,7 +13,7 @@ from django.db import models
 from django.utils.translation import gettext as _
 
 from appeals import events
-from appeals.models import Appeal, TimelineEvent
+from appeals.models import Appeal, EventCode, TimelineEvent
 from appeals.validators import clean_prose
 from core.errors import ServiceError, ServiceForbidden
 from departments.audit import audit_record
@@ -59,7 +59,7 @@ def transition(
 
 def record(
     appeal: Appeal,
-    code: str,
+    code: EventCode,
     *,
     actor,
     note: str = "",
@@ -69,7 +69,9 @@ def record(
 ) -> TimelineEvent:
     """One line of the appeal's timeline and one audit record, written in the same transaction
     as the change, and passed with `context` (e.g. assignment=…) to the listeners of
-    appeals.events. Every workflow event goes through here."""
+    appeals.events. Every workflow event goes through here. An unknown code is refused: the
+    listeners (the clocks) would otherwise pass over it in silence."""
+    code = EventCode(code)
     event = TimelineEvent.objects.create(
         appeal=appeal,
         code=code,

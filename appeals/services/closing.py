@@ -9,6 +9,7 @@ from appeals.models import (
     ASSIGNMENT_TRANSITIONS,
     Appeal,
     Assignment,
+    EventCode,
     FollowUp,
     Rating,
     Reply,
@@ -74,7 +75,7 @@ def appeal_rate(
     )
     record(
         appeal,
-        "rated",
+        EventCode.RATED,
         actor=actor,
         note=_("企业评价：%(score)s。%(comment)s")
         % {"score": rating.get_score_display(), "comment": comment},
@@ -102,7 +103,7 @@ def appeal_rate(
         )
         event = record(
             appeal,
-            "reopened",
+            EventCode.REOPENED,
             actor=actor,
             department=lead.department,
             assignment=lead,
@@ -117,7 +118,7 @@ def appeal_rate(
         )
     else:
         _close(appeal, actor=actor, reason="rated")
-        record(appeal, "closed", actor=actor, note=_("诉求已办结。"))
+        record(appeal, EventCode.CLOSED, actor=actor, note=_("诉求已办结。"))
     return rating
 
 
@@ -129,7 +130,7 @@ def appeal_close(*, actor, appeal_id: int, note: str) -> Appeal:
     note = require_text(note, _("销号说明"))
     appeal = lock_appeal(appeal_id)
     _close(appeal, actor=actor, reason="closed_by_staff")
-    record(appeal, "closed", actor=actor, note=note)
+    record(appeal, EventCode.CLOSED, actor=actor, note=note)
     return appeal
 
 
@@ -142,5 +143,5 @@ def followup_record(*, actor, appeal_id: int, content: str) -> FollowUp:
     if appeal.status != Appeal.Status.CLOSED:
         raise ServiceError("not_closed", _("诉求办结后才能记录回访。"))
     followup = FollowUp.objects.create(appeal=appeal, author=actor, content=content)
-    record(appeal, "followed_up", actor=actor, public=False, note=content)
+    record(appeal, EventCode.FOLLOWED_UP, actor=actor, public=False, note=content)
     return followup

@@ -16,7 +16,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appeals.codes import query_code_hash, query_code_new
-from appeals.models import Appeal, Attachment, Enterprise, IdempotencyKey, NumberSequence
+from appeals.models import (
+    Appeal,
+    Attachment,
+    Enterprise,
+    EventCode,
+    IdempotencyKey,
+    NumberSequence,
+)
 from appeals.services._common import record, require_role, require_text
 from appeals.services.notify import notify_event
 from appeals.validators import (
@@ -244,7 +251,7 @@ def appeal_file(
     with attachments_stored(appeal, checked, uploaded_by=appeal.filed_by):
         event = record(
             appeal,
-            "filed",
+            EventCode.FILED,
             actor=actor,
             note=_("通过“%(channel)s”登记，登记号 %(number)s。")
             % {"channel": appeal.get_channel_display(), "number": appeal.number},

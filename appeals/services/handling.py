@@ -11,6 +11,7 @@ from appeals.models import (
     REPLY_TRANSITIONS,
     Appeal,
     Assignment,
+    EventCode,
     Opinion,
     Reply,
 )
@@ -90,7 +91,7 @@ def assignment_sign(*, actor, assignment_id: int) -> Assignment:
         )
     record(
         appeal,
-        "signed",
+        EventCode.SIGNED,
         actor=actor,
         department=assignment.department,
         assignment=assignment,
@@ -136,7 +137,7 @@ def assignment_return(*, actor, assignment_id: int, reason: str) -> Assignment:
         )
     event = record(
         appeal,
-        "returned",
+        EventCode.RETURNED,
         actor=actor,
         department=assignment.department,
         public=False,
@@ -176,7 +177,7 @@ def opinion_submit(*, actor, assignment_id: int, content: str) -> Opinion:
     )
     record(
         appeal,
-        "opinion_sent",
+        EventCode.OPINION_SENT,
         actor=actor,
         department=assignment.department,
         assignment=assignment,
@@ -213,7 +214,7 @@ def _publish(appeal: Appeal, reply: Reply, *, actor) -> None:
     )
     event = record(
         appeal,
-        "replied",
+        EventCode.REPLIED,
         actor=actor,
         department=lead.department,
         assignment=lead,
@@ -259,7 +260,7 @@ def reply_submit(*, actor, assignment_id: int, outcome: str, content: str) -> Re
     if says_no:
         event = record(
             appeal,
-            "reply_for_review",
+            EventCode.REPLY_FOR_REVIEW,
             actor=actor,
             department=assignment.department,
             public=False,
@@ -275,6 +276,15 @@ def reply_submit(*, actor, assignment_id: int, outcome: str, content: str) -> Re
     else:
         _publish(appeal, reply, actor=actor)
     return reply
+
+
+# The review levels of a reply that says no, and their decisions, as timeline events.
+_REVIEW_EVENTS = {
+    ("head", True): EventCode.REVIEW_HEAD_APPROVED,
+    ("head", False): EventCode.REVIEW_HEAD_SENT_BACK,
+    ("office", True): EventCode.REVIEW_OFFICE_APPROVED,
+    ("office", False): EventCode.REVIEW_OFFICE_SENT_BACK,
+}
 
 
 @transaction.atomic
@@ -319,7 +329,7 @@ def reply_review(*, actor, reply_id: int, approve: bool, note: str = "") -> Repl
     )
     event = record(
         appeal,
-        f"review_{level}_{'approved' if approve else 'sent_back'}",
+        _REVIEW_EVENTS[level, approve],
         actor=actor,
         department=department if level == "head" else None,
         public=False,

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from appeals.models import APPEAL_TRANSITIONS, Appeal, Assignment
+from appeals.models import APPEAL_TRANSITIONS, Appeal, Assignment, EventCode
 from appeals.services._common import lock_appeal, record, require_role, require_text, transition
 from appeals.services.notify import notify_users
 from appeals.validators import clean_prose
@@ -70,7 +70,7 @@ def appeal_route(
         names += "、" + "、".join(d.name for d in co_handlers) + _("（配合）")
     event = record(
         appeal,
-        "routed",
+        EventCode.ROUTED,
         actor=actor,
         assignments=assignments,
         note=_("已交办：%(names)s。%(note)s") % {"names": names, "note": clean_prose(note)},
@@ -79,7 +79,7 @@ def appeal_route(
         notify_users(
             users=department_staff(assignment.department_id),
             appeal=appeal,
-            event="routed",
+            event=EventCode.ROUTED,
             key=f"event:{event.pk}:{assignment.pk}",
             subject=_("新交办诉求待签收：%(n)s %(t)s") % {"n": appeal.number, "t": appeal.title},
             body=_("%(dept)s作为%(role)s，请及时签收办理。")
@@ -89,8 +89,8 @@ def appeal_route(
 
 
 _EARLY_ENDS = {
-    Appeal.Status.NOT_ACCEPTED: "not_accepted",
-    Appeal.Status.REDIRECTED: "redirected",
+    Appeal.Status.NOT_ACCEPTED: EventCode.NOT_ACCEPTED,
+    Appeal.Status.REDIRECTED: EventCode.REDIRECTED,
 }
 
 
@@ -171,13 +171,13 @@ def appeal_merge(*, actor, appeal_id: int, into_number: str, explanation: str) -
     )
     record(
         appeal,
-        "merged",
+        EventCode.MERGED,
         actor=actor,
         note=_("已并入诉求 %(n)s。%(e)s") % {"n": target.number, "e": explanation},
     )
     record(
         target,
-        "merged_from",
+        EventCode.MERGED_FROM,
         actor=actor,
         public=False,
         note=_("诉求 %(n)s 并入本件。") % {"n": appeal.number},

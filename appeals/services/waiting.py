@@ -14,6 +14,7 @@ from appeals.models import (
     EXTENSION_TRANSITIONS,
     Appeal,
     Assignment,
+    EventCode,
     ExtensionRequest,
     Rating,
     Reply,
@@ -51,7 +52,7 @@ def appeal_request_material(*, actor, assignment_id: int, note: str) -> Appeal:
     )
     event = record(
         appeal,
-        "material_requested",
+        EventCode.MATERIAL_REQUESTED,
         actor=actor,
         department=assignment.department,
         assignment=assignment,
@@ -88,7 +89,7 @@ def appeal_supply_material(
         lead = appeal.assignments.filter(
             role=Assignment.Role.LEAD, state__in=Assignment.ACTIVE_STATES
         ).first()
-        event = record(appeal, "material_supplied", actor=actor, note=content)
+        event = record(appeal, EventCode.MATERIAL_SUPPLIED, actor=actor, note=content)
         notify_event(
             event,
             users=department_staff(lead.department_id) if lead else [],
@@ -117,7 +118,7 @@ def extension_request(*, actor, assignment_id: int, days: int, reason: str) -> E
     extension.save()
     event = record(
         appeal,
-        "extension_requested",
+        EventCode.EXTENSION_REQUESTED,
         actor=actor,
         department=assignment.department,
         public=False,
@@ -167,7 +168,7 @@ def extension_decide(
     )
     event = record(
         appeal,
-        f"extension_{state.value}",
+        EventCode.EXTENSION_APPROVED if approve else EventCode.EXTENSION_REJECTED,
         actor=actor,
         department=extension.assignment.department,
         public=approve,
@@ -207,7 +208,7 @@ def appeal_flag_blocked(*, actor, appeal_id: int, blocked: bool, reason: str = "
     )
     record(
         appeal,
-        "blocked" if blocked else "unblocked",
+        EventCode.BLOCKED if blocked else EventCode.UNBLOCKED,
         actor=actor,
         public=False,
         note=reason,
@@ -239,7 +240,12 @@ def appeal_rating_lapse(*, appeal_id: int) -> Appeal | None:
         reason="rating_lapsed",
         also=("closed_at",),
     )
-    record(appeal, "rating_lapsed", actor=None, note=_("评价期限届满未评价，视为认可，诉求办结。"))
+    record(
+        appeal,
+        EventCode.RATING_LAPSED,
+        actor=None,
+        note=_("评价期限届满未评价，视为认可，诉求办结。"),
+    )
     return appeal
 
 
@@ -256,7 +262,8 @@ def appeal_publicise(*, actor, appeal_id: int, public: bool) -> Appeal:
             reason="publicised" if public else "unpublicised",
             fields=["on_public_board"],
         )
-        record(appeal, "publicised" if public else "unpublicised", actor=actor, public=False)
+        code = EventCode.PUBLICISED if public else EventCode.UNPUBLICISED
+        record(appeal, code, actor=actor, public=False)
     return appeal
 
 
@@ -274,7 +281,9 @@ def appeal_colour_set(*, appeal: Appeal, colour: str) -> None:
 
 
 @transaction.atomic
-def event_record(*, appeal_id: int, code: str, note: str = "", public: bool = False, **context):
+def event_record(
+    *, appeal_id: int, code: EventCode, note: str = "", public: bool = False, **context
+):
     """A timeline event from another app (an escalation, a recomputed deadline)."""
     appeal = Appeal.objects.get(pk=appeal_id)
     return record(appeal, code, actor=None, note=note, public=public, **context)

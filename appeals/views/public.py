@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from appeals import services
 from appeals.forms import AppealFileForm, MaterialSupplyForm, RateForm, TrackForm
-from appeals.models import Appeal, Reply
+from appeals.models import Appeal, EventCode, Reply
 from appeals.selectors import (
     appeal_detail,
     appeal_find_by_code,
@@ -120,9 +120,11 @@ def _tracking_context(
 ) -> dict:
     appeal = appeal_detail(appeal)
     published = [r for r in appeal.replies.all() if r.state == Reply.State.PUBLISHED]
+    events = [e for e in appeal.events.all() if e.is_public]
     return {
         "appeal": appeal,
-        "events": [e for e in appeal.events.all() if e.is_public],
+        "events": events,
+        "material_requests": [e for e in events if e.code == EventCode.MATERIAL_REQUESTED],
         "replies": published,
         "rate_form": rate_form or (RateForm() if appeal.status == Appeal.Status.REPLIED else None),
         "supply_form": supply_form

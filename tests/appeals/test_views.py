@@ -6,6 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from appeals import services
 from appeals.models import Appeal, Attachment, Reply
 from departments.models import Membership
 from departments.roles import Role
@@ -346,3 +347,20 @@ def test_membership_roles_decide_the_inbox_not_only_groups(make_client, dept_a, 
     appeal = appeal_at(Appeal.Status.ASSIGNED)
     page = make_client(liaison).get(reverse("inbox")).content.decode()
     assert appeal.number in page
+
+
+def test_the_tracking_page_shows_what_the_department_asked_for_beside_the_supply_form(
+    make_client, appeal_at, handler_a
+):
+    appeal = appeal_at(Appeal.Status.IN_PROGRESS)
+    services.appeal_request_material(
+        actor=handler_a,
+        assignment_id=workflow.lead_assignment(appeal).pk,
+        note="请提供土地使用权证复印件。",
+    )
+    enterprise = make_client(appeal.filed_by)
+
+    page = enterprise.get(reverse("track_detail", args=[appeal.number])).content.decode()
+
+    supply_card = page.split("承办单位请您补充材料", 1)[1].split("<form", 1)[0]
+    assert "请提供土地使用权证复印件。" in supply_card

@@ -1,12 +1,15 @@
-"""The admin tells the calendar about every change it writes."""
+"""The admin tells the calendar about every change it writes, and offers an escalation step
+only the targets the sweep knows."""
 
+import re
 from datetime import date
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from sla.calendar import is_confirmed, is_working_day
-from sla.models import CalendarOverride, CalendarYear
+from sla.models import CalendarOverride, CalendarYear, EscalationStep
 
 pytestmark = pytest.mark.django_db
 
@@ -83,3 +86,64 @@ def test_the_override_list_filters_by_year_and_searches(admin_client):
     assert by_year.status_code == searched.status_code == 200
     assert [o.date for o in by_year.context["cl"].result_list] == [date(2027, 1, 1)]
     assert [o.date for o in searched.context["cl"].result_list] == [date(2027, 1, 1)]
+
+
+# --- Escalation steps: a closed set of targets ----------------------------------------------
+
+STEP = {"code": "notice", "name": "受阻通报", "colour": "red", "after_working_days": "0"}
+
+
+def test_the_admin_edits_escalation_targets_as_checkboxes_stored_as_the_comma_string(
+    admin_client,
+):
+    page = admin_client.get(reverse("admin:sla_escalationstep_add")).content.decode()
+    for target in EscalationStep.Target:
+        assert f'type="checkbox" name="targets" value="{target.value}"' in page
+
+    response = admin_client.post(
+        reverse("admin:sla_escalationstep_add"),
+        {**STEP, "targets": ["leaders", "office"], "is_active": "on"},
+    )
+
+    assert response.status_code == 302
+    step = EscalationStep.objects.get(code="notice")
+    assert step.targets == "office,leaders"  # the sweep's order, whatever the order ticked
+    change = admin_client.get(reverse("admin:sla_escalationstep_change", args=[step.pk]))
+    checked = re.findall(
+        r'<input type="checkbox" name="targets" value="(\w+)"[^>]* checked', change.content.decode()
+    )
+    assert checked == ["office", "leaders"]
+    listed = admin_client.get(reverse("admin:sla_escalationstep_changelist")).content.decode()
+    assert "营商办、市领导" in listed
+
+
+def test_a_misspelt_target_is_refused_in_the_admin_so_a_step_cannot_notify_nobody(admin_client):
+    response = admin_client.post(
+        reverse("admin:sla_escalationstep_add"),
+        {**STEP, "targets": ["offfice"], "is_active": "on"},
+    )
+
+    assert response.status_code == 200
+    (error,) = response.context["adminform"].form.errors["targets"]
+    assert "offfice" in error  # Django's own "not one of the available choices", in Chinese
+    assert not EscalationStep.objects.filter(code="notice").exists()
+
+
+def test_a_step_naming_an_unknown_target_is_refused_with_the_known_ones_listed():
+    step = EscalationStep(**{**STEP, "targets": "office,offfice"})
+
+    with pytest.raises(ValidationError) as refused:
+        step.full_clean()
+
+    assert refused.value.message_dict["targets"] == [
+        "未知的通知对象：offfice。可选：handlers, heads, office, commissioner, leaders。"
+    ]
+
+
+def test_a_step_naming_no_target_is_refused():
+    step = EscalationStep(**{**STEP, "targets": " , "})
+
+    with pytest.raises(ValidationError) as refused:
+        step.full_clean()
+
+    assert refused.value.message_dict["targets"] == ["请至少选择一个通知对象。"]

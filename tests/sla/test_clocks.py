@@ -1,5 +1,6 @@
 """Clocks follow the loop: what each workflow event starts, meets, cancels, pauses or moves,
-with every due date counted in working days by hand; the colours; the policies.
+with every due date counted in working days by hand; the colours; the policies; and every event
+code handled or explicitly ignored by the clocks.
 
 The scenario runs in an ordinary fortnight of March 2026 (no holidays, no swapped weekends):
 
@@ -17,7 +18,8 @@ import time_machine
 from django.core.exceptions import ValidationError
 
 from appeals import services
-from appeals.models import Appeal, Rating, Reply
+from appeals.models import Appeal, EventCode, Rating, Reply
+from sla import services as sla
 from sla.models import Clock, Colour, Policy
 from sla.selectors import appeal_colour, clocks_of, policy_for
 from tests.factories import CategoryFactory
@@ -558,3 +560,34 @@ def test_pauses_carried_over_a_second_re_route_are_counted_once(
     reply = clock_of(routed, REPLY, dept_a)
     # 5 working days paused in all: 03-20 → 23 24 25 26 27.
     assert (reply.paused_days, reply.due_date) == (5, date(2026, 3, 27))
+
+
+# --- Every event is a decision for the clocks -----------------------------------------------
+
+
+def test_every_event_code_is_either_handled_by_the_clocks_or_explicitly_ignored():
+    undecided = [
+        code
+        for code in EventCode
+        if code not in sla.CLOCK_HANDLERS and code not in sla.CLOCK_IGNORED
+    ]
+
+    assert not undecided, f"add to sla.services.CLOCK_HANDLERS or CLOCK_IGNORED: {undecided}"
+
+
+def test_no_event_code_is_both_handled_by_the_clocks_and_ignored():
+    assert not set(sla.CLOCK_HANDLERS) & sla.CLOCK_IGNORED
+
+
+def test_an_event_the_clocks_neither_handle_nor_ignore_fails_its_service_instead_of_passing(
+    routed, office, monkeypatch
+):
+    monkeypatch.setattr(sla, "CLOCK_IGNORED", sla.CLOCK_IGNORED - {EventCode.BLOCKED})
+
+    with pytest.raises(KeyError):
+        services.appeal_flag_blocked(
+            actor=office, appeal_id=routed.pk, blocked=True, reason="涉及多部门用地纠纷。"
+        )
+
+    routed.refresh_from_db()
+    assert not routed.is_blocked

@@ -8,6 +8,8 @@ reply is due Friday 03-20 (filed + 10 working days) with 2 working days of warni
     Wed 03-18  yellow  → handlers and heads of dept_a
     Sat 03-21  red     → the office, the commissioner, the heads of dept_a
     Thu 03-26  still red 3 working days after the due date (23 24 25) → leaders and the office
+
+Every escalation target reaches the people it names; a target the sweep does not know is logged.
 """
 
 from datetime import date, datetime, time, timedelta
@@ -20,7 +22,7 @@ from appeals import services
 from appeals.models import Appeal, Notification, Rating, Reply, TimelineEvent
 from sla import services as sla
 from sla.calendar import calendar_changed
-from sla.models import CalendarOverride, Clock, Colour, Escalation, Heartbeat
+from sla.models import CalendarOverride, Clock, Colour, Escalation, EscalationStep, Heartbeat
 from tests.workflow import lead_assignment
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -194,6 +196,59 @@ def test_a_new_assignment_gets_no_reminder_until_its_sign_clock_turns_yellow_on_
     assert sla.clocks_sweep() == 1
     (escalation,) = Escalation.objects.all()
     assert (escalation.clock.obligation, escalation.step.code) == (Clock.Obligation.SIGN, "yellow")
+
+
+# --- Whom each target names -----------------------------------------------------------------
+
+Target = EscalationStep.Target
+TOLD = {
+    Target.HANDLERS: {"handler_a"},
+    Target.HEADS: {"head_a"},
+    Target.OFFICE: {"office"},
+    Target.COMMISSIONER: {"commissioner"},
+    Target.LEADERS: {"leader"},
+}
+
+
+def _only_step(targets: str) -> EscalationStep:
+    """The ladder replaced by one step, red at once, naming `targets` (saved as the admin's
+    form stores them, or around it)."""
+    EscalationStep.objects.update(is_active=False)
+    return EscalationStep.objects.create(
+        code="only", name="红灯通知", colour=Colour.RED, after_working_days=0, targets=targets
+    )
+
+
+def told(step: EscalationStep) -> set[str]:
+    return set(
+        Notification.objects.filter(
+            event=f"escalation:{step.code}", channel=Notification.Channel.INAPP
+        ).values_list("recipient__username", flat=True)
+    )
+
+
+@pytest.mark.parametrize("target", list(Target))
+def test_every_escalation_target_reaches_the_people_it_names(signed, travel, target):
+    step = _only_step(target)
+    travel.move_to(at(RED_ON))
+
+    assert sla.clocks_sweep() == 1
+
+    assert told(step) == TOLD[target]
+
+
+def test_a_step_saved_with_an_unknown_target_tells_the_known_ones_and_logs_the_unknown(
+    signed, travel, caplog
+):
+    step = _only_step("office,offfice")  # written around the admin (a shell, an old row)
+    travel.move_to(at(RED_ON))
+
+    assert sla.clocks_sweep() == 1
+
+    assert told(step) == {"office"}
+    assert [(r.levelname, r.args) for r in caplog.records if r.name == "sla.services"] == [
+        ("ERROR", ("only", "offfice"))
+    ]
 
 
 # --- A sweep with nothing to do -------------------------------------------------------------
