@@ -11,13 +11,12 @@ from django.utils import timezone
 from appeals.models import Assignment
 from appeals.selectors import (
     appeals_open,
-    assignments_active_on_open_appeals,
     lead_assignments,
 )
 from departments.selectors import counties_by_region
 from reports.models import BoardSnapshot
 from reports.rates import rates_for_period
-from sla.selectors import escalations_of_open_clocks
+from sla.selectors import RANK_COLOUR, department_colours_now, escalations_of_open_clocks
 
 LIVE_KEPT = 12  # live snapshots kept (an hour at one every five minutes)
 LIST_LIMIT = 50
@@ -44,6 +43,18 @@ def _by_county(rows) -> list[dict]:
     return sorted(totals.values(), key=lambda r: (-r["red"], -r["yellow"], r["name"] or ""))
 
 
+def _by_department() -> list[dict]:
+    """Each department's appeals by its own colour on them (the worst of its own clocks)."""
+    rows: dict = {}
+    for department_id, name, _appeal_id, worst in department_colours_now():
+        row = rows.setdefault(
+            department_id,
+            {"key": department_id, "name": name, "green": 0, "yellow": 0, "red": 0},
+        )
+        row[RANK_COLOUR[worst]] += 1
+    return sorted(rows.values(), key=lambda r: (-r["red"], -r["yellow"], r["name"]))
+
+
 def board_compute(now: datetime, *, day: date | None = None) -> dict:
     """The figures of the board at `now` (a few aggregate queries over the open appeals). The
     rates run to `day` (default: today); the daily snapshot of a day is taken just after it,
@@ -58,17 +69,7 @@ def board_compute(now: datetime, *, day: date | None = None) -> dict:
         .order_by("-red", "-yellow", "name")
     )
     by_region = _by_county(open_appeals.values("region_id").annotate(**_BY_COLOUR).order_by())
-    by_department = list(
-        assignments_active_on_open_appeals()
-        .values(key=F("department_id"), name=F("department__name"))
-        .annotate(
-            **{
-                colour: Count("appeal_id", filter=Q(appeal__colour=colour), distinct=True)
-                for colour in ("green", "yellow", "red")
-            }
-        )
-        .order_by("-red", "-yellow", "name")
-    )
+    by_department = _by_department()
     lead_name = (
         lead_assignments(Assignment.ACTIVE_STATES)
         .filter(appeal=OuterRef("pk"))

@@ -1,10 +1,14 @@
 """Quarterly league tables of departments: 骏马奖 (fastest) and 蜗牛奖 (slowest), seed 003 §二.
 
-A department is ranked on the obligations it completed in the quarter (signing, co-handler
-opinions, replies): first by the share met by their deadline — a deadline that already includes
-approved extensions and pauses, so an approved extension never counts against it — then by the
-average working days they took. Departments with fewer than `min_appeals` appeals are not
-ranked. Published tables are frozen."""
+A department is ranked on its own obligations of the quarter (signing, co-handler opinions,
+replies), each counted from its own assignment: those it completed in the quarter, and those
+still open at the quarter's end (or today, for the quarter under way) already past their
+deadline, which count as late — so a department that never finishes cannot escape the 蜗牛奖.
+First by the share met by their deadline — a deadline that already includes approved
+extensions and pauses, so an approved extension never counts against it — then by the average
+working days they took (for open work, so far). Departments with fewer than `min_appeals`
+appeals are not ranked, and a quarter in which no department is ranked cannot be published.
+Published tables are frozen."""
 
 import re
 from collections import defaultdict
@@ -19,7 +23,7 @@ from departments.roles import Role, has_role
 from reports.models import LeagueTable
 from sla.calendar import working_days_between
 from sla.models import Clock
-from sla.selectors import department_clocks_met
+from sla.selectors import department_clocks_met, department_clocks_open_late
 
 MIN_APPEALS = 5
 PODIUM = 3
@@ -40,9 +44,14 @@ def quarter_of(day: date) -> str:
     return f"{day.year}Q{(day.month - 1) // 3 + 1}"
 
 
-def league_compute(quarter: str, *, min_appeals: int = MIN_APPEALS) -> dict:
+def league_compute(
+    quarter: str, *, min_appeals: int = MIN_APPEALS, today: date | None = None
+) -> dict:
     start, end = quarter_bounds(quarter)
-    per = defaultdict(lambda: {"appeals": set(), "done": 0, "on_time": 0, "days": 0, "name": ""})
+    as_of = min(end, today or timezone.localdate())
+    per = defaultdict(
+        lambda: {"appeals": set(), "done": 0, "on_time": 0, "days": 0, "open_late": 0, "name": ""}
+    )
     obligations = (Clock.Obligation.SIGN, Clock.Obligation.OPINION, Clock.Obligation.REPLY)
     for dept, name, appeal, started, met_at, due, paused in (
         department_clocks_met(obligations)
@@ -64,12 +73,22 @@ def league_compute(quarter: str, *, min_appeals: int = MIN_APPEALS) -> dict:
         row["done"] += 1
         row["on_time"] += met_on <= due
         row["days"] += max(working_days_between(started, met_on) - paused, 0)
+    for dept, name, appeal, started, paused in department_clocks_open_late(as_of).values_list(
+        "department_id", "department__name", "appeal_id", "started_on", "paused_days"
+    ):
+        row = per[dept]
+        row["name"] = name
+        row["appeals"].add(appeal)
+        row["done"] += 1
+        row["open_late"] += 1
+        row["days"] += max(working_days_between(started, as_of) - paused, 0)
     rows = [
         {
             "department": dept,
             "name": row["name"],
             "appeals": len(row["appeals"]),
             "done": row["done"],
+            "open_late": row["open_late"],
             "on_time_rate": round(row["on_time"] / row["done"], 4),
             "avg_working_days": round(row["days"] / row["done"], 1),
             "ranked": len(row["appeals"]) >= min_appeals,
@@ -101,13 +120,17 @@ def league_publish(*, actor, quarter: str, now=None) -> LeagueTable:
         raise ServiceError("quarter_not_over", _("季度结束后才能发布该季度的红黑榜。"))
     if LeagueTable.objects.filter(quarter=quarter).exists():
         raise ServiceError("already_published", _("该季度红黑榜已发布，发布后不再变动。"))
+    data = league_compute(quarter, today=timezone.localdate(now))
+    if not data["fastest"]:
+        raise ServiceError(
+            "league_empty",
+            _("该季度没有办理达到 %(n)d 件的单位，无法排名，不能发布。")
+            % {"n": data["min_appeals"]},
+        )
     try:
         with transaction.atomic():
             return LeagueTable.objects.create(
-                quarter=quarter,
-                published_at=now,
-                published_by=actor,
-                data=league_compute(quarter),
+                quarter=quarter, published_at=now, published_by=actor, data=data
             )
     except IntegrityError:
         raise ServiceError("already_published", _("该季度红黑榜已发布，发布后不再变动。")) from None

@@ -35,6 +35,7 @@ def _ratio(numerator: int, denominator: int) -> float | None:
 
 class _Tally:
     def __init__(self) -> None:
+        self.triage_due = self.triage_on_time = 0
         self.sign_due = self.sign_on_time = 0
         self.filed = self.returns = 0
         self.closed = self.resolved = 0
@@ -45,6 +46,7 @@ class _Tally:
     def result(self) -> dict:
         days = self.days_to_close
         return {
+            "triage_rate": _ratio(self.triage_on_time, self.triage_due),
             "response_rate": _ratio(self.sign_on_time, self.sign_due),
             "resolution_rate": _ratio(self.resolved, self.closed),
             "satisfaction_rate": _ratio(self.satisfied, self.rated),
@@ -55,6 +57,8 @@ class _Tally:
             "avg_working_days_to_close": round(sum(days) / len(days), 1) if days else None,
             "returns_per_appeal": _ratio(self.returns, self.filed),
             "counts": {
+                "triage_due": self.triage_due,
+                "triage_on_time": self.triage_on_time,
                 "sign_due": self.sign_due,
                 "sign_on_time": self.sign_on_time,
                 "filed": self.filed,
@@ -116,6 +120,23 @@ def rates_for_period(start: date, end: date, *, today: date | None = None) -> di
         for t in tallies(dept, category, region):
             t.sign_due += due
             t.sign_on_time += on_time
+
+    # 派单及时率: the commissioners' triage clocks started in the period (at filing or after a
+    # lead's return), once they are due: routed (met), or past the due date still waiting.
+    for category, region, due, on_time in (
+        clocks_counted([Clock.Obligation.TRIAGE])
+        .filter(started_on__range=(start, end))
+        .filter(Q(state=Clock.State.MET) | Q(due_date__lt=today))
+        .values_list("appeal__category_id", "appeal__region_id")
+        .annotate(
+            due=Count("pk"),
+            on_time=Count("pk", filter=Q(state=Clock.State.MET, met_at__date__lte=F("due_date"))),
+        )
+        .order_by()
+    ):
+        for t in tallies(None, category, region):
+            t.triage_due += due
+            t.triage_on_time += on_time
 
     # 退回: returns per appeal filed in the period (counted against the whole appeal).
     for category, region, filed, returns in (

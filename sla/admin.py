@@ -1,7 +1,9 @@
 from django import forms
 from django.contrib import admin
+from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from core.jobs import enqueue
 from departments.admin import ReadOnlyAdmin
 from sla.calendar import calendar_changed
 from sla.models import CalendarOverride, CalendarYear, Clock, EscalationStep, Policy
@@ -123,10 +125,24 @@ class EscalationStepAdmin(admin.ModelAdmin):
     form = EscalationStepForm
     list_display = ["code", "name", "colour", "after_working_days", "target_labels", "is_active"]
 
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        _ladder_changed()
+
+    def delete_model(self, request, obj) -> None:
+        super().delete_model(request, obj)
+        _ladder_changed()
+
     @admin.display(description=_("通知对象"))
     def target_labels(self, obj: EscalationStep) -> str:
         labels = dict(EscalationStep.Target.choices)
         return "、".join(str(labels.get(t, t)) for t in obj.target_list())
+
+
+def _ladder_changed() -> None:
+    """A changed ladder reaches the clocks already yellow or red (sla.services.clocks_reschedule),
+    in the background once the change is committed."""
+    transaction.on_commit(lambda: enqueue("sla.clocks_reschedule"))
 
 
 @admin.register(Clock)

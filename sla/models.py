@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from sla.calendar import add_working_days, working_days_between
+from sla.calendar import add_working_days, is_working_day, working_days_between
 
 # Re-exported: sla.calendar reads these and these models read sla.calendar, so they live in a
 # module of their own below both.
@@ -36,6 +36,11 @@ class Policy(models.Model):
         max_length=10,
         blank=True,
         choices=[("", _("全部")), ("normal", _("一般")), ("urgent", _("紧急"))],
+    )
+    triage_days = models.PositiveSmallIntegerField(
+        _("派单时限"),
+        default=1,
+        help_text=_("服务专员分办（交办、不予受理、并案）的工作日；0 表示当个工作日内分办。"),
     )
     sign_days = models.PositiveSmallIntegerField(_("签收时限（承诺）"), default=1)
     sign_statutory_days = models.PositiveSmallIntegerField(_("签收时限（法定）"), default=2)
@@ -95,6 +100,8 @@ class Policy(models.Model):
 
     def limit_for(self, obligation: str) -> int:
         return {
+            Clock.Obligation.TRIAGE: self.triage_days,
+            Clock.Obligation.PROMISE: self.reply_days,
             Clock.Obligation.SIGN: self.sign_days,
             Clock.Obligation.OPINION: self.opinion_days,
             Clock.Obligation.REPLY: self.reply_days,
@@ -119,14 +126,29 @@ COLOUR_RANK = {"": 0, Colour.GREEN: 1, Colour.YELLOW: 2, Colour.RED: 3}
 
 
 class Clock(models.Model):
-    """One department's deadline for one obligation on one appeal (or, for the rating window,
-    the appeal's own). Deadlines are dates: an obligation is due by the end of its due date."""
+    """One party's deadline for one obligation on one appeal. Deadlines are dates: an
+    obligation is due by the end of its due date.
+
+    Whose time it is (DOMAIN.md, "Whose time is it?"): a department's clocks (sign, opinion,
+    reply) run from its own assignment, less pauses and approved extensions, and are what the
+    rates and the league judge it by; the commissioner's triage clock runs from filing or a
+    return to routing; the promise to the enterprise runs from filing to the published reply
+    and is what the tracking page shows; the rating window is the enterprise's own."""
 
     class Obligation(models.TextChoices):
+        TRIAGE = "triage", _("派单")
         SIGN = "sign", _("签收")
         OPINION = "opinion", _("配合意见")
         REPLY = "reply", _("办理答复")
+        PROMISE = "promise", _("承诺答复")
         RATING = "rating", _("企业评价")
+
+    # A department's own obligations; the others belong to the appeal (department is NULL).
+    DEPARTMENT_OBLIGATIONS = (Obligation.SIGN, Obligation.OPINION, Obligation.REPLY)
+    # Obligations the escalation ladder applies to: the promise is the enterprise's view of the
+    # departments' and the commissioner's clocks, which escalate themselves; the rating window
+    # lapses instead.
+    ESCALATED_OBLIGATIONS = (Obligation.TRIAGE, *DEPARTMENT_OBLIGATIONS)
 
     class State(models.TextChoices):
         RUNNING = "running", _("计时中")
@@ -188,6 +210,13 @@ class Clock(models.Model):
             models.Index(
                 fields=["started_on"], name="clock_sign_started_idx", condition=Q(obligation="sign")
             ),
+            # The triage rate of a period (reports.rates.rates_for_period): the triage clocks
+            # started in it.
+            models.Index(
+                fields=["started_on"],
+                name="clock_triage_started_idx",
+                condition=Q(obligation="triage"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -197,10 +226,20 @@ class Clock(models.Model):
     def is_open(self) -> bool:
         return self.state in self.OPEN_STATES
 
+    def party(self) -> str:
+        """Whose clock this is, for the clocks panel."""
+        if self.department_id:
+            return self.department.name
+        return {
+            self.Obligation.TRIAGE: _("服务专员"),
+            self.Obligation.PROMISE: _("对企业承诺"),
+        }.get(self.obligation, _("企业"))
+
     def compute_due(self) -> date:
-        return add_working_days(
-            self.started_on, self.limit_days + self.extension_days + self.paused_days
-        )
+        days = self.limit_days + self.extension_days + self.paused_days
+        if days == 0 and not is_working_day(self.started_on):
+            days = 1  # "within the working day": an urgent filing on Saturday is due Monday
+        return add_working_days(self.started_on, days)
 
     def colour_on(self, today: date) -> str:
         """Green on track; yellow when little time is left or the step was done late; red when
@@ -293,12 +332,20 @@ class EscalationStep(models.Model):
 
 
 class Escalation(models.Model):
-    """A step that fired for a clock. The unique constraint makes each step fire once."""
+    """A step that fired for a clock. The unique constraint makes each step fire once.
+
+    When several steps fall due for a clock at once (catching up after an outage, on first
+    start, or a step added to a clock long in breach), only the highest fires; the lower ones
+    are recorded as skipped, so they never fire later and the record says why nobody was told.
+    """
 
     clock = models.ForeignKey(Clock, on_delete=models.CASCADE, related_name="escalations")
     step = models.ForeignKey(EscalationStep, on_delete=models.PROTECT)
     appeal = models.ForeignKey("appeals.Appeal", on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+    skipped = models.BooleanField(
+        _("已跳过"), default=False, help_text=_("同时到期的更高一级督办已发出，本级未再通知。")
+    )
 
     class Meta:
         verbose_name = _("督办记录")

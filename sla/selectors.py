@@ -3,9 +3,9 @@
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Case, F, IntegerField, Max, Q, QuerySet, Value, When
 
-from appeals.models import Appeal
+from appeals.models import Appeal, Assignment
 from sla.models import COLOUR_RANK, Clock, Colour, Escalation, Heartbeat, Policy
 
 
@@ -67,6 +67,16 @@ def clocks_of(appeal: Appeal) -> list[Clock]:
     )
 
 
+def promise_of(appeal: Appeal) -> Clock | None:
+    """The latest promise to the enterprise on this appeal (None for appeals filed before the
+    promise was kept apart, or never counted)."""
+    return (
+        Clock.objects.filter(appeal=appeal, obligation=Clock.Obligation.PROMISE)
+        .order_by("-pk")
+        .first()
+    )
+
+
 def heartbeat_at(name: str) -> datetime | None:
     """When the periodic job `name` last ran (sla.services.heartbeat), or None if never."""
     return Heartbeat.objects.filter(name=name).values_list("beat_at", flat=True).first()
@@ -89,5 +99,64 @@ def department_clocks_met(obligations: Iterable[str]) -> QuerySet[Clock]:
     )
 
 
+def department_clocks_open_late(as_of: date) -> QuerySet[Clock]:
+    """Departments' own clocks still open on `as_of` and already past their deadline then: a
+    running clock due before it, or a paused one that was late when it paused. "Still open on
+    `as_of`" also takes in a clock met after that day (the league of a past quarter)."""
+    paused_then = Q(paused_on__lte=as_of)
+    late = (paused_then & Q(paused_on__gt=F("due_date"))) | (~paused_then & Q(due_date__lt=as_of))
+    not_done_then = Q(met_at__isnull=True) | Q(met_at__date__gt=as_of)
+    return (
+        Clock.objects.filter(obligation__in=Clock.DEPARTMENT_OBLIGATIONS, department__isnull=False)
+        .exclude(state=Clock.State.CANCELLED)
+        .filter(late, not_done_then, started_on__lte=as_of)
+    )
+
+
+# A clock's colour as a number, so the database can take a department's worst.
+_RANK = Case(
+    When(colour=Colour.RED, then=Value(3)),
+    When(colour=Colour.YELLOW, then=Value(2)),
+    default=Value(1),
+    output_field=IntegerField(),
+)
+RANK_COLOUR = {1: Colour.GREEN, 2: Colour.YELLOW, 3: Colour.RED}
+
+
+def _department_clocks_now() -> QuerySet[Clock]:
+    """Each department's own clocks (sign, opinion, reply; not cancelled) on the appeals it is
+    working on now: its assignment active, the appeal open."""
+    return Clock.objects.filter(
+        obligation__in=Clock.DEPARTMENT_OBLIGATIONS,
+        assignment__state__in=Assignment.ACTIVE_STATES,
+        appeal__status__in=Appeal.OPEN_STATUSES,
+    ).exclude(state=Clock.State.CANCELLED)
+
+
+def department_colours_now() -> QuerySet:
+    """(department_id, department name, appeal_id, worst rank) for every appeal a department
+    is working on: a department's colour on an appeal is the worst of its own clocks, never
+    another department's breach or the promise to the enterprise (DOMAIN.md)."""
+    return (
+        _department_clocks_now()
+        .values_list("department_id", "department__name", "appeal_id")
+        .annotate(worst=Max(_RANK))
+        .order_by()
+    )
+
+
+def appeal_ids_where_department_is(department_id: int, colour: str) -> QuerySet:
+    """The appeals on which this department's own colour is `colour` (the board's bars)."""
+    rank = next(r for r, c in RANK_COLOUR.items() if c == colour)
+    return (
+        _department_clocks_now()
+        .filter(department_id=department_id)
+        .values("appeal_id")
+        .annotate(worst=Max(_RANK))
+        .filter(worst=rank)
+        .values("appeal_id")
+    )
+
+
 def escalations_of_open_clocks() -> QuerySet[Escalation]:
-    return Escalation.objects.filter(clock__state__in=Clock.OPEN_STATES)
+    return Escalation.objects.filter(clock__state__in=Clock.OPEN_STATES, skipped=False)

@@ -52,10 +52,11 @@ def _refresh(clock: Clock, today: date, steps: list[EscalationStep]) -> None:
         return
     fired = set(clock.escalations.values_list("step_id", flat=True)) if clock.pk else set()
     candidates = [clock.yellow_from(), clock.due_date + timedelta(days=1)]
-    if clock.obligation != Clock.Obligation.RATING:
+    escalates = clock.obligation in Clock.ESCALATED_OBLIGATIONS
+    if escalates:
         candidates += [s.fires_on(clock) for s in steps if s.pk not in fired]
     upcoming = [d for d in candidates if d > today]
-    overdue_steps = clock.obligation != Clock.Obligation.RATING and any(
+    overdue_steps = escalates and any(
         s.fires_on(clock) <= today for s in steps if s.pk not in fired
     )
     lapse_due = clock.obligation == Clock.Obligation.RATING and today > clock.due_date
@@ -132,28 +133,29 @@ def _recolour(appeal: Appeal, today: date) -> None:
     appeal_colour_set(appeal=appeal, colour=appeal_colour(appeal, clocks, today))
 
 
-def _on_routed(event, context: dict, now: datetime) -> None:
+def _on_filed(event, context: dict, now: datetime) -> None:
+    """The commissioner's triage clock and the promise to the enterprise start at filing."""
     appeal, today = event.appeal, timezone.localdate(now)
+    filed_on = timezone.localdate(appeal.filed_at)
+    _start(appeal, obligation=Clock.Obligation.TRIAGE, today=today, started_on=filed_on)
+    _start(appeal, obligation=Clock.Obligation.PROMISE, today=today, started_on=filed_on)
+
+
+def _on_routed(event, context: dict, now: datetime) -> None:
+    """Triage is done; each department's own clocks start from its assignment, today."""
+    appeal, today = event.appeal, timezone.localdate(now)
+    _finish(
+        _open_clocks(appeal, obligation=Clock.Obligation.TRIAGE),
+        state=Clock.State.MET,
+        reason=event.code,
+        now=now,
+    )
     for a in context["assignments"]:
         _start(appeal, obligation=Clock.Obligation.SIGN, today=today, assignment=a)
-        if a.role == Assignment.Role.CO:
-            _start(appeal, obligation=Clock.Obligation.OPINION, today=today, assignment=a)
-        else:
-            # The enterprise-facing limit runs from filing: a return to triage and a new
-            # lead do not reset it, and earlier pauses still count.
-            previous = (
-                Clock.objects.filter(appeal=appeal, obligation=Clock.Obligation.REPLY)
-                .order_by("-pk")
-                .first()
-            )
-            _start(
-                appeal,
-                obligation=Clock.Obligation.REPLY,
-                today=today,
-                assignment=a,
-                started_on=previous.started_on if previous else timezone.localdate(appeal.filed_at),
-                paused_days=previous.paused_days if previous else 0,
-            )
+        second = (
+            Clock.Obligation.OPINION if a.role == Assignment.Role.CO else Clock.Obligation.REPLY
+        )
+        _start(appeal, obligation=second, today=today, assignment=a)
 
 
 def _on_signed(event, context: dict, now: datetime) -> None:
@@ -177,6 +179,8 @@ def _on_opinion_sent(event, context: dict, now: datetime) -> None:
 
 
 def _on_returned(event, context: dict, now: datetime) -> None:
+    """A department's own clocks stop. A lead's return sends the appeal back to triage: every
+    department's clocks stop and a new triage clock starts; the promise runs on."""
     appeal, assignment = event.appeal, context.get("assignment")
     _finish(
         _open_clocks(appeal, assignment=assignment),
@@ -186,17 +190,24 @@ def _on_returned(event, context: dict, now: datetime) -> None:
     )
     if assignment.role == Assignment.Role.LEAD:
         _finish(
-            _open_clocks(appeal).exclude(obligation=Clock.Obligation.RATING),
+            _open_clocks(appeal, obligation__in=Clock.DEPARTMENT_OBLIGATIONS),
             state=Clock.State.CANCELLED,
             reason="lead_returned",
             now=now,
         )
+        _start(appeal, obligation=Clock.Obligation.TRIAGE, today=timezone.localdate(now))
 
 
 def _on_replied(event, context: dict, now: datetime) -> None:
     appeal = event.appeal
     _finish(
         _open_clocks(appeal, assignment=context.get("assignment")),
+        state=Clock.State.MET,
+        reason=event.code,
+        now=now,
+    )
+    _finish(
+        _open_clocks(appeal, obligation=Clock.Obligation.PROMISE),
         state=Clock.State.MET,
         reason=event.code,
         now=now,
@@ -213,12 +224,10 @@ def _on_reopened(event, context: dict, now: datetime) -> None:
         reason=event.code,
         now=now,
     )
-    _start(
-        appeal,
-        obligation=Clock.Obligation.REPLY,
-        today=timezone.localdate(now),
-        assignment=context.get("assignment"),
-    )
+    today = timezone.localdate(now)
+    _start(appeal, obligation=Clock.Obligation.REPLY, today=today, assignment=context["assignment"])
+    # Re-handling is a new answer promised to the enterprise, counted from the reopening.
+    _start(appeal, obligation=Clock.Obligation.PROMISE, today=today)
 
 
 def _on_rated(event, context: dict, now: datetime) -> None:
@@ -238,7 +247,16 @@ def _on_closed(event, context: dict, now: datetime) -> None:
 
 
 def _on_ended_early(event, context: dict, now: datetime) -> None:
-    """Not accepted, redirected or merged at triage: every clock stops."""
+    """Not accepted, redirected or merged at triage: the commissioner decided (triage met) and
+    the enterprise has its written answer (promise met); any other clock stops."""
+    _finish(
+        _open_clocks(
+            event.appeal, obligation__in=(Clock.Obligation.TRIAGE, Clock.Obligation.PROMISE)
+        ),
+        state=Clock.State.MET,
+        reason=event.code,
+        now=now,
+    )
     _finish(_open_clocks(event.appeal), state=Clock.State.CANCELLED, reason=event.code, now=now)
 
 
@@ -266,11 +284,17 @@ def _on_material_supplied(event, context: dict, now: datetime) -> None:
 
 
 def _on_extension_approved(event, context: dict, now: datetime) -> None:
+    """The department's own clocks move (not its sign clock); a lead's extension also moves the
+    promise to the enterprise, which is told the new date."""
     today = timezone.localdate(now)
     steps = _active_steps()
-    for clock in _open_clocks(event.appeal, assignment=context.get("assignment")).exclude(
+    assignment = context["assignment"]
+    clocks = _open_clocks(event.appeal, assignment=assignment).exclude(
         obligation=Clock.Obligation.SIGN
-    ):
+    )
+    if assignment.role == Assignment.Role.LEAD:
+        clocks = [*clocks, *_open_clocks(event.appeal, obligation=Clock.Obligation.PROMISE)]
+    for clock in clocks:
         clock.extension_days += context["days"]
         clock.due_date = clock.compute_due()
         if clock.state == Clock.State.BREACHED:
@@ -286,6 +310,7 @@ def _on_extension_approved(event, context: dict, now: datetime) -> None:
 # What each event does to the clocks. Every EventCode is here or in CLOCK_IGNORED, never both
 # (tests/sla/test_clocks.py), so a new event is a decision, not a silence.
 CLOCK_HANDLERS: dict[EventCode, Callable[[Any, dict, datetime], None]] = {
+    EventCode.FILED: _on_filed,
     EventCode.ROUTED: _on_routed,
     EventCode.SIGNED: _on_signed,
     EventCode.OPINION_SENT: _on_opinion_sent,
@@ -307,7 +332,6 @@ CLOCK_HANDLERS: dict[EventCode, Callable[[Any, dict, datetime], None]] = {
 # red), except after the sla app's own events, whose recorder recolours it.
 CLOCK_IGNORED: frozenset[EventCode] = frozenset(
     {
-        EventCode.FILED,  # no clock runs before routing
         EventCode.REPLY_FOR_REVIEW,  # the reply clock runs on through the reviews
         EventCode.REVIEW_HEAD_APPROVED,
         EventCode.REVIEW_HEAD_SENT_BACK,
@@ -448,6 +472,36 @@ def _escalate(appeal: Appeal, clock: Clock, step: EscalationStep, now: datetime)
     return True
 
 
+def _escalate_due(appeal: Appeal, clock: Clock, steps: list[EscalationStep], now: datetime) -> int:
+    """Fire the highest step that is due and has not fired; record the lower due ones as
+    skipped. After an outage, on first start or when a step is added to a clock long in breach,
+    the people are told once, at the level the clock has reached — not yellow, red and the
+    leaders in the same minute. Each step still happens at most once (the unique constraint
+    holds for the skipped rows too)."""
+    today = timezone.localdate(now)
+    already = set(clock.escalations.values_list("step_id", flat=True))
+    due = [s for s in steps if s.pk not in already and s.fires_on(clock) <= today]
+    if not due:
+        return 0
+    *lower, highest = due  # steps are ordered by colour, then by the days after it
+    fired = _escalate(appeal, clock, highest, now)
+    if lower:
+        Escalation.objects.bulk_create(
+            [
+                Escalation(clock=clock, step=s, appeal=appeal, created_at=now, skipped=True)
+                for s in lower
+            ],
+            ignore_conflicts=True,
+        )
+        logger.info(
+            "clock %s: %s fired, %s skipped as already passed",
+            clock.pk,
+            highest.code,
+            ",".join(s.code for s in lower),
+        )
+    return int(fired)
+
+
 def clock_check(*, clock_id: int, now: datetime | None = None) -> int:
     """Check one clock whose time has come: recolour it, fire the escalation steps that are
     due (each once), or close the appeal when its rating window has lapsed. Returns the number
@@ -464,11 +518,8 @@ def clock_check(*, clock_id: int, now: datetime | None = None) -> int:
             appeal_rating_lapse(appeal_id=appeal.pk)  # its event marks this clock met
             return 0
         steps = _active_steps()
-        already = set(clock.escalations.values_list("step_id", flat=True))
-        if clock.obligation != Clock.Obligation.RATING:
-            for step in steps:
-                if step.pk not in already and step.fires_on(clock) <= today:
-                    fired += _escalate(appeal, clock, step, now)
+        if clock.obligation in Clock.ESCALATED_OBLIGATIONS:
+            fired += _escalate_due(appeal, clock, steps, now)
         _refresh(clock, today, steps)
         _save(clock, "checked", ["state", "colour", "next_check_at"])
         _recolour(appeal, today)
@@ -496,6 +547,27 @@ def clocks_sweep(*, now: datetime | None = None, batch: int = 500, max_batches: 
         seen.update(ids)
     heartbeat("sla.sweep", now)
     return fired
+
+
+def clocks_reschedule(*, now: datetime | None = None) -> int:
+    """After the escalation ladder changed (a step added, edited or switched on): bring forward
+    the next check of every open yellow or red clock the ladder applies to, so the sweep checks
+    it now and fires what has become due — each step still once, and only the highest of those
+    due at once (`_escalate_due`). A green clock needs nothing: its next check, when it turns
+    yellow, reads the whole ladder again. Returns the number of clocks brought forward.
+
+    A set-based update of the sweep's own schedule column, which carries no history; the
+    colours and states change only when the sweep checks each clock, under its locks."""
+    now = now or timezone.now()
+    return (
+        Clock.objects.filter(
+            state__in=(Clock.State.RUNNING, Clock.State.BREACHED),
+            obligation__in=Clock.ESCALATED_OBLIGATIONS,
+            colour__in=(Colour.YELLOW, Colour.RED),
+        )
+        .exclude(next_check_at__lte=now)
+        .update(next_check_at=now)
+    )
 
 
 def heartbeat(name: str, now: datetime) -> None:

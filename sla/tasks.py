@@ -15,6 +15,11 @@ def clock_check(clock_id: int) -> int:
     return services.clock_check(clock_id=clock_id)
 
 
+@shared_task(name="sla.clocks_reschedule")
+def clocks_reschedule() -> int:
+    return services.clocks_reschedule()
+
+
 @shared_task(name="sla.recompute_deadlines")
 def recompute_deadlines() -> int:
     return services.clocks_recompute()

@@ -10,6 +10,7 @@ from appeals.selectors import appeals_visible_to
 from appeals.views.access import role_required
 from departments.roles import Role, roles_of
 from reports.boards import board_latest, board_trend
+from sla.selectors import appeal_ids_where_department_is
 
 BOARD_ROLES = (Role.OFFICE, Role.LEADER, Role.COMMISSIONER, Role.SUPERVISOR)
 
@@ -67,14 +68,24 @@ def lobby_data(request):
 @role_required(Role.OFFICE, Role.LEADER, Role.COMMISSIONER)
 def board_appeal_list(request):
     """The appeals behind a number on the board, with the board's filters."""
-    filterset = AppealFilter(
-        request.GET,
-        queryset=appeals_visible_to(request.user)
+    appeals = (
+        appeals_visible_to(request.user)
         .select_related("category__parent", "region", "enterprise")
         .prefetch_related("enterprise__tags")
-        .order_by("-filed_at", "-pk"),
+        .order_by("-filed_at", "-pk")
     )
+    filterset = AppealFilter(request.GET, queryset=appeals)
     if not filterset.is_valid():
         return render(request, "reports/appeal_list.html", {"filterset": filterset}, status=400)
-    page = Paginator(filterset.qs, 25).get_page(request.GET.get("page"))
+    found = filterset.qs
+    department, colour = (filterset.form.cleaned_data.get(k) for k in ("department", "colour"))
+    if department and colour:
+        # A department's bar counts the appeals by that department's own colour on them
+        # (reports.boards), not by the appeal's worst: the list behind it does the same.
+        rest = request.GET.copy()
+        rest.pop("colour")
+        found = AppealFilter(rest, queryset=appeals).qs.filter(
+            pk__in=appeal_ids_where_department_is(department, colour)
+        )
+    page = Paginator(found, 25).get_page(request.GET.get("page"))
     return render(request, "reports/appeal_list.html", {"filterset": filterset, "page": page})

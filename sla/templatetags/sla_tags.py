@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from sla.calendar import calendar_warning
 from sla.models import Clock
-from sla.selectors import clocks_of
+from sla.selectors import clocks_of, promise_of
 
 register = template.Library()
 
@@ -34,6 +34,13 @@ def colour_dot(colour: str):
 @register.inclusion_tag("sla/partials/clocks.html")
 def clocks_panel(appeal):
     return {"clocks": clocks_of(appeal)}
+
+
+@register.inclusion_tag("sla/partials/promise.html")
+def promise_line(appeal):
+    """The answer promised to the enterprise: counted from filing (or from a reopening), less
+    pauses while it was asked for material, plus approved extensions (sla.models.Clock)."""
+    return {"promise": promise_of(appeal)}
 
 
 @register.simple_tag

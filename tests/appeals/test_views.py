@@ -1,8 +1,11 @@
 """The loop through the pages people use, who sees what, and bad input at the door."""
 
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -364,3 +367,19 @@ def test_the_tracking_page_shows_what_the_department_asked_for_beside_the_supply
 
     supply_card = page.split("承办单位请您补充材料", 1)[1].split("<form", 1)[0]
     assert "请提供土地使用权证复印件。" in supply_card
+
+
+def test_the_tracking_page_shows_the_answer_promised_to_the_enterprise_counted_from_filing(
+    make_client, file_appeal
+):
+    with time_machine.travel(datetime(2026, 3, 6, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))):
+        appeal = file_appeal().appeal
+        enterprise = make_client(appeal.filed_by)
+
+        page = enterprise.get(reverse("track_detail", args=[appeal.number])).content.decode()
+
+    # Ten working days from Friday 03-06 (the default policy), whoever handles it and when.
+    promise = page.split('id="promise"', 1)[1].split("</p>", 1)[0]
+    assert "承诺答复期限" in promise
+    assert "2026-03-20" in promise
+    assert "还剩 10 个工作日" in promise

@@ -2,13 +2,15 @@
 through the services, and how live and daily snapshots are published, pruned and frozen.
 
 The city on Friday 2026-03-20 at 10:00, after the sweep (the default policy: sign in 1 working
-day, reply in 10 counted from filing, yellow 2 working days before a reply is due, a one-day
-sign limit yellow on its due day only):
+day, reply in 10 counted from the department's assignment, yellow 2 working days before a reply
+is due, a one-day sign limit yellow on its due day only; the promise to the enterprise, 10
+working days from filing, escalates nobody):
 
     R1 red     城市建设 宣州区  filed 03-02, dept_a leads (signed), dept_b co (opinion sent 03-03,
                                done); reply due 03-16: red since 03-17
     R2 red     政务服务 宣州区  filed 03-18, dept_b leads (signed); flagged blocked (受阻) 03-19
-    Y1 yellow  城市建设 广德市  filed 03-06, dept_a leads (signed 03-09); reply due 03-20 (today)
+    Y1 yellow  城市建设 广德市  filed 03-06, dept_a leads (routed and signed 03-09); reply due
+                               03-23, yellow since 03-19; the promise is due today
     Y2 yellow  城市建设 宣州区  filed 03-19, routed to dept_a 03-19, not signed: sign due today
     G1 green   政务服务 广德市  filed 03-19, dept_a leads, dept_b co, both signed 03-19
     G2 green   (no category, no region) filed 03-20, waiting in triage
@@ -197,12 +199,14 @@ def test_it_counts_the_open_appeals_by_colour(board_city):
 def test_it_counts_each_department_by_its_active_assignments(board_city, dept_a, dept_b):
     data = board_compute(NOW)
 
-    # dept_a works on R1, Y1, Y2 (assigned, not yet signed) and G1 (lead).
-    # dept_b works on R2 (lead) and G1 (co, signed); its part in R1 is done (opinion sent).
+    # dept_a works on R1 (its reply clock red), Y1 (reply clock yellow), Y2 (assigned, sign
+    # due today: yellow) and G1 (lead, green). dept_b works on R2 (lead) and G1 (co, signed);
+    # its part in R1 is done (opinion sent). R2 is red only through the office's blocked flag:
+    # dept_b's own clocks on it are green, and a department's colour is its own clocks'.
     # G2 is in triage: no department has it yet. Most red first, then most yellow.
     assert data["by_department"] == [
         {"key": dept_a.pk, "name": "市住建局", "red": 1, "yellow": 2, "green": 1},
-        {"key": dept_b.pk, "name": "市自然资源规划局", "red": 1, "yellow": 0, "green": 1},
+        {"key": dept_b.pk, "name": "市自然资源规划局", "red": 0, "yellow": 0, "green": 2},
     ]
 
 
@@ -278,14 +282,13 @@ def test_the_escalations_are_those_of_clocks_still_open(board_city):
     number = {key: appeal.number for key, appeal in board_city.appeals.items()}
 
     # R1's reply clock (due 03-16): yellow from 03-12, red from 03-17, leadership on 03-20
-    # (3 working days after the due date: 17 18 19, then the next day). Y1's reply clock
-    # (due today): yellow from 03-18. Y2's sign clock (due today): yellow today. R2 is red
-    # through its flag, which fires no step. All fired by today's sweep, at the same moment.
+    # (3 working days after the due date: 17 18 19, then the next day); today's sweep is its
+    # first, so only leadership fires and the two below it are recorded as skipped, off the
+    # board. Y1's reply clock (due 03-23): yellow from 03-19. Y2's sign clock (due today):
+    # yellow today. R2 is red through its flag, which fires no step.
     fired = sorted((e["number"], e["step_name"], e["department"]) for e in data["escalations"])
     assert fired == sorted(
         [
-            (number["R1"], "黄灯提醒", "市住建局"),
-            (number["R1"], "红灯通报", "市住建局"),
             (number["R1"], "领导督办", "市住建局"),
             (number["Y1"], "黄灯提醒", "市住建局"),
             (number["Y2"], "黄灯提醒", "市住建局"),
@@ -302,7 +305,7 @@ def test_once_a_clock_is_met_its_escalations_leave_the_board(board_city, travel,
     data = board_compute(NOW)
 
     assert board_city.appeals["Y2"].number not in {e["number"] for e in data["escalations"]}
-    assert len(data["escalations"]) == 4
+    assert len(data["escalations"]) == 2
 
 
 def test_the_snapshot_carries_the_quarter_and_year_rates_and_their_periods(board_city, dept_a):

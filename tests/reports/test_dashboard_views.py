@@ -246,12 +246,15 @@ def test_the_lobby_data_costs_the_same_queries_whatever_the_number_of_appeals(
     [
         # The brief's example: red, in progress, dept_a → R1 (dept_a signed it; red since 03-17).
         ("colour=red&status=in_progress&department={dept_a}", {"R1"}),
-        # dept_b's red one is R2 (blocked); R1, where dept_b's part is done, is not dept_b's.
-        ("colour=red&status=in_progress&department={dept_b}", {"R2"}),
+        # dept_b has no red of its own: R2 is red through the office's blocked flag, not dept_b's
+        # clocks; R1, where dept_b's part is done, is not dept_b's.
+        ("colour=red&status=in_progress&department={dept_b}", set()),
         # Assigned to dept_a and not yet signed, yellow: Y2 (sign due today).
         ("colour=yellow&status=assigned&department={dept_a}", {"Y2"}),
-        # dept_b's green: G1, where dept_b co-handles.
-        ("colour=green&department={dept_b}", {"G1"}),
+        # dept_b's green, by its own clocks: G1, where it co-handles, and R2, which it leads.
+        ("colour=green&department={dept_b}", {"G1", "R2"}),
+        # Without a department the colour is the appeal's own: R2 is red.
+        ("colour=red&status=in_progress", {"R1", "R2"}),
     ],
 )
 def test_the_list_holds_exactly_the_appeals_of_the_filter(

@@ -8,9 +8,10 @@ import time_machine
 from django.urls import reverse
 
 from appeals import services
-from appeals.models import Appeal
+from appeals.models import Appeal, Reply
 from core.errors import ServiceError
 from reports.league import league_compute, league_publish, quarter_bounds
+from reports.models import LeagueTable
 from tests import workflow
 
 pytestmark = pytest.mark.django_db
@@ -51,10 +52,50 @@ def test_the_department_that_signs_on_time_is_fastest_and_the_late_one_slowest(
     assert [r["name"] for r in table["fastest"]] == ["市住建局", "市自然资源规划局"]
     assert table["slowest"] == []  # with two ranked departments, both are on the fast podium
     three = league_compute("2026Q1", min_appeals=1)["rows"]
-    assert {r["name"]: r["on_time_rate"] for r in three} == {
-        "市住建局": 1.0,
-        "市自然资源规划局": 0.0,
+    # Each signed (dept_a on time, dept_b late); neither replied, and both reply clocks (due
+    # 03-16) are still open at the quarter's end: late, one of two obligations each.
+    assert {r["name"]: (r["on_time_rate"], r["open_late"]) for r in three} == {
+        "市住建局": (0.5, 1),
+        "市自然资源规划局": (0.0, 1),
     }
+
+
+def test_open_work_past_its_deadline_counts_as_late_so_the_slowest_cannot_escape(
+    file_appeal, commissioner, category, dept_a, dept_b, handler_a
+):
+    # dept_a signs and answers on time; dept_b was assigned on the same day and never signed.
+    done = _signed(file_appeal, commissioner, category, dept_a, handler_a, SIGN_ON_TIME)
+    with time_machine.travel(SIGN_ON_TIME, tick=False):
+        services.reply_submit(
+            actor=handler_a,
+            assignment_id=workflow.lead_assignment(done).pk,
+            outcome=Reply.Outcome.RESOLVED,
+            content="已协调解决。",
+        )
+    with time_machine.travel(FILED, tick=False):
+        idle = file_appeal().appeal
+        services.appeal_route(actor=commissioner, appeal_id=idle.pk, lead=dept_b, category=category)
+
+    table = league_compute("2026Q1", min_appeals=1, today=AFTER_QUARTER.date())
+
+    rows = {r["name"]: r for r in table["rows"]}
+    # dept_b's sign (due 03-03) and reply (due 03-16) are both open and late at 03-31.
+    assert (rows["市自然资源规划局"]["done"], rows["市自然资源规划局"]["open_late"]) == (2, 2)
+    assert rows["市自然资源规划局"]["on_time_rate"] == 0.0
+    assert [r["name"] for r in table["slowest"]] == []  # two ranked: both on the fast podium
+    assert [r["name"] for r in table["fastest"]] == ["市住建局", "市自然资源规划局"]
+    assert rows["市住建局"]["open_late"] == 0
+
+
+def test_work_still_open_but_not_yet_late_is_not_counted(
+    file_appeal, commissioner, category, dept_b
+):
+    with time_machine.travel(FILED, tick=False):
+        idle = file_appeal().appeal
+        services.appeal_route(actor=commissioner, appeal_id=idle.pk, lead=dept_b, category=category)
+
+    # On 03-03 the sign clock is due today and the reply clock runs to 03-16: nothing late.
+    assert league_compute("2026Q1", min_appeals=1, today=SIGN_ON_TIME.date())["rows"] == []
 
 
 def test_a_department_below_the_minimum_is_listed_but_not_ranked(
@@ -92,7 +133,8 @@ def test_an_approved_extension_is_not_counted_against_the_department(
 def test_a_published_table_is_frozen(
     file_appeal, commissioner, category, dept_a, dept_b, handler_a, handler_b, office
 ):
-    _signed(file_appeal, commissioner, category, dept_a, handler_a, SIGN_ON_TIME)
+    for _ in range(5):  # the minimum sample to be ranked
+        _signed(file_appeal, commissioner, category, dept_a, handler_a, SIGN_ON_TIME)
     with time_machine.travel(AFTER_QUARTER, tick=False):
         table = league_publish(actor=office, quarter="2026Q1")
         published = table.data
@@ -102,6 +144,16 @@ def test_a_published_table_is_frozen(
     assert again.value.code == "already_published"
     table.refresh_from_db()
     assert table.data == published
+
+
+def test_a_quarter_with_no_ranked_department_cannot_be_published(
+    file_appeal, commissioner, category, dept_a, handler_a, office
+):
+    _signed(file_appeal, commissioner, category, dept_a, handler_a, SIGN_ON_TIME)  # 1 < 5
+    with time_machine.travel(AFTER_QUARTER, tick=False), pytest.raises(ServiceError) as empty:
+        league_publish(actor=office, quarter="2026Q1")
+    assert empty.value.code == "league_empty"
+    assert not LeagueTable.objects.exists()
 
 
 def test_only_the_office_publishes_and_only_a_finished_quarter(commissioner, office):

@@ -10,8 +10,9 @@ so working days are Monday to Friday.
                  30 31
 
 With the seeded default policy an appeal routed on Monday 03-02 must be signed by Tuesday 03-03
-(1 working day), answered by Monday 03-16 (10 working days counted from filing: 03 04 05 06 09
-10 11 12 13 16), and, once answered on day D, rated within 5 working days of D.
+(1 working day), answered by Monday 03-16 (10 working days counted from the department's own
+assignment: 03 04 05 06 09 10 11 12 13 16), and, once answered on day D, rated within 5 working
+days of D. The commissioner routes an appeal within 1 working day of its filing.
 """
 
 from datetime import date, datetime
@@ -186,6 +187,8 @@ def test_the_five_appeals_are_built_as_the_docstring_says(five):
 def test_each_rate_of_five_closed_appeals_is_the_hand_count(five):
     overall = march()["overall"]
 
+    # 派单及时率: 5 triage clocks, each met the day it started (filed and routed 03-02).
+    assert overall["triage_rate"] == 1.0  # 5 / 5
     assert rates_only(overall) == {
         # 响应率: 5 sign clocks, all due by 03-31; A4 signed 03-04 after its due date 03-03.
         "response_rate": 0.8,  # 4 / 5
@@ -204,6 +207,8 @@ def test_each_rate_of_five_closed_appeals_is_the_hand_count(five):
         "returns_per_appeal": 0.0,  # 0 / 5
     }
     assert overall["counts"] == {
+        "triage_due": 5,
+        "triage_on_time": 5,
         "sign_due": 5,
         "sign_on_time": 4,
         "filed": 5,
@@ -221,11 +226,13 @@ def test_each_rate_of_five_closed_appeals_is_the_hand_count(five):
 def test_one_department_and_one_category_get_the_same_figures_as_the_whole(five, dept_a, category):
     result = march()
 
-    # Everything but returns, which belong to the appeal and never to a department.
+    # Everything but returns, which belong to the appeal, and triage, the commissioner's:
+    # never a department's.
     assert rates_only(result["department"][dept_a.pk]) == {
         **rates_only(result["overall"]),
         "returns_per_appeal": None,
     }
+    assert result["department"][dept_a.pk]["triage_rate"] is None
     assert result["department"].keys() == {dept_a.pk}
     # Closures, sign clocks and returns all go to the appeal's category.
     assert result["category"] == {category.pk: result["overall"]}
@@ -608,3 +615,40 @@ def test_a_sign_clock_paused_for_material_is_not_late_while_the_pause_lasts(
 
     # Only dept_b's sign (on time, 03-02) is due; dept_a's is paused, within its limit.
     assert (overall["counts"]["sign_due"], overall["response_rate"]) == (1, 1.0)  # 1 / 1
+
+
+# --- Whose time it is -------------------------------------------------------------------------
+
+
+def test_a_department_is_not_charged_for_the_days_an_appeal_waited_in_triage(
+    travel, file_appeal, loop, dept_a, handler_a
+):
+    # Filed Monday 03-02; the commissioner routes it only on Monday 03-09 (five working days
+    # late: due 03-03). dept_a answers on Wednesday 03-18: 7 working days after its own
+    # assignment, 12 after filing. Its 按期办结 counts its own ten days: on time. The late
+    # routing is the commissioner's, in 派单及时率.
+    appeal = file_appeal().appeal
+    travel.move_to(at(9))
+    loop.route(appeal, lead=dept_a)
+    loop.sign(appeal, handler_a)
+    travel.move_to(at(18))
+    loop.reply(appeal, handler_a)
+    loop.rate(appeal, Rating.Score.SATISFIED)
+
+    result = march()
+
+    assert result["department"][dept_a.pk]["on_time_rate"] == 1.0
+    assert result["overall"]["on_time_rate"] == 1.0
+    assert result["overall"]["triage_rate"] == 0.0
+    assert result["overall"]["counts"]["triage_due"] == 1
+    # The enterprise waited 12 working days all the same: days to close counts from filing.
+    assert result["overall"]["avg_working_days_to_close"] == 12.0
+
+
+def test_an_appeal_still_waiting_in_triage_past_its_deadline_counts_against_triage(
+    travel, file_appeal
+):
+    file_appeal()  # filed 03-02, due to be routed by 03-03, never routed
+
+    assert march(today=date(2026, 3, 3))["overall"]["counts"]["triage_due"] == 0  # due today
+    assert march(today=date(2026, 3, 4))["overall"]["triage_rate"] == 0.0

@@ -5,9 +5,11 @@ code handled or explicitly ignored by the clocks.
 The scenario runs in an ordinary fortnight of March 2026 (no holidays, no swapped weekends):
 
     Fri 03-06 filed          Mon 03-09 routed
-    sign      due Tue 03-10  (routed + 1 working day)
+    triage    due Mon 03-09  (filed + 1 working day; the commissioner's, met by routing)
+    promise   due Fri 03-20  (filed + 10: 09 10 11 12 13 | 16 17 18 19 20; the enterprise's)
+    sign      due Tue 03-10  (routed + 1)
     opinion   due Thu 03-12  (routed + 3)
-    reply     due Fri 03-20  (filed + 10: 09 10 11 12 13 | 16 17 18 19 20)
+    reply     due Mon 03-23  (routed + 10: 10 11 12 13 | 16 17 18 19 20 | 23; the lead's own)
 """
 
 from datetime import date, datetime
@@ -36,12 +38,15 @@ NEXT_MONDAY = datetime(2026, 3, 16, 10, 0, tzinfo=SHANGHAI)
 
 SIGN_DUE = date(2026, 3, 10)
 OPINION_DUE = date(2026, 3, 12)
-REPLY_DUE = date(2026, 3, 20)
+REPLY_DUE = date(2026, 3, 23)
+PROMISE_DUE = date(2026, 3, 20)
 
 SIGN = Clock.Obligation.SIGN
 OPINION = Clock.Obligation.OPINION
 REPLY = Clock.Obligation.REPLY
 RATING = Clock.Obligation.RATING
+TRIAGE = Clock.Obligation.TRIAGE
+PROMISE = Clock.Obligation.PROMISE
 State = Clock.State
 
 pytestmark = pytest.mark.django_db
@@ -98,7 +103,7 @@ def test_routing_to_a_lead_and_a_co_handler_starts_a_sign_clock_each_an_opinion_
             c.warn_days,
             c.due_date,
         )
-        for c in Clock.objects.filter(appeal=routed).select_related(
+        for c in Clock.objects.filter(appeal=routed, department__isnull=False).select_related(
             "department", "assignment__department"
         )
     }
@@ -107,9 +112,65 @@ def test_routing_to_a_lead_and_a_co_handler_starts_a_sign_clock_each_an_opinion_
         ("dept-a", SIGN): ("dept-a", State.RUNNING, date(2026, 3, 9), 1, 0, SIGN_DUE),
         ("dept-b", SIGN): ("dept-b", State.RUNNING, date(2026, 3, 9), 1, 0, SIGN_DUE),
         ("dept-b", OPINION): ("dept-b", State.RUNNING, date(2026, 3, 9), 3, 1, OPINION_DUE),
-        # The enterprise-facing limit counts from the filing day, not from routing.
-        ("dept-a", REPLY): ("dept-a", State.RUNNING, date(2026, 3, 6), 10, 2, REPLY_DUE),
+        # The lead's own time counts from its assignment, not from filing: the days the appeal
+        # waited in triage are the commissioner's.
+        ("dept-a", REPLY): ("dept-a", State.RUNNING, date(2026, 3, 9), 10, 2, REPLY_DUE),
     }
+
+
+def test_filing_starts_the_commissioner_s_triage_clock_and_the_promise_to_the_enterprise(
+    travel, file_appeal
+):
+    appeal = file_appeal().appeal
+
+    clocks = {
+        c.obligation: (c.department_id, c.state, c.started_on, c.limit_days, c.due_date)
+        for c in Clock.objects.filter(appeal=appeal)
+    }
+    assert clocks == {
+        TRIAGE: (None, State.RUNNING, date(2026, 3, 6), 1, date(2026, 3, 9)),
+        PROMISE: (None, State.RUNNING, date(2026, 3, 6), 10, PROMISE_DUE),
+    }
+
+
+def test_routing_meets_the_triage_clock_and_the_promise_runs_on(routed, clock_of):
+    triage = clock_of(routed, TRIAGE)
+    assert (triage.state, triage.met_at, triage.colour) == (State.MET, ROUTED, Colour.GREEN)
+    promise = clock_of(routed, PROMISE)
+    assert (promise.state, promise.started_on, promise.due_date) == (
+        State.RUNNING,
+        date(2026, 3, 6),
+        PROMISE_DUE,
+    )
+
+
+def test_an_appeal_left_in_triage_turns_yellow_then_red_on_the_commissioner_s_clock(
+    travel, file_appeal, clock_of
+):
+    appeal = file_appeal().appeal
+    triage = clock_of(appeal, TRIAGE)
+
+    # One working day from Friday: due Monday 03-09, yellow on its due day, red after it.
+    assert [triage.colour_on(date(2026, 3, d)) for d in (6, 9, 10)] == [
+        Colour.GREEN,
+        Colour.YELLOW,
+        Colour.RED,
+    ]
+    travel.move_to(datetime(2026, 3, 10, 9, 0, tzinfo=SHANGHAI))
+    sla.clocks_sweep()
+    appeal.refresh_from_db()
+    assert appeal.colour == Colour.RED
+    assert clock_of(appeal, TRIAGE).state == State.BREACHED
+
+
+def test_an_urgent_appeal_must_be_routed_within_the_working_day_it_arrives(
+    travel, file_appeal, clock_of
+):
+    friday = file_appeal(priority=Appeal.Priority.URGENT).appeal
+    assert clock_of(friday, TRIAGE).due_date == date(2026, 3, 6)
+    travel.move_to(datetime(2026, 3, 7, 9, 0, tzinfo=SHANGHAI))  # a Saturday
+    saturday = file_appeal(priority=Appeal.Priority.URGENT).appeal
+    assert clock_of(saturday, TRIAGE).due_date == date(2026, 3, 9)  # the next working day
 
 
 def test_an_urgent_appeal_runs_on_the_urgent_policy(travel, file_appeal, route, dept_a):
@@ -119,8 +180,11 @@ def test_an_urgent_appeal_runs_on_the_urgent_policy(travel, file_appeal, route, 
     route(appeal, lead=dept_a)
 
     reply = Clock.objects.get(appeal=appeal, obligation=REPLY)
-    # Urgent: 5 working days from Friday 03-06 → 09 10 11 12 13.
-    assert (reply.limit_days, reply.due_date) == (5, date(2026, 3, 13))
+    # Urgent: 5 working days from Monday 03-09 → 10 11 12 13 16.
+    assert (reply.limit_days, reply.due_date) == (5, date(2026, 3, 16))
+    promise = Clock.objects.get(appeal=appeal, obligation=PROMISE)
+    # The enterprise is promised 5 from Friday 03-06 → 09 10 11 12 13.
+    assert (promise.limit_days, promise.due_date) == (5, date(2026, 3, 13))
 
 
 # --- Work meets the clocks ------------------------------------------------------------------
@@ -179,9 +243,11 @@ def test_publishing_the_reply_meets_the_reply_clock_cancels_the_co_handler_s_and
         date(2026, 3, 19),
     )
     assert set(_open(routed)) == {(None, RATING)}
+    promise = clock_of(routed, PROMISE)
+    assert (promise.state, promise.met_at) == (State.MET, THURSDAY)
 
 
-def test_a_lead_s_return_cancels_the_clocks_and_a_re_route_keeps_the_reply_due_date_from_filing(
+def test_a_lead_s_return_sends_the_appeal_back_to_triage_and_the_new_lead_s_time_is_its_own(
     routed, travel, route, handler_a, clock_of, dept_a, dept_b
 ):
     travel.move_to(TUESDAY)
@@ -189,18 +255,26 @@ def test_a_lead_s_return_cancels_the_clocks_and_a_re_route_keeps_the_reply_due_d
         actor=handler_a, assignment_id=lead_assignment(routed).pk, reason="不属于本单位职责。"
     )
 
-    assert _open(routed) == {}
+    # Every department's clock stops; the commissioner's clock starts again from the return,
+    # and the promise to the enterprise runs on from filing.
+    assert set(_open(routed)) == {(None, TRIAGE), (None, PROMISE)}
     assert clock_of(routed, REPLY, dept_a).state == State.CANCELLED
     assert clock_of(routed, SIGN, dept_b).state == State.CANCELLED
+    assert (clock_of(routed, TRIAGE).started_on, clock_of(routed, TRIAGE).due_date) == (
+        date(2026, 3, 10),
+        date(2026, 3, 11),
+    )
 
     travel.move_to(THURSDAY)
     route(routed, lead=dept_b)
 
     reply = clock_of(routed, REPLY, dept_b)
-    # Counted from the filing day (03-06), not from Thursday's re-route (that would be 03-26).
-    assert (reply.started_on, reply.due_date) == (date(2026, 3, 6), REPLY_DUE)
+    # Counted from Thursday's assignment (12 → 13 | 16 … 20 | 23 24 25 26), not from filing:
+    # dept_b is not charged for the days dept_a held it or the appeal waited in triage.
+    assert (reply.started_on, reply.due_date) == (date(2026, 3, 12), date(2026, 3, 26))
     assert clock_of(routed, SIGN, dept_b).due_date == date(2026, 3, 13)
-    assert set(_open(routed)) == {("dept-b", SIGN), ("dept-b", REPLY)}
+    assert clock_of(routed, PROMISE).due_date == PROMISE_DUE
+    assert set(_open(routed)) == {("dept-b", SIGN), ("dept-b", REPLY), (None, PROMISE)}
 
 
 # --- Extensions and waiting on the enterprise move the deadlines ----------------------------
@@ -225,9 +299,12 @@ def test_an_approved_extension_moves_the_reply_due_date_by_its_working_days(
     services.extension_decide(actor=office, extension_id=extension.pk, approve=True)
 
     reply = clock_of(routed, REPLY, dept_a)
-    # 03-20 + 3 working days → 23 24 25.
-    assert (reply.extension_days, reply.due_date) == (3, date(2026, 3, 25))
+    # 03-23 + 3 working days → 24 25 26.
+    assert (reply.extension_days, reply.due_date) == (3, date(2026, 3, 26))
     assert clock_of(routed, SIGN, dept_a).due_date == SIGN_DUE  # signing is not extended
+    # The lead's extension moves the promise to the enterprise too: 03-20 → 23 24 25.
+    promise = clock_of(routed, PROMISE)
+    assert (promise.extension_days, promise.due_date) == (3, date(2026, 3, 25))
 
 
 def test_a_rejected_extension_leaves_the_reply_due_date_alone(
@@ -256,7 +333,12 @@ def test_a_material_request_pauses_every_open_clock_and_the_supply_moves_them_by
     )
 
     paused = _open(routed)
-    assert set(paused) == {("dept-a", REPLY), ("dept-b", SIGN), ("dept-b", OPINION)}
+    assert set(paused) == {
+        ("dept-a", REPLY),
+        ("dept-b", SIGN),
+        ("dept-b", OPINION),
+        (None, PROMISE),
+    }
     for clock in paused.values():
         assert (clock.state, clock.paused_on, clock.next_check_at) == (
             State.PAUSED,
@@ -274,7 +356,8 @@ def test_a_material_request_pauses_every_open_clock_and_the_supply_moves_them_by
         key: (c.state, c.paused_on, c.paused_days, c.due_date) for key, c in _open(routed).items()
     }
     assert resumed == {
-        ("dept-a", REPLY): (State.RUNNING, None, 3, date(2026, 3, 25)),  # 20 → 23 24 25
+        ("dept-a", REPLY): (State.RUNNING, None, 3, date(2026, 3, 26)),  # 23 → 24 25 26
+        (None, PROMISE): (State.RUNNING, None, 3, date(2026, 3, 25)),  # 20 → 23 24 25
         ("dept-b", SIGN): (State.RUNNING, None, 3, date(2026, 3, 13)),  # 10 → 11 12 13
         ("dept-b", OPINION): (State.RUNNING, None, 3, date(2026, 3, 17)),  # 12 → 13 16 17
     }
@@ -338,10 +421,10 @@ def test_the_yellow_warning_is_one_working_day_or_a_fifth_of_the_limit_but_short
 def test_a_clock_is_green_then_yellow_within_its_warning_then_red_after_its_due_date(
     routed, clock_of, dept_a, today, colour
 ):
-    reply = clock_of(routed, REPLY, dept_a)
+    promise = clock_of(routed, PROMISE)  # ten working days, due Friday 03-20
 
-    assert reply.colour_on(today) == colour
-    assert reply.yellow_from() == date(2026, 3, 18)
+    assert promise.colour_on(today) == colour
+    assert promise.yellow_from() == date(2026, 3, 18)
 
 
 @pytest.mark.parametrize(
@@ -494,12 +577,13 @@ def test_a_step_met_while_its_clock_is_paused_is_judged_against_the_due_date_the
     assert sign.colour_on(date(2026, 3, 31)) == Colour.GREEN
 
 
-def test_a_re_route_during_re_handling_keeps_the_re_handling_round_s_due_date(
+def test_a_re_route_during_re_handling_keeps_the_re_handling_round_s_promise(
     routed, travel, route, handler_a, enterprise_user, clock_of, dept_a, dept_b
 ):
-    # The re-handling round's reply clock counts from the reopening (Monday 03-16 → 03-30). If
-    # the lead then returns the appeal and it is routed anew, the round's deadline holds; it
-    # must not fall back to the filing day (03-06 → 03-20, already past: red at once).
+    # Re-handling promises a new answer counted from the reopening (Monday 03-16 → 03-30). If
+    # the lead then returns the appeal and it is routed anew, that promise holds; it must not
+    # fall back to the filing day (03-06 → 03-20, already past). The new lead's own reply
+    # clock counts from its assignment (03-23 → 04-07, the Qingming holiday 04-06 skipped).
     _sign(routed, handler_a, lead_assignment(routed))
     travel.move_to(THURSDAY)
     _reply(routed, handler_a)
@@ -508,6 +592,7 @@ def test_a_re_route_during_re_handling_keeps_the_re_handling_round_s_due_date(
         actor=enterprise_user, appeal_id=routed.pk, score=Rating.Score.UNSATISFIED, rehandle=True
     )
     assert clock_of(routed, REPLY, dept_a).due_date == date(2026, 3, 30)
+    assert clock_of(routed, PROMISE).due_date == date(2026, 3, 30)
     travel.move_to(datetime(2026, 3, 23, 10, 0, tzinfo=SHANGHAI))
     services.assignment_return(
         actor=handler_a, assignment_id=lead_assignment(routed).pk, reason="不属于本单位职责。"
@@ -515,12 +600,17 @@ def test_a_re_route_during_re_handling_keeps_the_re_handling_round_s_due_date(
 
     route(routed, lead=dept_b)
 
+    promise = clock_of(routed, PROMISE)
+    assert (promise.due_date, promise.colour) == (date(2026, 3, 30), Colour.GREEN)
     reply = clock_of(routed, REPLY, dept_b)
-    assert reply.due_date == date(2026, 3, 30)
-    assert reply.colour == Colour.GREEN
+    assert (reply.started_on, reply.due_date, reply.colour) == (
+        date(2026, 3, 23),
+        date(2026, 4, 7),
+        Colour.GREEN,
+    )
 
 
-def test_pauses_carried_over_a_second_re_route_are_counted_once(
+def test_pauses_are_counted_once_in_the_promise_and_each_lead_keeps_only_its_own(
     routed, travel, route, handler_a, handler_b, enterprise_user, clock_of, dept_a, dept_b
 ):
     def pause(handler, assignment, requested, supplied):
@@ -543,7 +633,8 @@ def test_pauses_carried_over_a_second_re_route_are_counted_once(
     pause(handler_a, lead_assignment(routed), TUESDAY, FRIDAY)
     give_back(handler_a, lead_assignment(routed))
     route(routed, lead=dept_b)
-    assert clock_of(routed, REPLY, dept_b).paused_days == 3
+    assert clock_of(routed, PROMISE).paused_days == 3
+    assert clock_of(routed, REPLY, dept_b).paused_days == 0
     # dept_b: paused Monday 03-16 → Wednesday 03-18 (17 18): 2 more; it returns it too.
     _sign(routed, handler_b, lead_assignment(routed))
     pause(
@@ -552,14 +643,15 @@ def test_pauses_carried_over_a_second_re_route_are_counted_once(
         NEXT_MONDAY,
         datetime(2026, 3, 18, 10, 0, tzinfo=SHANGHAI),
     )
-    assert clock_of(routed, REPLY, dept_b).paused_days == 5
+    assert clock_of(routed, REPLY, dept_b).paused_days == 2
     give_back(handler_b, lead_assignment(routed))
 
     route(routed, lead=dept_a)
 
-    reply = clock_of(routed, REPLY, dept_a)
+    promise = clock_of(routed, PROMISE)
     # 5 working days paused in all: 03-20 → 23 24 25 26 27.
-    assert (reply.paused_days, reply.due_date) == (5, date(2026, 3, 27))
+    assert (promise.paused_days, promise.due_date) == (5, date(2026, 3, 27))
+    assert clock_of(routed, REPLY, dept_a).paused_days == 0
 
 
 # --- Every event is a decision for the clocks -----------------------------------------------

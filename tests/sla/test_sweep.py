@@ -2,8 +2,9 @@
 notifications and its timeline line), the rating window lapsing, and deadlines recomputed after
 a calendar change.
 
-One appeal, filed Friday 2026-03-06 and routed to dept_a (signed at once) on Monday 03-09; its
-reply is due Friday 03-20 (filed + 10 working days) with 2 working days of warning:
+One appeal, filed Friday 2026-03-06 and routed at once to dept_a, which signs at once; its
+reply is due Friday 03-20 (routed + 10 working days) with 2 working days of warning, the same
+day as the promise to the enterprise (filed + 10):
 
     Wed 03-18  yellow  → handlers and heads of dept_a
     Sat 03-21  red     → the office, the commissioner, the heads of dept_a
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.urls import reverse
 
 from appeals import services
 from appeals.models import Appeal, Notification, Rating, Reply, TimelineEvent
@@ -27,6 +29,7 @@ from tests.workflow import lead_assignment
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FILED = datetime(2026, 3, 6, 9, 0, tzinfo=SHANGHAI)
+ROUTED_AT_ONCE = datetime(2026, 3, 6, 10, 0, tzinfo=SHANGHAI)
 ROUTED = datetime(2026, 3, 9, 10, 0, tzinfo=SHANGHAI)
 SWEEP_TIME = time(9, 0)
 
@@ -65,10 +68,10 @@ def staff(office, commissioner, handler_a, head_a, leader):
 
 @pytest.fixture
 def signed(staff, travel, file_appeal, route, dept_a, handler_a):
-    """Filed Friday, routed Monday to dept_a alone and signed at once: only the reply clock
-    runs."""
+    """Filed Friday, routed within the hour to dept_a alone and signed at once: the reply clock
+    runs, beside the promise to the enterprise (due the same day, escalating nobody)."""
     appeal = file_appeal().appeal
-    travel.move_to(ROUTED)
+    travel.move_to(ROUTED_AT_ONCE)
     route(appeal, lead=dept_a)
     services.assignment_sign(actor=handler_a, assignment_id=lead_assignment(appeal).pk)
     return appeal
@@ -119,7 +122,7 @@ def test_one_appeal_walks_green_yellow_red_then_leadership_one_step_and_its_noti
     assert (clock.due_date, clock.warn_days, clock.colour) == (REPLY_DUE, 2, Colour.GREEN)
     expected = effects(signed)
 
-    for day in days(date(2026, 3, 9), date(2026, 4, 3)):
+    for day in days(date(2026, 3, 6), date(2026, 4, 3)):
         travel.move_to(at(day))
 
         sla.clocks_sweep()
@@ -147,31 +150,39 @@ def test_one_appeal_walks_green_yellow_red_then_leadership_one_step_and_its_noti
     assert clock.next_check_at is None  # every step has fired: never checked again
 
 
-def test_steps_due_together_fire_in_ladder_order_and_tell_the_timeline_what_is_late(signed, travel):
+def test_steps_due_together_fire_only_the_highest_and_record_the_others_as_skipped(signed, travel):
     # No sweep ran on the yellow day (an outage, a paused clock resumed late …): yellow and red
-    # are both due at the next sweep, and the timeline must read in the ladder's order.
+    # are both due at the next sweep. People are told once, at the level reached: red.
     travel.move_to(at(RED_ON))
 
-    sla.clocks_sweep()
+    assert sla.clocks_sweep() == 1
 
     notes = list(
         signed.events.filter(code="escalated").order_by("pk").values_list("note", "is_public")
     )
-    assert notes == [
-        ("黄灯提醒：市住建局办理答复截止 2026-03-20。", False),
-        ("红灯通报：市住建局办理答复截止 2026-03-20。", False),
+    assert notes == [("红灯通报：市住建局办理答复截止 2026-03-20。", False)]
+    assert sorted(Escalation.objects.values_list("step__code", "skipped")) == [
+        ("red", False),
+        ("yellow", True),
     ]
+    told = {e for e, *_ in effects(signed)["notifications"]}
+    assert told == {"escalation:red"}  # nobody is reminded of the yellow step now
 
 
-def test_a_late_sweep_fires_every_step_due_at_once_then_never_checks_the_clock_again(
+def test_a_late_sweep_fires_only_the_highest_step_due_then_never_checks_the_clock_again(
     signed, travel
 ):
     travel.move_to(at(LEADERSHIP_ON + timedelta(days=5)))
 
-    assert sla.clocks_sweep() == 3
+    assert sla.clocks_sweep() == 1
 
     clock = reply_clock(signed)
     assert effects(signed)["escalations"] == ["leadership", "red", "yellow"]
+    assert sorted(Escalation.objects.filter(skipped=True).values_list("step__code", flat=True)) == [
+        "red",
+        "yellow",
+    ]
+    assert {e for e, *_ in effects(signed)["notifications"]} == {"escalation:leadership"}
     assert clock.next_check_at is None
     history = clock.history.count()
 
@@ -282,6 +293,7 @@ def test_a_sweep_with_nothing_due_touches_no_clock_and_writes_the_heartbeat(
 def test_the_rating_window_lapsing_closes_the_appeal_as_accepted_exactly_once(
     signed, travel, handler_a
 ):
+    travel.move_to(ROUTED)
     services.reply_submit(
         actor=handler_a,
         assignment_id=lead_assignment(signed).pk,
@@ -325,7 +337,8 @@ def test_a_holiday_added_inside_an_open_window_moves_its_due_date_once_and_says_
     travel.move_to(at(date(2026, 3, 10)))
     _holiday(date(2026, 3, 11))
 
-    assert sla.clocks_recompute() == 1
+    # The department's reply clock and the promise to the enterprise both span 03-11.
+    assert sla.clocks_recompute() == 2
 
     clock = reply_clock(signed)
     assert clock.due_date == date(2026, 3, 23)  # 03-11 no longer counts: 20 → 23
@@ -333,14 +346,19 @@ def test_a_holiday_added_inside_an_open_window_moves_its_due_date_once_and_says_
     # Yellow from 2 working days before the new due date: 19 20 | 23.
     assert clock.next_check_at == datetime(2026, 3, 19, tzinfo=SHANGHAI)
     sign = Clock.objects.get(appeal=signed, obligation=Clock.Obligation.SIGN)
-    assert sign.due_date == date(2026, 3, 10)  # met: left alone
-    notes = list(signed.events.filter(code="deadline_changed").values_list("note", flat=True))
-    assert notes == ["工作日历调整：办理答复截止日由 2026-03-20 改为 2026-03-23。"]
+    assert sign.due_date == date(2026, 3, 9)  # met: left alone
+    notes = list(
+        signed.events.filter(code="deadline_changed").order_by("pk").values_list("note", flat=True)
+    )
+    assert notes == [
+        "工作日历调整：承诺答复截止日由 2026-03-20 改为 2026-03-23。",
+        "工作日历调整：办理答复截止日由 2026-03-20 改为 2026-03-23。",
+    ]
 
     assert sla.clocks_recompute() == 0
 
     assert reply_clock(signed).due_date == date(2026, 3, 23)
-    assert signed.events.filter(code="deadline_changed").count() == 1
+    assert signed.events.filter(code="deadline_changed").count() == 2
 
 
 def test_a_holiday_outside_every_open_window_moves_nothing(signed, travel):
@@ -360,7 +378,7 @@ def test_a_calendar_change_recomputes_the_open_deadlines_after_commit(
         calendar_changed()
 
     assert reply_clock(signed).due_date == date(2026, 3, 23)
-    assert signed.events.filter(code="deadline_changed").count() == 1
+    assert signed.events.filter(code="deadline_changed").count() == 2  # the reply, the promise
 
 
 def test_a_holiday_that_lifts_a_breached_clock_back_before_its_due_date_turns_it_yellow_again(
@@ -373,7 +391,7 @@ def test_a_holiday_that_lifts_a_breached_clock_back_before_its_due_date_turns_it
     # Two days off inside the window push the due date from Friday 03-20 to Tuesday 03-24.
     _holiday(date(2026, 3, 12))
     _holiday(date(2026, 3, 13))
-    assert sla.clocks_recompute() == 1
+    assert sla.clocks_recompute() == 2  # the reply clock and the promise
 
     clock = reply_clock(signed)
     assert (clock.due_date, clock.state, clock.colour) == (
@@ -412,3 +430,71 @@ def test_the_rating_window_runs_even_when_the_reply_was_published_while_waiting_
 
     signed.refresh_from_db()
     assert signed.status == Appeal.Status.CLOSED
+
+
+# --- The commissioner's clock ---------------------------------------------------------------
+
+
+def test_an_appeal_left_in_triage_escalates_to_the_office_and_the_commissioner(
+    staff, travel, file_appeal
+):
+    # Filed Friday 03-06: to be routed by Monday 03-09. Nobody routes it; Tuesday it is red.
+    appeal = file_appeal().appeal
+    travel.move_to(at(date(2026, 3, 10)))
+
+    assert sla.clocks_sweep() == 1  # the red step (the yellow one, due too, is skipped)
+
+    appeal.refresh_from_db()
+    assert appeal.colour == Colour.RED
+    told = {(u, ch) for _e, u, ch in effects(appeal)["notifications"]}
+    # The red step names the office, the commissioner and the heads: a triage clock belongs to
+    # no department, so no head is told.
+    assert told == {("commissioner", INAPP), ("office", INAPP), ("office", EMAIL)}
+    assert list(appeal.events.filter(code="escalated").values_list("note", flat=True)) == [
+        "红灯通报：派单截止 2026-03-09。"
+    ]
+
+
+# --- The ladder changes ---------------------------------------------------------------------
+
+
+def test_a_step_added_in_the_admin_reaches_a_clock_already_in_breach_once(
+    signed, travel, client, admin_user, django_capture_on_commit_callbacks
+):
+    travel.move_to(at(LEADERSHIP_ON + timedelta(days=5)))
+    sla.clocks_sweep()
+    client.force_login(admin_user)  # now: the session's idle clock starts at the login
+    clock = reply_clock(signed)
+    assert clock.next_check_at is None  # every step has fired: never checked again
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:sla_escalationstep_add"),
+            {
+                "code": "mayor",
+                "name": "市长督办",
+                "colour": "red",
+                "after_working_days": "5",
+                "targets": ["leaders"],
+                "is_active": "on",
+            },
+        )
+    assert response.status_code == 302
+    assert EscalationStep.objects.filter(code="mayor").exists()
+
+    assert sla.clocks_sweep() == 1
+    assert sla.clocks_sweep() == 0
+    assert Escalation.objects.filter(clock=clock, step__code="mayor", skipped=False).count() == 1
+    assert reply_clock(signed).next_check_at is None
+
+
+def test_the_reschedule_brings_forward_only_open_yellow_and_red_clocks(signed, travel):
+    travel.move_to(at(RED_ON))
+    sla.clocks_sweep()
+    green = Clock.objects.get(appeal=signed, obligation=Clock.Obligation.SIGN)  # met, green
+
+    assert sla.clocks_reschedule() == 1  # the reply clock (red); the promise never escalates
+    assert reply_clock(signed).next_check_at == at(RED_ON)
+    green.refresh_from_db()
+    assert green.next_check_at is None
+    assert sla.clocks_reschedule() == 0  # already due: nothing more to bring forward

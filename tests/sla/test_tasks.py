@@ -46,9 +46,10 @@ def sms_outbox(settings):
 
 @pytest.fixture
 def signed(travel, file_appeal, route, dept_a, handler_a, head_a, office, commissioner):
-    """Filed Friday 03-06, routed to dept_a on Monday 03-09 and signed: the reply is due 03-20."""
+    """Filed Friday 03-06, routed to dept_a within the hour and signed: the reply is due 03-20
+    (ten working days from the assignment), as is the promise to the enterprise."""
     appeal = file_appeal().appeal
-    travel.move_to(ROUTED)
+    travel.shift(timedelta(hours=1))
     route(appeal, lead=dept_a)
     services.assignment_sign(actor=handler_a, assignment_id=lead_assignment(appeal).pk)
     return appeal
@@ -64,22 +65,25 @@ def _sms(appeal) -> Notification:
 def test_the_sweep_task_run_twice_escalates_once(signed, travel):
     travel.move_to(RED_DAY)
 
-    assert sla_tasks.sweep.apply().get() == 2  # yellow and red
+    assert sla_tasks.sweep.apply().get() == 1  # red (yellow, due too, is recorded as skipped)
     assert sla_tasks.sweep.apply().get() == 0
 
-    assert sorted(Escalation.objects.values_list("step__code", flat=True)) == ["red", "yellow"]
-    assert signed.events.filter(code="escalated").count() == 2
+    assert sorted(Escalation.objects.values_list("step__code", "skipped")) == [
+        ("red", False),
+        ("yellow", True),
+    ]
+    assert signed.events.filter(code="escalated").count() == 1
 
 
 def test_the_clock_check_task_run_twice_escalates_once(signed, travel):
     clock = Clock.objects.get(appeal=signed, obligation=Clock.Obligation.REPLY)
     travel.move_to(RED_DAY)
 
-    assert sla_tasks.clock_check.run(clock.pk) == 2
+    assert sla_tasks.clock_check.run(clock.pk) == 1
     assert sla_tasks.clock_check.run(clock.pk) == 0
 
-    assert Escalation.objects.filter(clock=clock).count() == 2
-    assert signed.events.filter(code="escalated").count() == 2
+    assert Escalation.objects.filter(clock=clock).count() == 2  # red, and yellow skipped
+    assert signed.events.filter(code="escalated").count() == 1
 
 
 def test_the_recompute_task_run_twice_moves_a_deadline_once(signed, travel):
@@ -87,12 +91,12 @@ def test_the_recompute_task_run_twice_moves_a_deadline_once(signed, travel):
         date=date(2026, 3, 11), is_working_day=False, notice="国办发明电〔2026〕9号"
     )
 
-    assert sla_tasks.recompute_deadlines.apply().get() == 1
+    assert sla_tasks.recompute_deadlines.apply().get() == 2  # the reply clock and the promise
     assert sla_tasks.recompute_deadlines.apply().get() == 0
 
     clock = Clock.objects.get(appeal=signed, obligation=Clock.Obligation.REPLY)
     assert clock.due_date == date(2026, 3, 23)
-    assert signed.events.filter(code="deadline_changed").count() == 1
+    assert signed.events.filter(code="deadline_changed").count() == 2
 
 
 # --- appeals --------------------------------------------------------------------------------
