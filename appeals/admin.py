@@ -2,6 +2,7 @@
 appeals, assignments and replies change only through the services (their pages)."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from appeals.models import (
     Appeal,
@@ -12,6 +13,8 @@ from appeals.models import (
     TimelineEvent,
 )
 from departments.admin import ReadOnlyAdmin
+from departments.roles import Role
+from departments.selectors import users_with_role
 
 
 @admin.register(EnterpriseTag)
@@ -25,8 +28,18 @@ class EnterpriseAdmin(admin.ModelAdmin):
     list_filter = ["region", "tags"]
     search_fields = ["name", "credit_code"]
     filter_horizontal = ["tags"]
-    autocomplete_fields = ["commissioner", "users"]
+    # The commissioner is chosen from the commissioners only (a short list, so a plain select:
+    # an autocomplete would search every user); Enterprise.clean() refuses anyone else too.
+    autocomplete_fields = ["users"]
     list_select_related = ["region", "commissioner"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "commissioner":
+            kwargs["queryset"] = users_with_role(Role.COMMISSIONER)
+            kwargs["error_messages"] = {
+                "invalid_choice": _("请选择为企服务专员：所选用户不是为企服务专员或已停用。")
+            }
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class TimelineInline(admin.TabularInline):

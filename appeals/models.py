@@ -9,6 +9,7 @@ import uuid
 from pathlib import PurePath
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -18,6 +19,7 @@ from simple_history.models import HistoricalRecords
 from appeals.fields import CreditCodeField
 from appeals.validators import CREDIT_CODE_STORED, validate_credit_code
 from departments.models import Category, Department, Region
+from departments.roles import Role, has_role
 
 
 class EnterpriseTag(models.Model):
@@ -37,7 +39,7 @@ class EnterpriseTag(models.Model):
 
 class Enterprise(models.Model):
     """An enterprise of the registry, one row per credit code in its normalised form
-    (appeals.fields)."""
+    (appeals.fields). A key enterprise has a commissioner, who must hold that role."""
 
     name = models.CharField(_("企业名称"), max_length=200)
     credit_code = CreditCodeField(
@@ -91,6 +93,21 @@ class Enterprise(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.commissioner_id is not None and not has_role(self.commissioner, Role.COMMISSIONER):
+            raise ValidationError(
+                {
+                    "commissioner": _(
+                        "“%(user)s”不是为企服务专员，不能担任企业的服务专员；"
+                        "请选择为企服务专员，或先授予其该角色。"
+                    )
+                    % {
+                        "user": self.commissioner.get_full_name()
+                        or self.commissioner.get_username()
+                    }
+                }
+            )
 
 
 class NumberSequence(models.Model):

@@ -1,5 +1,6 @@
 """The enterprise registry: one row per credit code, however it is typed, on every path that
-writes or names one (model, public form, staff form, API, admin)."""
+writes or names one (model, public form, staff form, API, admin); and an enterprise's
+commissioner is a commissioner."""
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -273,3 +274,61 @@ def test_the_admin_shows_the_stored_code_after_a_save(admin_client):
 
     page = admin_client.get(reverse("admin:appeals_enterprise_change", args=[enterprise.pk]))
     assert f'value="{CODE}"' in page.content.decode()
+
+
+# --- The commissioner is a commissioner ----------------------------------------------------
+
+
+def test_a_non_commissioner_cannot_be_an_enterprises_commissioner(handler_a):
+    enterprise = EnterpriseFactory(credit_code=CODE)
+    enterprise.commissioner = handler_a
+
+    with pytest.raises(ValidationError) as caught:
+        enterprise.full_clean()
+
+    assert caught.value.message_dict["commissioner"] == [
+        "“测试”不是为企服务专员，不能担任企业的服务专员；请选择为企服务专员，或先授予其该角色。"
+    ]
+
+
+def test_a_commissioner_can_be_an_enterprises_commissioner(commissioner):
+    enterprise = EnterpriseFactory(credit_code=CODE)
+    enterprise.commissioner = commissioner
+
+    enterprise.full_clean()
+
+
+def test_the_admin_offers_only_active_commissioners_as_an_enterprises_commissioner(
+    admin_client, commissioner, handler_a, office
+):
+    retired = UserFactory(username="retired", roles=[Role.COMMISSIONER], is_active=False)
+
+    page = admin_client.get(reverse("admin:appeals_enterprise_add"))
+
+    choices = {c.pk for c in page.context["adminform"].form.fields["commissioner"].queryset}
+    assert choices == {commissioner.pk}
+    assert retired.pk not in choices
+
+
+def test_the_admin_refuses_a_non_commissioner_as_an_enterprises_commissioner_in_chinese(
+    admin_client, handler_a
+):
+    response = admin_client.post(
+        reverse("admin:appeals_enterprise_add"), _admin_form(commissioner=handler_a.pk)
+    )
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors["commissioner"]
+    assert errors == ["请选择为企服务专员：所选用户不是为企服务专员或已停用。"]
+    assert not Enterprise.objects.exists()
+
+
+def test_a_commissioner_who_lost_the_role_gets_no_new_appeal_of_the_enterprise(
+    key_enterprise, commissioner, account
+):
+    commissioner.groups.clear()
+
+    appeal = workflow.file_appeal(actor=account, credit_code=CODE).appeal
+
+    assert appeal.enterprise == key_enterprise
+    assert appeal.commissioner is None
