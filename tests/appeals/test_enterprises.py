@@ -147,6 +147,14 @@ def test_the_filing_forms_clean_a_typed_code_to_its_stored_form(form_class, type
     assert form.cleaned_data["credit_code"] == CODE
 
 
+@pytest.mark.parametrize("form_class", [AppealFileForm, StaffFileForm])
+def test_the_filing_forms_refuse_a_wrong_code_at_the_field_in_chinese(form_class):
+    form = form_class({"credit_code": full_width(CODE[:17].lower()) + "0"})
+
+    assert not form.is_valid()
+    assert form.errors["credit_code"] == ["统一社会信用代码校验位不正确，请核对后重新输入。"]
+
+
 def test_a_wrong_code_in_the_public_form_is_refused_in_chinese(client):
     response = client.post(
         reverse("appeal_file"),
