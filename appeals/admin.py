@@ -12,6 +12,7 @@ from appeals.models import (
     Notification,
     TimelineEvent,
 )
+from appeals.validators import normalize_credit_code
 from departments.admin import ReadOnlyAdmin
 from departments.roles import Role
 from departments.selectors import users_with_role
@@ -32,6 +33,14 @@ class EnterpriseAdmin(admin.ModelAdmin):
     # an autocomplete would search every user); Enterprise.clean() refuses anyone else too.
     autocomplete_fields = ["users"]
     list_select_related = ["region", "commissioner"]
+
+    def get_search_results(self, request, queryset, search_term):
+        # A code pasted as typed (full-width, lower case, in groups) finds the stored one.
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        code = normalize_credit_code(search_term)
+        if code and code != search_term.strip():
+            results |= queryset.filter(credit_code__contains=code)
+        return results, may_have_duplicates
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "commissioner":

@@ -272,6 +272,16 @@ def test_the_admin_refuses_an_enterprise_whose_code_is_another_ones_once_normali
     assert Enterprise.objects.count() == 1
 
 
+@pytest.mark.parametrize("typed", TYPED.values(), ids=TYPED.keys())
+def test_the_admin_finds_an_enterprise_by_its_code_as_typed(admin_client, typed):
+    enterprise = EnterpriseFactory(name="宣城重点制造有限公司", credit_code=CODE)
+    EnterpriseFactory(name="另一家公司")
+
+    page = admin_client.get(reverse("admin:appeals_enterprise_changelist"), {"q": typed})
+
+    assert list(page.context["cl"].result_list) == [enterprise]
+
+
 def test_the_admin_shows_the_stored_code_after_a_save(admin_client):
     enterprise = EnterpriseFactory(credit_code=CODE)
 
