@@ -95,17 +95,15 @@ class Enterprise(models.Model):
         return self.name
 
     def clean(self) -> None:
-        if self.commissioner_id is not None and not has_role(self.commissioner, Role.COMMISSIONER):
+        commissioner = self.commissioner
+        if commissioner is not None and not has_role(commissioner, Role.COMMISSIONER):
             raise ValidationError(
                 {
                     "commissioner": _(
                         "“%(user)s”不是为企服务专员，不能担任企业的服务专员；"
                         "请选择为企服务专员，或先授予其该角色。"
                     )
-                    % {
-                        "user": self.commissioner.get_full_name()
-                        or self.commissioner.get_username()
-                    }
+                    % {"user": commissioner.get_full_name() or commissioner.get_username()}
                 }
             )
 
