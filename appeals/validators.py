@@ -60,14 +60,14 @@ def credit_code_check_char(first17: str) -> str:
     return CREDIT_CODE_CHARSET[(31 - total % 31) % 31]
 
 
-# What people put between the groups of a code they type or paste: spaces of every kind,
-# dashes (Unicode category Pd, plus the minus sign) and invisible format characters (Cf: zero-
-# width spaces, soft hyphens, bidirectional marks).
-_MINUS = "\u2212"
+# What people put between the groups of a code they type or paste: spaces of every kind and
+# dashes (Unicode category Pd, the minus sign, the soft hyphen); clean_text has already removed
+# zero-width characters. Bidirectional controls are not separators: they stay, and are refused.
+_DASH_LIKE = frozenset("\u2212\u00ad")
 
 
 def _is_separator(c: str) -> bool:
-    return c.isspace() or c == _MINUS or unicodedata.category(c) in ("Pd", "Cf")
+    return c.isspace() or c in _DASH_LIKE or unicodedata.category(c) == "Pd"
 
 
 def normalize_credit_code(value: str) -> str:

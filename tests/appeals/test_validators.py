@@ -145,7 +145,6 @@ def test_spaces_and_zero_width_characters_in_a_code_are_ignored():
         "\t",
         "\n",
         "\u200b",  # zero-width space
-        "\u200e",  # left-to-right mark
     ],
 )
 def test_separators_between_groups_of_a_code_are_removed(separator):
@@ -154,6 +153,14 @@ def test_separators_between_groups_of_a_code_are_removed(separator):
 
     assert normalize_credit_code(typed) == code
     assert credit_code_clean(typed) == code
+
+
+@pytest.mark.parametrize("control", ["\u202e", "\u2066", "\u200e"])
+def test_a_bidirectional_control_in_a_code_is_refused_not_removed(control):
+    # Not a separator anyone types: it makes the code read differently from what it is.
+    code = credit_code("MA2MXXXXX")
+
+    assert refusal_code(credit_code_clean, code[:9] + control + code[9:]) == "length"
 
 
 def test_credit_code_clean_refuses_what_validate_credit_code_refuses():
