@@ -1,7 +1,7 @@
-"""appeals 0008: stored credit codes normalised, enterprises that were one merged, before 0009
+"""appeals 0009: stored credit codes normalised, enterprises that were one merged, before 0010
 makes the database refuse any other form.
 
-Each test migrates the appeals app back to 0007, writes rows the way the old code could (codes
+Each test migrates the appeals app back to 0008, writes rows the way the old code could (codes
 as typed), and migrates forward again. Real transactions, because the migrations run their
 own; the serialized rollback restores the data migrations' rows for the tests that follow."""
 
@@ -17,8 +17,8 @@ from tests.factories import UserFactory, credit_code
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-BEFORE = [("appeals", "0007_rates_period_indexes")]
-AFTER = [("appeals", "0009_enterprise_credit_code_normalised_constraint")]
+BEFORE = [("appeals", "0008_timeline_event_code_choices")]
+AFTER = [("appeals", "0010_enterprise_credit_code_normalised_constraint")]
 CODE = credit_code("MA2MXXXXX")
 OTHER = credit_code("MA2N0K1P7")
 
@@ -32,7 +32,7 @@ def migrate(targets):
 
 @pytest.fixture
 def old_apps():
-    """The models as they were before 0008, on a database migrated back to them. Afterwards
+    """The models as they were before 0009, on a database migrated back to them. Afterwards
     the rows are removed and the database migrated forward again, whatever the test did."""
     apps = migrate(BEFORE)
     yield apps

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('appeals', '0008_enterprise_credit_codes_normalise'),
+        ('appeals', '0009_enterprise_credit_codes_normalise'),
         ('departments', '0004_audit_record'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -1,5 +1,5 @@
 """Data: every enterprise's credit code in its normalised form (appeals.validators), before
-0009 makes the database refuse any other form.
+0010 makes the database refuse any other form.
 
 Until now a code was stored as typed, so "９１３４…" and "91341802ma…" could each have a row
 of their own. Rows whose codes are the same once normalised are one enterprise, and they are
@@ -116,5 +116,5 @@ def normalise_credit_codes(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("appeals", "0007_rates_period_indexes")]
+    dependencies = [("appeals", "0008_timeline_event_code_choices")]
     operations = [migrations.RunPython(normalise_credit_codes, migrations.RunPython.noop)]
