@@ -12,11 +12,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from appeals import forms, services
+from appeals.actions import may_reveal_contact
 from appeals.models import Appeal, Assignment, EnterpriseTag, ExtensionRequest, Reply
 from appeals.selectors import (
     INBOX_TABS,
     appeal_detail,
-    can_see_contact,
     department_inbox,
     inbox_counts,
     pending_extensions,
@@ -167,7 +167,7 @@ def _detail_context(request, appeal: Appeal, bound: dict[str, django_forms.Form]
         ],
         "replies": replies,
         "pending_reply": pending,
-        "show_contact": can_see_contact(user, appeal),
+        "show_contact": may_reveal_contact(user, appeal),
         "can_triage": can_triage,
         "can_review": can_review,
         "can_close": appeal.status == Appeal.Status.REPLIED
