@@ -253,6 +253,7 @@ SPECTACULAR_SETTINGS = {
         "ReplyStateEnum": "appeals.models.Reply.State",
         "ReviewStateEnum": ["pending_head", "pending_office"],
         "DeclineStatusEnum": ["not_accepted", "redirected"],
+        "ActionCodeEnum": "appeals.actions.Action",
     },
 }
 
