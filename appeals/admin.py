@@ -2,6 +2,7 @@
 appeals, assignments and replies change only through the services (their pages)."""
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from appeals.models import (
     Appeal,
@@ -11,7 +12,10 @@ from appeals.models import (
     Notification,
     TimelineEvent,
 )
+from appeals.validators import normalize_credit_code
 from departments.admin import ReadOnlyAdmin
+from departments.roles import Role
+from departments.selectors import users_with_role
 
 
 @admin.register(EnterpriseTag)
@@ -25,8 +29,26 @@ class EnterpriseAdmin(admin.ModelAdmin):
     list_filter = ["region", "tags"]
     search_fields = ["name", "credit_code"]
     filter_horizontal = ["tags"]
-    autocomplete_fields = ["commissioner", "users"]
+    # The commissioner is chosen from the commissioners only (a short list, so a plain select:
+    # an autocomplete would search every user); Enterprise.clean() refuses anyone else too.
+    autocomplete_fields = ["users"]
     list_select_related = ["region", "commissioner"]
+
+    def get_search_results(self, request, queryset, search_term):
+        # A code pasted as typed (full-width, lower case, in groups) finds the stored one.
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        code = normalize_credit_code(search_term)
+        if code and code != search_term.strip():
+            results |= queryset.filter(credit_code__contains=code)
+        return results, may_have_duplicates
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "commissioner":
+            kwargs["queryset"] = users_with_role(Role.COMMISSIONER)
+            kwargs["error_messages"] = {
+                "invalid_choice": _("请选择为企服务专员：所选用户不是为企服务专员或已停用。")
+            }
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class TimelineInline(admin.TabularInline):

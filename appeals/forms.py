@@ -7,8 +7,9 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from appeals.fields import CreditCodeFormField
 from appeals.models import Appeal, Rating, Reply
-from appeals.validators import validate_credit_code, validate_phone
+from appeals.validators import validate_phone
 from departments.selectors import active_categories, active_departments, regions
 
 
@@ -40,11 +41,8 @@ class AppealFileForm(forms.Form):
         help_text=_("选择后不填写企业和联系人信息，凭登记号和查询码查询进度。"),
     )
     enterprise_name = forms.CharField(label=_("企业名称"), max_length=200, required=False)
-    credit_code = forms.CharField(
-        label=_("统一社会信用代码"),
-        max_length=30,
-        required=False,
-        help_text=_("18位，可不填"),
+    credit_code = CreditCodeFormField(
+        label=_("统一社会信用代码"), required=False, help_text=_("18位，可不填")
     )
     contact_name = forms.CharField(label=_("联系人"), max_length=50, required=False)
     contact_phone = forms.CharField(label=_("联系电话"), max_length=30, required=False)
@@ -78,12 +76,6 @@ class AppealFileForm(forms.Form):
             "mb": settings.APPEAL_ATTACHMENT_MAX_BYTES // (1024 * 1024),
             "n": settings.APPEAL_ATTACHMENT_MAX_COUNT,
         }
-
-    def clean_credit_code(self):
-        value = self.cleaned_data["credit_code"]
-        if value:
-            validate_credit_code(value)
-        return value
 
     def clean_contact_phone(self):
         value = self.cleaned_data["contact_phone"]

@@ -9,14 +9,17 @@ import uuid
 from pathlib import PurePath
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from appeals.validators import validate_credit_code
+from appeals.fields import CreditCodeField
+from appeals.validators import CREDIT_CODE_STORED, validate_credit_code
 from departments.models import Category, Department, Region
+from departments.roles import Role, has_role
 
 
 class EnterpriseTag(models.Model):
@@ -35,9 +38,21 @@ class EnterpriseTag(models.Model):
 
 
 class Enterprise(models.Model):
+    """An enterprise of the registry, one row per credit code in its normalised form
+    (appeals.fields). A key enterprise has a commissioner, who must hold that role."""
+
     name = models.CharField(_("企业名称"), max_length=200)
-    credit_code = models.CharField(
-        _("统一社会信用代码"), max_length=18, unique=True, validators=[validate_credit_code]
+    credit_code = CreditCodeField(
+        _("统一社会信用代码"),
+        max_length=18,
+        unique=True,
+        validators=[validate_credit_code],
+        error_messages={
+            "unique": _(
+                "已有企业使用这个统一社会信用代码（全角、小写、空格和连字符不算区别），"
+                "请勿重复登记，可在列表中搜索该代码找到它。"
+            )
+        },
     )
     region = models.ForeignKey(
         Region, verbose_name=_("所在区划"), null=True, blank=True, on_delete=models.PROTECT
@@ -65,9 +80,32 @@ class Enterprise(models.Model):
         verbose_name = _("企业")
         verbose_name_plural = _("企业")
         ordering = ["name"]
+        constraints = [
+            # Only the normalised form is stored: 18 characters of the GB 32100 alphabet, so a
+            # code as typed (full-width, lower case, with spaces) cannot slip in by any path.
+            # The check character is not checked here; validate_credit_code does that.
+            models.CheckConstraint(
+                condition=Q(credit_code__regex=CREDIT_CODE_STORED),
+                name="enterprise_credit_code_normalised",
+                violation_error_message=_("统一社会信用代码应为18位数字或大写字母。"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        commissioner = self.commissioner
+        if commissioner is not None and not has_role(commissioner, Role.COMMISSIONER):
+            raise ValidationError(
+                {
+                    "commissioner": _(
+                        "“%(user)s”不是为企服务专员，不能担任企业的服务专员；"
+                        "请选择为企服务专员，或先授予其该角色。"
+                    )
+                    % {"user": commissioner.get_full_name() or commissioner.get_username()}
+                }
+            )
 
 
 class NumberSequence(models.Model):

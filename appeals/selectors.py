@@ -79,22 +79,6 @@ def appeal_find_by_code(number: str, code: str) -> Appeal | None:
     return appeal if appeal is not None and matches else None
 
 
-def can_see_contact(user, appeal: Appeal) -> bool:
-    """Full contact details go only to those who handle the appeal: the office, commissioners,
-    the lead department and the enterprise itself. Co-handlers and others see them masked."""
-    roles = roles_of(user)
-    if roles & {Role.OFFICE, Role.COMMISSIONER}:
-        return True
-    if appeal.filed_by_id and appeal.filed_by_id == getattr(user, "pk", None):
-        return True
-    lead_ids = {
-        a.department_id
-        for a in appeal.assignments.all()
-        if a.role == Assignment.Role.LEAD and a.state != Assignment.State.CANCELLED
-    }
-    return bool(lead_ids & department_ids_of(user))
-
-
 def appeal_detail(appeal: Appeal) -> Appeal:
     """The appeal with everything its detail page shows, in a fixed number of queries."""
     return (

@@ -1,7 +1,9 @@
 """API input and output shapes. Inputs only validate shape; the services decide the rest."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from appeals.actions import Action, appeal_actions_for
 from appeals.models import Appeal, Assignment, Rating, Reply
 from appeals.validators import mask_name, mask_phone
 from departments.models import Category, Department, Region
@@ -136,8 +138,21 @@ class AppealPublicOut(serializers.ModelSerializer):
         return appeal.awaiting_material_since is not None
 
 
+class ActionOut(serializers.Serializer):
+    """One action the caller may take now, and the object it acts on: `assignment` for sign,
+    return, opinion, reply, request_material and request_extension; `reply` for review;
+    `extension` for decide_extension; none for actions on the whole appeal."""
+
+    code = serializers.ChoiceField(choices=Action.choices)
+    assignment = serializers.IntegerField(allow_null=True)
+    reply = serializers.IntegerField(allow_null=True)
+    extension = serializers.IntegerField(allow_null=True)
+
+
 class AppealStaffOut(AppealListOut):
-    """What staff see; contact details always masked (ContactRevealApi shows them, audited)."""
+    """What staff see; contact details always masked (ContactRevealApi shows them, audited).
+    `actions` lists what the caller (the request's user, in the context) may do now: the
+    same actions the appeal page offers."""
 
     content = serializers.CharField()
     contact_name = serializers.SerializerMethodField()
@@ -147,6 +162,7 @@ class AppealStaffOut(AppealListOut):
     events = EventOut(many=True)
     attachments = AttachmentOut(many=True)
     merged_into = serializers.CharField(source="merged_into.number", default=None, allow_null=True)
+    actions = serializers.SerializerMethodField()
 
     class Meta(AppealListOut.Meta):
         fields = [
@@ -165,7 +181,13 @@ class AppealStaffOut(AppealListOut):
             "replies",
             "events",
             "attachments",
+            "actions",
         ]
+
+    @extend_schema_field(ActionOut(many=True))
+    def get_actions(self, appeal) -> list[dict]:
+        user = self.context["request"].user
+        return ActionOut(appeal_actions_for(user, appeal), many=True).data
 
     def get_contact_name(self, appeal) -> str:
         return mask_name(appeal.contact_name)

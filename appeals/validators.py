@@ -9,6 +9,10 @@ from django.utils.translation import gettext_lazy as _
 # GB 32100-2015: the 31 characters allowed (no I, O, Z, S, V) and the weights of positions 1–17.
 CREDIT_CODE_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+# A stored code: 18 characters of that alphabet, nothing else. The same text for PostgreSQL's
+# regular expressions and Python's (SQLite's REGEXP is Python's re): \A and \Z, because "$"
+# also matches before a final line break in Python.
+CREDIT_CODE_STORED = rf"\A[{CREDIT_CODE_CHARSET}]{{18}}\Z"
 _ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
 # Bidirectional overrides and isolates: they make "photo\u202egnp.exe" read as "photoexe.png".
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
@@ -56,8 +60,32 @@ def credit_code_check_char(first17: str) -> str:
     return CREDIT_CODE_CHARSET[(31 - total % 31) % 31]
 
 
+# What people put between the groups of a code they type or paste: spaces of every kind and
+# dashes (Unicode category Pd, the minus sign, the soft hyphen); clean_text has already removed
+# zero-width characters. Bidirectional controls are not separators: they stay, and are refused.
+_DASH_LIKE = frozenset("\u2212\u00ad")
+
+
+def _is_separator(c: str) -> bool:
+    return c.isspace() or c in _DASH_LIKE or unicodedata.category(c) == "Pd"
+
+
 def normalize_credit_code(value: str) -> str:
-    return clean_text(value).upper().replace(" ", "")
+    """The one form a credit code is stored and compared in: full-width to half-width (NFKC),
+    separators removed (spaces, dashes, zero-width characters), letters upper-case.
+
+    "９１３４ １８０２-ma２…" and "913418 02MA2…" are one enterprise; storing either as typed
+    let the same enterprise be registered twice. Whether the result is a valid code is
+    validate_credit_code's business."""
+    return "".join(c for c in clean_text(value) if not _is_separator(c)).upper()
+
+
+def credit_code_clean(value: str) -> str:
+    """The code as stored: normalised, then validated (length, alphabet, check character).
+    Raises ValidationError with the validator's message."""
+    code = normalize_credit_code(value)
+    validate_credit_code(code)
+    return code
 
 
 def validate_credit_code(value: str) -> None:

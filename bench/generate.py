@@ -631,6 +631,8 @@ class Province:
                 if first17 not in seen:
                     seen.add(first17)
                     break
+            # Upper-case characters of the alphabet only: the normalised form, the only one the
+            # table's check constraint (enterprise_credit_code_normalised) lets COPY write.
             code = first17 + credit_code_check_char(first17)
             name = f"{county.name[:2]}{ch(FIRM_WORDS)}{ch(FIRM_WORDS)}{ch(INDUSTRIES)}有限公司"
             contact = ch(SURNAMES) + ch(GIVEN) + ch(GIVEN)

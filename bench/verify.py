@@ -5,8 +5,9 @@
 
 For a random sample of appeals: every clock's stored colour equals Clock.colour_on(today), every
 open appeal's stored colour equals sla.selectors.appeal_colour, states are allowed by the model
-tables, and sampled enterprises pass appeals.validators.validate_credit_code. generate.py does
-not import these rules for speed, so this is the check that it agrees with them.
+tables, and sampled enterprises' credit codes are stored as appeals.validators.credit_code_clean
+stores them (normalised and valid). generate.py does not import these rules for speed, so this
+is the check that it agrees with them.
 """
 
 import argparse
@@ -25,7 +26,7 @@ django.setup()
 from django.utils import timezone  # noqa: E402
 
 from appeals.models import Appeal, Assignment, Enterprise, Reply  # noqa: E402
-from appeals.validators import validate_credit_code  # noqa: E402
+from appeals.validators import credit_code_clean  # noqa: E402
 from sla.models import Clock  # noqa: E402
 from sla.selectors import appeal_colour  # noqa: E402
 from sla.services import _active_steps, _refresh  # noqa: E402
@@ -87,7 +88,9 @@ def main() -> None:
             bad("history", appeal.number)
     for e in Enterprise.objects.order_by("?")[:500]:
         try:
-            validate_credit_code(e.credit_code)
+            # Stored as the application stores it (normalised), and valid.
+            if credit_code_clean(e.credit_code) != e.credit_code:
+                bad("credit code not normalised", e.credit_code)
         except Exception as exc:
             bad("credit code", (e.credit_code, exc))
     print(

@@ -1,11 +1,14 @@
 """What every API view shares: errors as JSON with a stable code and a Chinese message, and
 page-number pagination with a bounded page size."""
 
+import re
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -16,6 +19,33 @@ class Pagination(PageNumberPagination):
     page_size = 25
     page_size_query_param = "page_size"
     max_page_size = 100
+
+
+class StrictJSONParser(JSONParser):
+    """JSON bodies; nesting too deep for Python's parser is a 400, not a 500."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError from None
+
+
+# A lone surrogate ("\\ud800" in JSON) is not text: the fields refuse it, but a message that
+# echoes the input (DRF's "not a valid choice") could then not be encoded, a 500.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _printable(detail):
+    """The field errors with any lone surrogate they echo replaced, without recursion limits
+    (the errors mirror the input's shape)."""
+    if isinstance(detail, dict):
+        return {_printable(k): _printable(v) for k, v in detail.items()}
+    if isinstance(detail, list):
+        return [_printable(v) for v in detail]
+    if isinstance(detail, str):
+        return _SURROGATE.sub("\ufffd", detail)
+    return detail
 
 
 _MESSAGES = {
@@ -46,7 +76,11 @@ def exception_handler(exc, context):
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
-        response.data = {"code": "invalid", "message": _("请检查输入。"), "fields": exc.detail}
+        response.data = {
+            "code": "invalid",
+            "message": _("请检查输入。"),
+            "fields": _printable(exc.detail),
+        }
         response.status_code = status.HTTP_400_BAD_REQUEST
         return response
     code, message = next(

@@ -232,6 +232,11 @@ REST_FRAMEWORK = {
         "tracking": env_str("API_TRACKING_RATE", "20/minute"),
     },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "config.api.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "企呼政应 API",
@@ -248,6 +253,7 @@ SPECTACULAR_SETTINGS = {
         "ReplyStateEnum": "appeals.models.Reply.State",
         "ReviewStateEnum": ["pending_head", "pending_office"],
         "DeclineStatusEnum": ["not_accepted", "redirected"],
+        "ActionCodeEnum": "appeals.actions.Action",
     },
 }
 

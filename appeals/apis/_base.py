@@ -23,7 +23,8 @@ def require_staff(user) -> None:
 
 
 def staff_view(request, appeal: Appeal) -> Response:
-    return Response(AppealStaffOut(appeal_detail(appeal)).data)
+    serializer = AppealStaffOut(appeal_detail(appeal), context={"request": request})
+    return Response(serializer.data)
 
 
 def public_view(appeal: Appeal) -> Response:

@@ -13,6 +13,7 @@ from django.db import models
 from django.utils.translation import gettext as _
 
 from appeals import events
+from appeals.actions import check_move
 from appeals.models import Appeal, EventCode, TimelineEvent
 from appeals.validators import clean_prose
 from core.errors import ServiceError, ServiceForbidden
@@ -46,13 +47,7 @@ def transition(
     also: tuple[str, ...] = (),
 ) -> None:
     """Move `obj.<field>` to `new_state` if the transitions table allows it, and save."""
-    current = getattr(obj, field)
-    if new_state not in table[current]:
-        label = getattr(obj, f"get_{field}_display")()
-        raise ServiceError(
-            "invalid_transition",
-            _("当前状态为“%(state)s”，不能执行此操作。") % {"state": label},
-        )
+    check_move(obj, table, new_state, field=field)
     setattr(obj, field, new_state)
     save_tracked(obj, actor=actor, reason=reason, fields=[field, *also])
 
@@ -86,8 +81,13 @@ def record(
 
 
 def require_role(actor, *roles: Role) -> None:
-    if not has_role(actor, *roles):
-        raise ServiceForbidden("forbidden", _("您没有执行此操作的权限。"))
+    forbid_unless(has_role(actor, *roles))
+
+
+def forbid_unless(allowed: bool, message: str = "") -> None:
+    """Refuse with 403 when the actor fails a "who" rule of appeals.actions."""
+    if not allowed:
+        raise ServiceForbidden("forbidden", message or _("您没有执行此操作的权限。"))
 
 
 def require_text(value: str, field_label: str, *, max_length: int = 5000) -> str:

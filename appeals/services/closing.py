@@ -4,6 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from appeals.actions import check_close, check_follow_up, may_close, may_follow_up
 from appeals.models import (
     APPEAL_TRANSITIONS,
     ASSIGNMENT_TRANSITIONS,
@@ -14,11 +15,10 @@ from appeals.models import (
     Rating,
     Reply,
 )
-from appeals.services._common import lock_appeal, record, require_role, require_text, transition
+from appeals.services._common import forbid_unless, lock_appeal, record, require_text, transition
 from appeals.services.notify import notify_event
 from appeals.validators import clean_prose
 from core.errors import ServiceError
-from departments.roles import Role
 from departments.selectors import department_staff
 
 _USER_SCORES = (
@@ -126,9 +126,10 @@ def appeal_rate(
 def appeal_close(*, actor, appeal_id: int, note: str) -> Appeal:
     """The office or a commissioner closes a replied appeal without a rating (销号), e.g. after
     the enterprise confirmed by phone. The note says why."""
-    require_role(actor, Role.OFFICE, Role.COMMISSIONER)
+    forbid_unless(may_close(actor))
     note = require_text(note, _("销号说明"))
     appeal = lock_appeal(appeal_id)
+    check_close(appeal)
     _close(appeal, actor=actor, reason="closed_by_staff")
     record(appeal, EventCode.CLOSED, actor=actor, note=note)
     return appeal
@@ -137,11 +138,10 @@ def appeal_close(*, actor, appeal_id: int, note: str) -> Appeal:
 @transaction.atomic
 def followup_record(*, actor, appeal_id: int, content: str) -> FollowUp:
     """The commissioner's visit back after closure (回访)."""
-    require_role(actor, Role.COMMISSIONER, Role.OFFICE)
+    forbid_unless(may_follow_up(actor))
     content = require_text(content, _("回访记录"))
     appeal = lock_appeal(appeal_id)
-    if appeal.status != Appeal.Status.CLOSED:
-        raise ServiceError("not_closed", _("诉求办结后才能记录回访。"))
+    check_follow_up(appeal)
     followup = FollowUp.objects.create(appeal=appeal, author=actor, content=content)
     record(appeal, EventCode.FOLLOWED_UP, actor=actor, public=False, note=content)
     return followup

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from appeals.actions import may_reveal_contact
 from appeals.models import Appeal
-from appeals.selectors import can_see_contact
-from core.errors import ServiceForbidden
+from appeals.services._common import forbid_unless
 from departments.audit import audit_record
 
 
@@ -20,7 +20,8 @@ class Contact:
 
 @transaction.atomic
 def contact_reveal(*, actor, appeal: Appeal, request=None) -> Contact:
-    if not can_see_contact(actor, appeal):
-        raise ServiceForbidden("forbidden", _("只有承办该诉求的人员可以查看完整联系方式。"))
+    forbid_unless(
+        may_reveal_contact(actor, appeal), _("只有承办该诉求的人员可以查看完整联系方式。")
+    )
     audit_record(event="contact.revealed", actor=actor, obj=appeal, request=request)
     return Contact(name=appeal.contact_name, phone=appeal.contact_phone)

@@ -222,6 +222,11 @@ def appeal_file(
     else:
         enterprise = own[0] if own and not credit_code else None
     known = enterprise or named
+    # The enterprise's commissioner sees the appeal first while holding the role: one whose
+    # role was taken away stays on the enterprise until the office reassigns it, unnotified.
+    commissioner = known.commissioner if known else None
+    if commissioner is not None and not has_role(commissioner, Role.COMMISSIONER):
+        commissioner = None
     now = timezone.now()
     query_code = query_code_new()
     appeal = Appeal(
@@ -236,7 +241,7 @@ def appeal_file(
         contact_name=contact_name,
         contact_phone=contact_phone,
         filed_by=actor if actor is not None and actor.is_authenticated else None,
-        commissioner=known.commissioner if known else None,
+        commissioner=commissioner,
         category=category,
         region=region or (known.region if known else None),
         title=title,

@@ -5,6 +5,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from appeals.actions import (
+    acts_for,
+    check_opinion,
+    check_reply,
+    check_return,
+    check_review,
+    check_sign,
+    may_review,
+)
 from appeals.models import (
     APPEAL_TRANSITIONS,
     ASSIGNMENT_TRANSITIONS,
@@ -16,19 +25,19 @@ from appeals.models import (
     Reply,
 )
 from appeals.services._common import (
+    forbid_unless,
     lock_appeal,
     record,
-    require_role,
     require_text,
     save_tracked,
     transition,
 )
 from appeals.services.notify import notify_event
 from appeals.validators import clean_prose
-from core.errors import ServiceError, ServiceForbidden
+from core.errors import ServiceError
 from departments.models import Membership
 from departments.roles import Role
-from departments.selectors import department_staff, is_head_of, is_member, users_with_role
+from departments.selectors import department_staff, users_with_role
 
 
 def _lock_assignment(actor, assignment_id: int) -> tuple[Appeal, Assignment]:
@@ -44,8 +53,7 @@ def _lock_assignment(actor, assignment_id: int) -> tuple[Appeal, Assignment]:
         .select_related("department")
         .get(pk=assignment_id)
     )
-    if not is_member(actor, assignment.department_id):
-        raise ServiceForbidden("forbidden", _("您不是该承办单位的工作人员。"))
+    forbid_unless(acts_for(actor, assignment), _("您不是该承办单位的工作人员。"))
     return appeal, assignment
 
 
@@ -67,13 +75,7 @@ def _cancel_open_co_handlers(appeal: Appeal, *, actor, reason: str) -> None:
 def assignment_sign(*, actor, assignment_id: int) -> Assignment:
     """Sign for an assignment (签收). The lead's signature puts the appeal in progress."""
     appeal, assignment = _lock_assignment(actor, assignment_id)
-    if assignment.state != Assignment.State.ASSIGNED:
-        # The transitions table allows done → signed too, but only for re-handling (重办).
-        raise ServiceError(
-            "invalid_transition",
-            _("当前状态为“%(state)s”，不能执行此操作。")
-            % {"state": assignment.get_state_display()},
-        )
+    check_sign(appeal, assignment)
     assignment.signed_at = timezone.now()
     assignment.signed_by = actor
     transition(
@@ -106,13 +108,7 @@ def assignment_return(*, actor, assignment_id: int, reason: str) -> Assignment:
     appeal back to the commissioner; a co-handler's return only ends that department's part."""
     reason = require_text(reason, _("退回理由"))
     appeal, assignment = _lock_assignment(actor, assignment_id)
-    if (
-        assignment.is_lead
-        and appeal.replies.filter(
-            state__in=[Reply.State.PENDING_HEAD, Reply.State.PENDING_OFFICE]
-        ).exists()
-    ):
-        raise ServiceError("reply_under_review", _("答复正在审核中，不能退回。"))
+    check_return(appeal, assignment)
     assignment.return_reason = reason
     assignment.done_at = timezone.now()
     transition(
@@ -158,10 +154,7 @@ def opinion_submit(*, actor, assignment_id: int, content: str) -> Opinion:
     """A co-handler sends its opinion to the lead department; its part is then done."""
     content = require_text(content, _("配合意见"))
     appeal, assignment = _lock_assignment(actor, assignment_id)
-    if assignment.is_lead:
-        raise ServiceError("not_co_handler", _("牵头单位请直接提交办理反馈。"))
-    if assignment.state == Assignment.State.ASSIGNED:
-        raise ServiceError("not_signed", _("请先签收，再提交配合意见。"))
+    check_opinion(appeal, assignment)
     assignment.done_at = timezone.now()
     transition(
         assignment,
@@ -237,14 +230,7 @@ def reply_submit(*, actor, assignment_id: int, outcome: str, content: str) -> Re
         raise ServiceError("invalid_outcome", _("请选择办理结果。"))
     content = require_text(content, _("答复内容"))
     appeal, assignment = _lock_assignment(actor, assignment_id)
-    if not assignment.is_lead:
-        raise ServiceError("not_lead", _("只有牵头单位可以答复企业，配合单位请提交配合意见。"))
-    if assignment.state != Assignment.State.SIGNED:
-        raise ServiceError("not_signed", _("请先签收，再提交办理反馈。"))
-    if appeal.replies.filter(
-        state__in=[Reply.State.PENDING_HEAD, Reply.State.PENDING_OFFICE]
-    ).exists():
-        raise ServiceError("reply_under_review", _("已有答复正在审核中。"))
+    check_reply(appeal, assignment)
     says_no = outcome != Reply.Outcome.RESOLVED
     reply = Reply(
         appeal=appeal,
@@ -300,15 +286,12 @@ def reply_review(*, actor, reply_id: int, approve: bool, note: str = "") -> Repl
         .get(pk=reply_id)
     )
     department = reply.assignment.department
-    if reply.state == Reply.State.PENDING_HEAD:
-        if not is_head_of(actor, department.pk):
-            raise ServiceForbidden("forbidden", _("只有承办单位负责人可以审核此答复。"))
-        level = "head"
-    elif reply.state == Reply.State.PENDING_OFFICE:
-        require_role(actor, Role.OFFICE)
-        level = "office"
-    else:
-        raise ServiceError("not_pending", _("该答复不在待审核状态。"))
+    check_review(reply)
+    level = "head" if reply.state == Reply.State.PENDING_HEAD else "office"
+    forbid_unless(
+        may_review(actor, reply),
+        _("只有承办单位负责人可以审核此答复。") if level == "head" else "",
+    )
     if not approve:
         note = require_text(note, _("退回意见"))
     reply.review_note = clean_prose(note)

@@ -6,16 +6,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from appeals.actions import check_decline, check_merge, check_route, may_triage
 from appeals.models import APPEAL_TRANSITIONS, Appeal, Assignment, EventCode
-from appeals.services._common import lock_appeal, record, require_role, require_text, transition
+from appeals.services._common import forbid_unless, lock_appeal, record, require_text, transition
 from appeals.services.notify import notify_users
 from appeals.validators import clean_prose
 from core.errors import ServiceError
 from departments.models import Category, Department, Region
-from departments.roles import Role
 from departments.selectors import department_staff
-
-TRIAGE_ROLES = (Role.COMMISSIONER, Role.OFFICE)
 
 
 @transaction.atomic
@@ -30,8 +28,9 @@ def appeal_route(
     note: str = "",
 ) -> Appeal:
     """Assign the appeal to one lead department and zero or more co-handlers (交办)."""
-    require_role(actor, *TRIAGE_ROLES)
+    forbid_unless(may_triage(actor))
     appeal = lock_appeal(appeal_id)
+    check_route(appeal)
     co_handlers = list(dict.fromkeys(co_handlers))
     if lead in co_handlers:
         raise ServiceError("lead_is_co", _("牵头单位不能同时作为配合单位。"))
@@ -98,11 +97,12 @@ _EARLY_ENDS = {
 def appeal_decline(*, actor, appeal_id: int, status: str, explanation: str) -> Appeal:
     """End an appeal at triage as not accepted (out of scope) or redirected, with a written
     explanation the enterprise reads."""
-    require_role(actor, *TRIAGE_ROLES)
+    forbid_unless(may_triage(actor))
     if status not in _EARLY_ENDS:
         raise ServiceError("invalid_status", _("无效的处理方式。"))
     explanation = require_text(explanation, _("给企业的说明"))
     appeal = lock_appeal(appeal_id)
+    check_decline(appeal)
     appeal.triage_explanation = explanation
     appeal.closed_at = timezone.now()
     transition(
@@ -120,7 +120,7 @@ def appeal_decline(*, actor, appeal_id: int, status: str, explanation: str) -> A
 @transaction.atomic
 def appeal_merge(*, actor, appeal_id: int, into_number: str, explanation: str) -> Appeal:
     """Merge a duplicate into an earlier appeal (并案); the enterprise is told which one."""
-    require_role(actor, *TRIAGE_ROLES)
+    forbid_unless(may_triage(actor))
     explanation = require_text(explanation, _("给企业的说明"))
     target_pk = (
         Appeal.objects.filter(number=into_number.strip().upper())
@@ -143,6 +143,7 @@ def appeal_merge(*, actor, appeal_id: int, into_number: str, explanation: str) -
     if appeal_id not in locked:
         raise ServiceError("not_found", _("诉求不存在。"))
     appeal, target = locked[appeal_id], locked[target_pk]
+    check_merge(appeal)
     if target.status == Appeal.Status.MERGED:
         raise ServiceError(
             "merge_target_merged",
@@ -152,11 +153,6 @@ def appeal_merge(*, actor, appeal_id: int, into_number: str, explanation: str) -
         raise ServiceError(
             "merge_into_later",
             _("只能并入更早登记的诉求（%(n)s 登记在后）。") % {"n": target.number},
-        )
-    if appeal.merged_appeals.exists():
-        raise ServiceError(
-            "merge_has_merged",
-            _("已有其他诉求并入本件，本件不能再并入其他诉求；请将新诉求并入本件。"),
         )
     appeal.merged_into = target
     appeal.triage_explanation = explanation

@@ -9,6 +9,15 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from appeals.actions import (
+    check_extension_decision,
+    check_extension_request,
+    check_flag_blocked,
+    check_material_request,
+    may_decide_extension,
+    may_flag_blocked,
+    may_publicise,
+)
 from appeals.models import (
     APPEAL_TRANSITIONS,
     EXTENSION_TRANSITIONS,
@@ -20,9 +29,9 @@ from appeals.models import (
     Reply,
 )
 from appeals.services._common import (
+    forbid_unless,
     lock_appeal,
     record,
-    require_role,
     require_text,
     save_tracked,
     transition,
@@ -42,10 +51,7 @@ def appeal_request_material(*, actor, assignment_id: int, note: str) -> Appeal:
     appeal pauses until the enterprise answers."""
     note = require_text(note, _("需补充的材料"))
     appeal, assignment = _lock_assignment(actor, assignment_id)
-    if assignment.state != Assignment.State.SIGNED:
-        raise ServiceError("not_signed", _("请先签收，再请企业补充材料。"))
-    if appeal.awaiting_material_since is not None:
-        raise ServiceError("already_waiting", _("已在等待企业补充材料。"))
+    check_material_request(appeal, assignment)
     appeal.awaiting_material_since = timezone.now()
     save_tracked(
         appeal, actor=actor, reason="material_requested", fields=["awaiting_material_since"]
@@ -106,10 +112,7 @@ def extension_request(*, actor, assignment_id: int, days: int, reason: str) -> E
     if not 1 <= days <= 30:
         raise ServiceError("invalid_days", _("延期天数应为1至30个工作日。"))
     appeal, assignment = _lock_assignment(actor, assignment_id)
-    if assignment.state not in Assignment.ACTIVE_STATES:
-        raise ServiceError("not_active", _("该交办已结束，不能申请延期。"))
-    if assignment.extensions.filter(state=ExtensionRequest.State.PENDING).exists():
-        raise ServiceError("extension_pending", _("已有延期申请正在审批。"))
+    check_extension_request(appeal, assignment)
     extension = ExtensionRequest(
         appeal=appeal, assignment=assignment, days=days, reason=reason, requested_by=actor
     )
@@ -139,7 +142,7 @@ def extension_decide(
     *, actor, extension_id: int, approve: bool, note: str = ""
 ) -> ExtensionRequest:
     """The office approves (the department's deadline moves) or refuses an extension."""
-    require_role(actor, Role.OFFICE)
+    forbid_unless(may_decide_extension(actor))
     appeal_id = (
         ExtensionRequest.objects.filter(pk=extension_id).values_list("appeal_id", flat=True).first()
     )
@@ -151,6 +154,7 @@ def extension_decide(
         .select_related("assignment__department")
         .get(pk=extension_id)
     )
+    check_extension_decision(extension)
     if not approve:
         note = require_text(note, _("审批意见"))
     extension.decided_by = actor
@@ -190,12 +194,11 @@ def extension_decide(
 @transaction.atomic
 def appeal_flag_blocked(*, actor, appeal_id: int, blocked: bool, reason: str = "") -> Appeal:
     """Flag an appeal as blocked (受阻: it shows red), or clear the flag."""
-    require_role(actor, Role.OFFICE, Role.COMMISSIONER, Role.HEAD)
+    forbid_unless(may_flag_blocked(actor))
     if blocked:
         reason = require_text(reason, _("受阻原因"), max_length=2000)
     appeal = lock_appeal(appeal_id)
-    if not appeal.is_open:
-        raise ServiceError("not_open", _("诉求已办结。"))
+    check_flag_blocked(appeal)
     if appeal.is_blocked == blocked:
         return appeal
     appeal.is_blocked = blocked
@@ -252,7 +255,7 @@ def appeal_rating_lapse(*, appeal_id: int) -> Appeal | None:
 @transaction.atomic
 def appeal_publicise(*, actor, appeal_id: int, public: bool) -> Appeal:
     """Put an appeal on the public board (张榜公示) or take it off. Only the office decides."""
-    require_role(actor, Role.OFFICE)
+    forbid_unless(may_publicise(actor))
     appeal = lock_appeal(appeal_id)
     if appeal.on_public_board != public:
         appeal.on_public_board = public

@@ -12,11 +12,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from appeals import forms, services
-from appeals.models import Appeal, Assignment, EnterpriseTag, ExtensionRequest, Reply
+from appeals.actions import Action, Allowed, appeal_actions_for, reply_under_review
+from appeals.models import Appeal, Assignment, EnterpriseTag
 from appeals.selectors import (
     INBOX_TABS,
     appeal_detail,
-    can_see_contact,
     department_inbox,
     inbox_counts,
     pending_extensions,
@@ -26,19 +26,16 @@ from appeals.selectors import (
 from appeals.views.access import appeal_for_staff, role_required, staff_required
 from core.errors import ServiceError
 from core.params import parse_id
-from departments.roles import Role, has_role
+from departments.roles import Role
 from departments.selectors import (
     RoutingSuggestion,
     active_categories,
-    department_ids_of,
     departments_of,
-    is_head_of,
     regions,
     routing_suggest,
 )
 
 PAGE_SIZE = 25
-_PENDING = (Reply.State.PENDING_HEAD, Reply.State.PENDING_OFFICE)
 
 
 @role_required(Role.COMMISSIONER, Role.OFFICE)
@@ -137,46 +134,31 @@ def _route_form(
 
 
 def _detail_context(request, appeal: Appeal, bound: dict[str, django_forms.Form]) -> dict:
-    user = request.user
+    """The appeal and the forms of exactly the actions appeal_actions_for allows."""
     appeal = appeal_detail(appeal)
-    my_departments = department_ids_of(user)
+    actions = appeal_actions_for(request.user, appeal)
+    offered = {a.code for a in actions if a.on_appeal}
     assignments = list(appeal.assignments.all())
     replies = list(appeal.replies.all())
-    pending = next((r for r in replies if r.state in _PENDING), None)
-    can_review = pending is not None and (
-        (
-            pending.state == Reply.State.PENDING_HEAD
-            and is_head_of(user, pending.assignment.department_id)
-        )
-        or (pending.state == Reply.State.PENDING_OFFICE and has_role(user, Role.OFFICE))
-    )
-    pending_extension = next(
-        (e for e in appeal.extensions.all() if e.state == ExtensionRequest.State.PENDING), None
-    )
-    can_triage = appeal.status == Appeal.Status.TRIAGE and has_role(
-        user, Role.COMMISSIONER, Role.OFFICE
-    )
-    route_form, suggestion = _route_form(appeal) if can_triage else (None, None)
+    route_form, suggestion = _route_form(appeal) if Action.ROUTE in offered else (None, None)
     context = {
         "appeal": appeal,
         "assignments": assignments,
-        "my_assignments": [
-            a
-            for a in assignments
-            if a.department_id in my_departments and a.state in Assignment.ACTIVE_STATES
-        ],
         "replies": replies,
-        "pending_reply": pending,
-        "show_contact": can_see_contact(user, appeal),
-        "can_triage": can_triage,
-        "can_review": can_review,
-        "can_close": appeal.status == Appeal.Status.REPLIED
-        and has_role(user, Role.OFFICE, Role.COMMISSIONER),
-        "can_follow_up": appeal.status == Appeal.Status.CLOSED
-        and has_role(user, Role.OFFICE, Role.COMMISSIONER),
-        "pending_extension": pending_extension,
-        "can_decide_extension": pending_extension is not None and has_role(user, Role.OFFICE),
-        "can_block": appeal.is_open and has_role(user, Role.OFFICE, Role.COMMISSIONER, Role.HEAD),
+        "pending_reply": reply_under_review(appeal),
+        # Actions on the whole appeal, by code; the others with the object they act on.
+        "offered": offered,
+        "assignment_actions": [
+            (a, codes)
+            for a in assignments
+            if (codes := {x.code for x in actions if x.assignment == a.pk})
+        ],
+        "reviews": [r for r in replies if Allowed(Action.REVIEW, reply=r.pk) in actions],
+        "extension_decisions": [
+            e
+            for e in appeal.extensions.all()
+            if Allowed(Action.DECIDE_EXTENSION, extension=e.pk) in actions
+        ],
         "suggestion": suggestion,
         "route_form": route_form,
         "decline_form": forms.DeclineForm(),

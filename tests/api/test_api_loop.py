@@ -68,6 +68,7 @@ STAFF_KEYS = {
     "replies",
     "events",
     "attachments",
+    "actions",
 }
 ERROR_KEYS = {"code", "message"}
 
@@ -147,6 +148,9 @@ def test_an_appeal_walks_the_whole_loop_through_the_api(
 
     signed = _ok(lead_system.post(_url(number, "assignments", lead, "sign"), format="json"))
     assert signed["status"] == Appeal.Status.IN_PROGRESS
+    # The answer lists what the caller may do next, as the appeal page offers it.
+    next_step = {"code": "reply", "assignment": lead, "reply": None, "extension": None}
+    assert next_step in signed["actions"]
     _ok(co_handler.post(_url(number, "assignments", co, "sign"), format="json"))
     opinion = _ok(
         co_handler.post(

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from appeals.actions import Action
 from appeals.models import Appeal
 
 pytestmark = pytest.mark.django_db
@@ -20,6 +21,9 @@ NULLABLE = [
     ("AppealStaffOut", "merged_into"),
     ("AppealPublicOut", "merged_into"),
     ("EventOut", "department"),
+    ("ActionOut", "assignment"),
+    ("ActionOut", "reply"),
+    ("ActionOut", "extension"),
 ]
 
 
@@ -65,3 +69,10 @@ def test_the_appeal_detail_documents_the_enterprise_view_too(openapi):
     ref = answer["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
     shapes = json.dumps(openapi["components"]["schemas"][ref])
     assert "AppealPublicOut" in shapes and "AppealStaffOut" in shapes
+
+
+def test_the_staff_view_documents_its_actions_and_every_action_code(openapi):
+    schemas = openapi["components"]["schemas"]
+    actions = schemas["AppealStaffOut"]["properties"]["actions"]
+    assert actions["items"]["$ref"].endswith("/ActionOut")
+    assert set(schemas["ActionCodeEnum"]["enum"]) == set(Action)

@@ -10,7 +10,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from appeals.models import Appeal, Assignment, Enterprise, Notification, Reply, TimelineEvent
-from appeals.validators import validate_credit_code, validate_phone
+from appeals.validators import credit_code_clean, validate_phone
 from departments.models import Category, Department, Membership, Region, RoutingRule
 from departments.roles import Role, has_role
 
@@ -86,8 +86,9 @@ def test_every_enterprise_has_a_valid_credit_code_and_phone():
     enterprises = list(Enterprise.objects.all())
     assert len(enterprises) == 200
     for enterprise in enterprises:
-        validate_credit_code(enterprise.credit_code)
+        assert credit_code_clean(enterprise.credit_code) == enterprise.credit_code
         validate_phone(enterprise.contact_phone)
+        enterprise.full_clean()  # the model's rules too: its commissioner is a commissioner
     assert any(e.commissioner_id for e in enterprises)
 
 

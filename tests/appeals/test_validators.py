@@ -1,5 +1,7 @@
 """Identifiers enterprises type in: unified social credit codes (GB 32100-2015) and phones."""
 
+import re
+
 import pytest
 from django.core.exceptions import ValidationError
 from hypothesis import assume, given, settings
@@ -7,7 +9,9 @@ from hypothesis import strategies as st
 
 from appeals.validators import (
     CREDIT_CODE_CHARSET,
+    CREDIT_CODE_STORED,
     credit_code_check_char,
+    credit_code_clean,
     mask_name,
     mask_phone,
     normalize_credit_code,
@@ -124,6 +128,68 @@ def test_spaces_and_zero_width_characters_in_a_code_are_ignored():
 
     validate_credit_code(typed)
     assert normalize_credit_code(typed) == code
+
+
+@pytest.mark.parametrize(
+    "separator",
+    [
+        "-",  # hyphen-minus
+        "－",  # full-width hyphen-minus
+        "\u2010",  # hyphen
+        "\u2013",  # en dash
+        "\u2014",  # em dash
+        "\u2212",  # minus sign
+        "\u00ad",  # soft hyphen
+        "\u00a0",  # no-break space
+        "\u3000",  # ideographic (full-width) space
+        "\t",
+        "\n",
+        "\u200b",  # zero-width space
+    ],
+)
+def test_separators_between_groups_of_a_code_are_removed(separator):
+    code = credit_code("MA2MXXXXX")
+    typed = separator.join([code[:2], code[2:8], code[8:17], code[17]])
+
+    assert normalize_credit_code(typed) == code
+    assert credit_code_clean(typed) == code
+
+
+@pytest.mark.parametrize("control", ["\u202e", "\u2066", "\u200e"])
+def test_a_bidirectional_control_in_a_code_is_refused_not_removed(control):
+    # Not a separator anyone types: it makes the code read differently from what it is.
+    code = credit_code("MA2MXXXXX")
+
+    assert refusal_code(credit_code_clean, code[:9] + control + code[9:]) == "length"
+
+
+def test_credit_code_clean_refuses_what_validate_credit_code_refuses():
+    code = credit_code("MA2MXXXXX")
+
+    assert refusal_code(credit_code_clean, full_width(code[:17]) + "0") == "check_char"
+    assert refusal_code(credit_code_clean, code[:17]) == "length"
+
+
+def test_the_stored_form_is_18_characters_of_the_alphabet_and_nothing_else():
+    code = credit_code("MA2MXXXXX")
+    stored = re.compile(CREDIT_CODE_STORED)
+
+    assert stored.search(code)
+    for other in [code.lower(), full_width(code), code + "\n", code[:17], f" {code}", code + "0"]:
+        assert not stored.search(other), other
+    for letter in "IOSVZ":
+        assert not stored.search(code[:10] + letter + code[11:])
+
+
+@settings(database=None, max_examples=200)
+@given(typed=st.text(max_size=30))
+def test_a_normalised_code_that_validates_is_in_the_stored_form(typed):
+    try:
+        code = credit_code_clean(typed)
+    except ValidationError:
+        return
+    assert re.search(CREDIT_CODE_STORED, code)
+    assert normalize_credit_code(code) == code
 
 
 @pytest.mark.parametrize("junk", ["😀", "中", "-", "_", "\u00a0"])

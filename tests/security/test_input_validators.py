@@ -310,3 +310,23 @@ def test_nul_and_control_characters_from_any_caller_are_removed_before_saving(
         content="已修复\x00。",
     )
     assert reply.content == "已修复。"
+
+
+def test_a_lone_surrogate_in_a_choice_field_is_a_400_not_a_500():
+    # Hypothesis found it: the choice field's error message echoed the surrogate and the JSON
+    # response could not be encoded.
+    client = APIClient()
+    client.raise_request_exception = False
+    body = '{"priority": "\\ud800", "title": "标题"}'
+    response = client.post(reverse("api_appeal_file"), body, content_type="application/json")
+    assert response.status_code == 400
+    assert "priority" in response.json()["fields"]
+
+
+def test_json_nested_deeper_than_python_can_read_is_refused_with_a_400():
+    client = APIClient()
+    client.raise_request_exception = False
+    body = '{"title": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = client.post(reverse("api_appeal_file"), body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
