@@ -549,25 +549,37 @@ def clocks_sweep(*, now: datetime | None = None, batch: int = 500, max_batches: 
     return fired
 
 
-def clocks_reschedule(*, now: datetime | None = None) -> int:
+def clocks_reschedule(*, now: datetime | None = None, batch: int = 500) -> int:
     """After the escalation ladder changed (a step added, edited or switched on): bring forward
     the next check of every open yellow or red clock the ladder applies to, so the sweep checks
     it now and fires what has become due — each step still once, and only the highest of those
     due at once (`_escalate_due`). A green clock needs nothing: its next check, when it turns
     yellow, reads the whole ladder again. Returns the number of clocks brought forward.
 
-    A set-based update of the sweep's own schedule column, which carries no history; the
-    colours and states change only when the sweep checks each clock, under its locks."""
+    Bounded: batches in primary-key order, one transaction each. A clock another transaction
+    holds is skipped: whoever holds it recomputes its next check with the ladder as it is now."""
     now = now or timezone.now()
-    return (
-        Clock.objects.filter(
-            state__in=(Clock.State.RUNNING, Clock.State.BREACHED),
-            obligation__in=Clock.ESCALATED_OBLIGATIONS,
-            colour__in=(Colour.YELLOW, Colour.RED),
-        )
-        .exclude(next_check_at__lte=now)
-        .update(next_check_at=now)
-    )
+    moved, last_pk = 0, 0
+    while True:
+        with transaction.atomic():
+            clocks = list(
+                Clock.objects.select_for_update(skip_locked=True)
+                .filter(
+                    pk__gt=last_pk,
+                    state__in=(Clock.State.RUNNING, Clock.State.BREACHED),
+                    obligation__in=Clock.ESCALATED_OBLIGATIONS,
+                    colour__in=(Colour.YELLOW, Colour.RED),
+                )
+                .order_by("pk")[:batch]
+            )
+            if not clocks:
+                return moved
+            last_pk = clocks[-1].pk
+            for clock in clocks:
+                if clock.next_check_at is None or clock.next_check_at > now:
+                    clock.next_check_at = now
+                    _save(clock, "ladder_changed", ["next_check_at"])
+                    moved += 1
 
 
 def heartbeat(name: str, now: datetime) -> None:

@@ -369,16 +369,25 @@ def test_the_office_puts_an_appeal_on_the_public_board_through_the_api(api, offi
     assert appeal.on_public_board is True
 
 
-def test_only_the_office_publishes_a_league_table_through_the_api(api, office, commissioner):
+def test_only_the_office_publishes_a_league_table_through_the_api(
+    api, office, commissioner, file_appeal, walk_to
+):
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
     import time_machine
 
-    with time_machine.travel(datetime(2026, 4, 10, 9, tzinfo=ZoneInfo("Asia/Shanghai"))):
+    shanghai = ZoneInfo("Asia/Shanghai")
+    with time_machine.travel(datetime(2026, 4, 10, 9, tzinfo=shanghai)):
+        empty = api(office).post("/api/v1/league/2026Q1/publish/", format="json")
+    with time_machine.travel(datetime(2026, 3, 2, 9, tzinfo=shanghai)):
+        for _ in range(5):  # the minimum for a department to be ranked
+            walk_to(file_appeal().appeal, Appeal.Status.IN_PROGRESS)
+    with time_machine.travel(datetime(2026, 4, 10, 9, tzinfo=shanghai)):
         refused = api(commissioner).post("/api/v1/league/2026Q1/publish/", format="json")
         published = api(office).post("/api/v1/league/2026Q1/publish/", format="json")
         again = api(office).post("/api/v1/league/2026Q1/publish/", format="json")
+    assert empty.status_code == 400 and empty.json()["code"] == "league_empty"
     assert refused.status_code == 400 and refused.json()["code"] == "forbidden"
     assert published.status_code == 201 and published.json()["quarter"] == "2026Q1"
     assert again.status_code == 400 and again.json()["code"] == "already_published"
