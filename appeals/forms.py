@@ -231,11 +231,31 @@ class RateForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    rehandle = forms.BooleanField(
-        label=_("不满意，申请重新办理"),
+    next_step = forms.ChoiceField(
+        label=_("选择“不满意”时，请选择"),
+        choices=[
+            ("rehandle", _("申请重新办理（退回承办单位重新办理）")),
+            ("close", _("不再办理，结束本诉求（请在评价意见中说明理由）")),
+        ],
         required=False,
-        help_text=_("仅在选择“不满意”时有效。"),
+        widget=forms.RadioSelect,
     )
+
+    def clean(self):
+        data = super().clean()
+        unsatisfied = data.get("score") == Rating.Score.UNSATISFIED
+        if unsatisfied and not data.get("next_step"):
+            self.add_error("next_step", _("请选择申请重新办理，或不再办理并说明理由。"))
+        elif unsatisfied and data.get("next_step") == "close" and not data.get("comment"):
+            self.add_error("comment", _("不再办理的，请在评价意见中说明理由。"))
+        return data
+
+    @property
+    def rehandle(self) -> bool | None:
+        """What the service takes: said only for an unsatisfied rating."""
+        if self.cleaned_data.get("score") != Rating.Score.UNSATISFIED:
+            return None
+        return self.cleaned_data.get("next_step") == "rehandle"
 
 
 class CloseForm(AppealPageForm):

@@ -252,6 +252,21 @@ def unread_count(user) -> int:
     return notifications_of(user).filter(read_at__isnull=True).count()
 
 
+def replies_published_of(appeal: Appeal) -> QuerySet[Reply]:
+    """An appeal's replies the enterprise has seen, oldest first, with their department."""
+    return (
+        replies_published()
+        .filter(appeal=appeal)
+        .select_related("assignment__department")
+        .order_by("published_at", "pk")
+    )
+
+
+def appeals_merged_into(appeal: Appeal) -> QuerySet[Appeal]:
+    """The appeals merged into this one (并案): their filers were promised its answer."""
+    return Appeal.objects.filter(merged_into=appeal, status=Appeal.Status.MERGED).order_by("pk")
+
+
 def public_board_appeals(limit: int = 200) -> QuerySet[Appeal]:
     """The appeals the office put on the public board, with their lead department's name."""
     lead = Assignment.objects.filter(appeal=OuterRef("pk"), role=Assignment.Role.LEAD).exclude(

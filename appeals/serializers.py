@@ -268,7 +268,9 @@ class RateIn(serializers.Serializer):
         choices=[Rating.Score.SATISFIED, Rating.Score.BASICALLY_SATISFIED, Rating.Score.UNSATISFIED]
     )
     comment = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
-    rehandle = serializers.BooleanField(default=False)
+    # Required with an unsatisfied score: true asks for re-handling (重办); false ends the
+    # appeal, with the reason in `comment`. Ignored otherwise.
+    rehandle = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
 class TrackRateIn(TrackIn, RateIn):

@@ -106,7 +106,8 @@ class TrackApi(_TrackingApi):
 
 
 class TrackRateApi(_TrackingApi):
-    """Rate the latest reply; unsatisfied with `rehandle` sends it back to the lead (重办)."""
+    """Rate the latest reply. Unsatisfied needs `rehandle`: true sends it back to the lead
+    (重办), false ends it, with the reason in `comment`."""
 
     @extend_schema(
         request=TrackRateIn,

@@ -42,10 +42,12 @@ def _close(appeal: Appeal, *, actor, reason: str) -> None:
 
 @transaction.atomic
 def appeal_rate(
-    *, actor, appeal_id: int, score: str, comment: str = "", rehandle: bool = False
+    *, actor, appeal_id: int, score: str, comment: str = "", rehandle: bool | None = None
 ) -> Rating:
-    """The enterprise rates the latest reply. Satisfied closes the appeal; unsatisfied with a
-    request for re-handling sends it back to the lead department (重办), history kept.
+    """The enterprise rates the latest reply. Satisfied (or basically) closes the appeal.
+    Unsatisfied means re-handling (重办: back to the lead department, history kept) unless the
+    enterprise explicitly chooses to end it, with its reason (DOMAIN.md): so for an unsatisfied
+    rating `rehandle` must be said, True or False, and False needs the reason in `comment`.
 
     The caller has already checked that `actor` (or the anonymous holder of the query code)
     may act for this appeal."""
@@ -54,6 +56,18 @@ def appeal_rate(
     comment = clean_prose(comment or "")
     if len(comment) > 2000:
         raise ServiceError("too_long", _("评价意见不能超过2000个字。"))
+    if score == Rating.Score.UNSATISFIED and rehandle is None:
+        raise ServiceError(
+            "rehandle_choice_required",
+            _("您选择了“不满意”：请选择申请重新办理，或不再办理并说明理由。"),
+            field="rehandle",
+        )
+    if score == Rating.Score.UNSATISFIED and not rehandle and not comment:
+        raise ServiceError(
+            "close_reason_required",
+            _("不再办理的，请在评价意见中说明理由。"),
+            field="comment",
+        )
     appeal = lock_appeal(appeal_id)
     if appeal.status != Appeal.Status.REPLIED:
         raise ServiceError("not_replied", _("该诉求当前不在待评价状态。"))
@@ -65,6 +79,7 @@ def appeal_rate(
     if reply is None:
         raise ServiceError("already_rated", _("该答复已评价。"))
     rehandle = bool(rehandle and score == Rating.Score.UNSATISFIED)
+    ends_unsatisfied = score == Rating.Score.UNSATISFIED and not rehandle
     rating = Rating.objects.create(
         appeal=appeal,
         reply=reply,
@@ -73,12 +88,16 @@ def appeal_rate(
         rehandle=rehandle,
         rated_by=actor if actor is not None and actor.is_authenticated else None,
     )
+    note = (
+        _("企业评价：%(score)s，不再申请重新办理。理由：%(comment)s")
+        if ends_unsatisfied
+        else _("企业评价：%(score)s。%(comment)s")
+    )
     record(
         appeal,
         EventCode.RATED,
         actor=actor,
-        note=_("企业评价：%(score)s。%(comment)s")
-        % {"score": rating.get_score_display(), "comment": comment},
+        note=note % {"score": rating.get_score_display(), "comment": comment},
     )
     if rehandle:
         lead = Assignment.objects.select_for_update().get(pk=reply.assignment_id)

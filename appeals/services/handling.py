@@ -24,6 +24,7 @@ from appeals.models import (
     Opinion,
     Reply,
 )
+from appeals.selectors import appeals_merged_into
 from appeals.services._common import (
     forbid_unless,
     lock_appeal,
@@ -32,7 +33,7 @@ from appeals.services._common import (
     save_tracked,
     transition,
 )
-from appeals.services.notify import notify_event
+from appeals.services.notify import notify_event, notify_phone, notify_users
 from appeals.validators import clean_prose
 from core.errors import ServiceError
 from departments.models import Membership
@@ -220,6 +221,25 @@ def _publish(appeal: Appeal, reply: Reply, *, actor) -> None:
         subject=_("诉求已答复：%(n)s") % {"n": appeal.number},
         body=_("【企呼政应】您的诉求 %(n)s 已有办理反馈，请查看并评价。") % {"n": appeal.number},
     )
+    # The appeals merged into this one were promised the answer too (一并答复).
+    for merged in appeals_merged_into(appeal):
+        key = f"event:{event.pk}:merged:{merged.pk}"
+        body = _("【企呼政应】与您的诉求 %(m)s 并案办理的诉求 %(n)s 已有办理反馈，请查看。") % {
+            "m": merged.number,
+            "n": appeal.number,
+        }
+        notify_users(
+            users=[merged.filed_by] if merged.filed_by_id else [],
+            appeal=merged,
+            event=event.code,
+            key=key,
+            subject=_("并案诉求已答复：%(n)s") % {"n": merged.number},
+            body=body,
+        )
+        if not merged.is_anonymous:
+            notify_phone(
+                phone=merged.contact_phone, appeal=merged, event=event.code, key=key, body=body
+            )
 
 
 @transaction.atomic

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from appeals.actions import check_decline, check_merge, check_route, may_triage
 from appeals.models import APPEAL_TRANSITIONS, Appeal, Assignment, EventCode
 from appeals.services._common import forbid_unless, lock_appeal, record, require_text, transition
-from appeals.services.notify import notify_users
+from appeals.services.notify import notify_event, notify_users
 from appeals.validators import clean_prose
 from core.errors import ServiceError
 from departments.models import Category, Department, Region
@@ -93,6 +93,19 @@ _EARLY_ENDS = {
 }
 
 
+def _tell_filer(event, body: str) -> None:
+    """The enterprise hears how its appeal ended: by SMS when it gave a phone number and filed
+    with its name (the tracking page says the same, always), in-app when it has an account."""
+    appeal = event.appeal
+    notify_event(
+        event,
+        users=[appeal.filed_by] if appeal.filed_by_id else [],
+        phone="" if appeal.is_anonymous else appeal.contact_phone,
+        subject=_("诉求已办结：%(n)s") % {"n": appeal.number},
+        body=body,
+    )
+
+
 @transaction.atomic
 def appeal_decline(*, actor, appeal_id: int, status: str, explanation: str) -> Appeal:
     """End an appeal at triage as not accepted (out of scope) or redirected, with a written
@@ -113,7 +126,12 @@ def appeal_decline(*, actor, appeal_id: int, status: str, explanation: str) -> A
         reason=_EARLY_ENDS[status],
         also=("triage_explanation", "closed_at"),
     )
-    record(appeal, _EARLY_ENDS[status], actor=actor, note=explanation)
+    event = record(appeal, _EARLY_ENDS[status], actor=actor, note=explanation)
+    _tell_filer(
+        event,
+        _("【企呼政应】您的诉求 %(n)s 已办结（%(s)s），说明请凭登记号和查询码查看。")
+        % {"n": appeal.number, "s": appeal.get_status_display()},
+    )
     return appeal
 
 
@@ -165,11 +183,16 @@ def appeal_merge(*, actor, appeal_id: int, into_number: str, explanation: str) -
         reason="merged",
         also=("merged_into", "triage_explanation", "closed_at"),
     )
-    record(
+    event = record(
         appeal,
         EventCode.MERGED,
         actor=actor,
         note=_("已并入诉求 %(n)s。%(e)s") % {"n": target.number, "e": explanation},
+    )
+    _tell_filer(
+        event,
+        _("【企呼政应】您的诉求 %(n)s 已与诉求 %(t)s 并案办理，答复将一并告知。")
+        % {"n": appeal.number, "t": target.number},
     )
     record(
         target,

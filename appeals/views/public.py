@@ -18,6 +18,7 @@ from appeals.selectors import (
     appeals_visible_to,
     my_appeals,
     notifications_of,
+    replies_published_of,
 )
 from appeals.services import notify
 from appeals.services.filing import ALLOWED_UPLOADS
@@ -126,6 +127,10 @@ def _tracking_context(
         "events": events,
         "material_requests": [e for e in events if e.code == EventCode.MATERIAL_REQUESTED],
         "replies": published,
+        # A merged appeal is answered through the appeal it was merged into (一并答复).
+        "merged_replies": list(replies_published_of(appeal.merged_into))
+        if appeal.merged_into_id
+        else [],
         "rate_form": rate_form or (RateForm() if appeal.status == Appeal.Status.REPLIED else None),
         "supply_form": supply_form
         or (MaterialSupplyForm() if appeal.awaiting_material_since else None),
@@ -148,7 +153,7 @@ def track_rate(request, number: str):
                 appeal_id=appeal.pk,
                 score=form.cleaned_data["score"],
                 comment=form.cleaned_data["comment"],
-                rehandle=form.cleaned_data["rehandle"],
+                rehandle=form.rehandle,
             )
         except ServiceError as exc:
             form.add_error(None, exc.message)

@@ -393,3 +393,20 @@ def test_only_the_office_publishes_a_league_table_through_the_api(
     assert again.status_code == 400 and again.json()["code"] == "already_published"
     bad = api(office).post("/api/v1/league/2026-Q9/publish/", format="json")
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_quarter"
+
+
+def test_an_unsatisfied_rating_through_the_api_must_choose_re_handling_or_an_ending(api, appeal_at):
+    appeal = appeal_at(Appeal.Status.REPLIED)
+    client = api(appeal.filed_by)
+    url = f"/api/v1/my/appeals/{appeal.number}/rate/"
+
+    silent = client.post(url, {"score": "unsatisfied"}, format="json")
+    no_reason = client.post(url, {"score": "unsatisfied", "rehandle": False}, format="json")
+
+    assert silent.status_code == 400 and "rehandle" in silent.json()["fields"]
+    assert no_reason.status_code == 400 and "comment" in no_reason.json()["fields"]
+    assert Appeal.objects.get(pk=appeal.pk).status == Appeal.Status.REPLIED
+    ended = client.post(
+        url, {"score": "unsatisfied", "rehandle": False, "comment": "已起诉。"}, format="json"
+    )
+    assert ended.status_code == 200 and ended.json()["status"] == Appeal.Status.CLOSED

@@ -102,7 +102,7 @@ def test_an_appeal_walks_the_whole_loop_through_the_pages(
 
     tracker.post(
         reverse("track_rate", args=[number]),
-        {"score": "unsatisfied", "comment": "希望再协调", "rehandle": "on"},
+        {"score": "unsatisfied", "comment": "希望再协调", "next_step": "rehandle"},
     )
     appeal.refresh_from_db()
     assert appeal.status == Appeal.Status.IN_PROGRESS and appeal.reopened_count == 1
@@ -383,3 +383,32 @@ def test_the_tracking_page_shows_the_answer_promised_to_the_enterprise_counted_f
     assert "承诺答复期限" in promise
     assert "2026-03-20" in promise
     assert "还剩 10 个工作日" in promise
+
+
+def test_unsatisfied_without_a_choice_keeps_the_rating_form_and_closes_nothing(
+    make_client, appeal_at
+):
+    appeal = appeal_at(Appeal.Status.REPLIED)
+    enterprise = make_client(appeal.filed_by)
+
+    response = enterprise.post(
+        reverse("track_rate", args=[appeal.number]), {"score": "unsatisfied", "comment": "不满意"}
+    )
+
+    assert response.status_code == 400
+    assert "请选择申请重新办理，或不再办理并说明理由。" in response.content.decode()
+    appeal.refresh_from_db()
+    assert appeal.status == Appeal.Status.REPLIED
+    assert not appeal.ratings.exists()
+
+
+def test_the_rating_form_offers_re_handling_and_ending_as_an_explicit_choice(
+    make_client, appeal_at
+):
+    appeal = appeal_at(Appeal.Status.REPLIED)
+    page = make_client(appeal.filed_by).get(reverse("track_detail", args=[appeal.number]))
+
+    html = page.content.decode()
+    assert 'name="next_step" value="rehandle"' in html
+    assert 'name="next_step" value="close"' in html
+    assert "checked" not in html.split('name="next_step"', 1)[1].split(">", 1)[0]  # no default

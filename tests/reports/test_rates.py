@@ -101,9 +101,14 @@ def loop(commissioner, category, head_a, office, enterprise_user):
             services.reply_review(actor=office, reply_id=reply.pk, approve=True)
 
         @staticmethod
-        def rate(appeal, score, *, rehandle=False):
+        def rate(appeal, score, *, rehandle=None):
+            # An unsatisfied rating that ends the appeal gives its reason.
             services.appeal_rate(
-                actor=enterprise_user, appeal_id=appeal.pk, score=score, rehandle=rehandle
+                actor=enterprise_user,
+                appeal_id=appeal.pk,
+                score=score,
+                rehandle=rehandle,
+                comment="不再申请重办。" if rehandle is False else "",
             )
 
     return Loop
@@ -374,7 +379,7 @@ def two_of_everything(
     travel.move_to(at(4))
     loop.head_approves(d2_reply, head_b)
     loop.office_approves(d2_reply)
-    loop.rate(d2, Rating.Score.UNSATISFIED)
+    loop.rate(d2, Rating.Score.UNSATISFIED, rehandle=False)
 
     travel.move_to(at(5))
     loop.sign(d1, handler_a)

@@ -90,11 +90,17 @@ def test_after_rehandling_a_second_reply_rated_satisfied_closes_the_appeal(
     assert history_reasons(appeal)[-3:] == ["reopened", "replied", "rated"]
 
 
-def test_an_unsatisfied_rating_without_rehandling_closes_the_appeal(appeal_at, enterprise_user):
+def test_an_unsatisfied_rating_that_chooses_to_end_closes_the_appeal_with_its_reason(
+    appeal_at, enterprise_user
+):
     appeal = appeal_at(S.REPLIED)
 
     rating = services.appeal_rate(
-        actor=enterprise_user, appeal_id=appeal.pk, score=Rating.Score.UNSATISFIED
+        actor=enterprise_user,
+        appeal_id=appeal.pk,
+        score=Rating.Score.UNSATISFIED,
+        rehandle=False,
+        comment="已另行走行政复议程序。",
     )
 
     assert_change_recorded(
@@ -102,6 +108,30 @@ def test_an_unsatisfied_rating_without_rehandling_closes_the_appeal(appeal_at, e
     )
     assert (rating.score, rating.rehandle) == (Rating.Score.UNSATISFIED, False)
     assert appeal.reopened_count == 0
+    rated = appeal.events.get(code="rated")
+    assert rated.note == "企业评价：不满意，不再申请重新办理。理由：已另行走行政复议程序。"
+
+
+def test_an_unsatisfied_rating_must_say_whether_to_re_handle(appeal_at, enterprise_user):
+    appeal = appeal_at(S.REPLIED)
+
+    with assert_refused(appeal, "rehandle_choice_required"):
+        services.appeal_rate(
+            actor=enterprise_user, appeal_id=appeal.pk, score=Rating.Score.UNSATISFIED
+        )
+
+
+def test_ending_an_unsatisfied_appeal_needs_a_reason(appeal_at, enterprise_user):
+    appeal = appeal_at(S.REPLIED)
+
+    with assert_refused(appeal, "close_reason_required"):
+        services.appeal_rate(
+            actor=enterprise_user,
+            appeal_id=appeal.pk,
+            score=Rating.Score.UNSATISFIED,
+            rehandle=False,
+            comment="  ",
+        )
 
 
 def test_asking_for_rehandling_while_satisfied_just_closes(appeal_at, enterprise_user):
@@ -138,7 +168,10 @@ def test_a_closed_appeal_cannot_be_rated_again(appeal_at, enterprise_user):
 
     with assert_refused(appeal, "not_replied"):
         services.appeal_rate(
-            actor=enterprise_user, appeal_id=appeal.pk, score=Rating.Score.UNSATISFIED
+            actor=enterprise_user,
+            appeal_id=appeal.pk,
+            score=Rating.Score.UNSATISFIED,
+            rehandle=True,
         )
 
 
