@@ -102,7 +102,7 @@ def test_an_enterprise_on_a_phone_files_tracks_and_rates_an_appeal(journey, demo
     expect(page.get_by_role("link", name="现场照片.png")).to_be_visible()
     assert_fits_phone(page)
     page.get_by_label("不满意", exact=True).check()
-    page.get_by_label("评价意见").fill("只告知缺签章，没有说明找谁补、怎么补。")
+    page.get_by_role("textbox", name="评价意见").fill("只告知缺签章，没有说明找谁补、怎么补。")
     page.get_by_label("申请重新办理（退回承办单位重新办理）").check()
     rate = page.get_by_role("button", name="提交评价")
     assert_reachable_on_phone(rate)

@@ -398,7 +398,7 @@ def test_bin_run_prod_serves_the_loop_with_a_real_worker_and_beat_and_stops_clea
     assert codes[0] == "filed" and "routed" in codes and codes[-1] == "replied", codes
     assert [r["outcome"] for r in tracked["replies"]] == ["resolved"]
 
-    # --- The clocks: sign and reply met on time; the enterprise's rating window running. ------
+    # --- The clocks: triage, sign, reply and the promise met on time; the rating window runs. --
     clocks = dict(
         _db_rows(
             fresh_database,
@@ -407,7 +407,13 @@ def test_bin_run_prod_serves_the_loop_with_a_real_worker_and_beat_and_stops_clea
             number,
         )
     )
-    assert clocks == {"sign": "met", "reply": "met", "rating": "running"}, clocks
+    assert clocks == {
+        "triage": "met",
+        "sign": "met",
+        "reply": "met",
+        "promise": "met",
+        "rating": "running",
+    }, clocks
 
     # --- The worker sent the SMS of the filing (dispatched after commit through Redis). --------
     def sms_sent() -> bool:

@@ -29,6 +29,7 @@ pytestmark = [
 ]
 
 HEAD_EMAIL = "head_a@qihu.test"
+OFFICE_EMAIL = "office@yingshang.example.gov.cn"
 
 
 @pytest.fixture
@@ -41,6 +42,8 @@ def test_an_overdue_appeal_turns_red_and_escalates_under_a_real_worker_and_beat(
 ):
     head_a.email = HEAD_EMAIL
     head_a.save(update_fields=["email"])
+    office.email = OFFICE_EMAIL
+    office.save(update_fields=["email"])
     real_start = timezone.now()
     # Filed and routed a month ago and never signed: its sign and reply deadlines have passed,
     # whatever holidays lie between.
@@ -49,7 +52,9 @@ def test_an_overdue_appeal_turns_red_and_escalates_under_a_real_worker_and_beat(
     clocks = Clock.objects.filter(appeal=appeal)
     escalations = Escalation.objects.filter(appeal=appeal)
     notifications = Notification.objects.filter(appeal=appeal, event__startswith="escalation:")
-    assert clocks.count() == 2  # the lead's sign and reply clocks
+    # The lead's sign and reply clocks, the promise to the enterprise, the met triage clock.
+    assert clocks.count() == 4
+    clocks = clocks.filter(obligation__in=Clock.DEPARTMENT_OBLIGATIONS)
     assert not escalations.exists()
 
     def escalated() -> bool:
@@ -68,23 +73,25 @@ def test_an_overdue_appeal_turns_red_and_escalates_under_a_real_worker_and_beat(
 
     sign_clock = clocks.get(obligation=Clock.Obligation.SIGN)
     assert {"yellow", "red"} <= set(sign_clock.escalations.values_list("step__code", flat=True))
-    # One timeline line per escalation; each step fires once per clock (unique constraint).
-    assert (
-        TimelineEvent.objects.filter(appeal=appeal, code="escalated").count() == escalations.count()
-    )
-    # Every escalation told someone in-app (delivered by being written)…
-    for escalation in escalations:
+    # One timeline line per escalation sent; each step once per clock (unique constraint),
+    # the lower steps due at the same time recorded as skipped.
+    sent = escalations.filter(skipped=False)
+    assert TimelineEvent.objects.filter(appeal=appeal, code="escalated").count() == sent.count()
+    # Every escalation sent told someone in-app (delivered by being written)…
+    for escalation in sent:
         assert notifications.filter(
             dedupe_key__startswith=f"escalation:{escalation.pk}:",
             channel=Notification.Channel.INAPP,
         ).exists()
-    # …and the head by e-mail on yellow and on red, for each clock, sent once each by the
-    # worker's appeals.notification_send.
+    # …and, a month overdue, every step is due at once: only the highest (leadership: the
+    # leaders and the office) is sent, so the office gets one e-mail per clock and the head,
+    # whose yellow and red steps were skipped, none; each sent once by the worker's
+    # appeals.notification_send.
     emails = notifications.filter(channel=Notification.Channel.EMAIL)
-    assert set(emails.values_list("address", flat=True)) == {HEAD_EMAIL}
-    assert emails.count() == 2 * clocks.count()
+    assert set(emails.values_list("address", flat=True)) == {OFFICE_EMAIL}
+    assert emails.count() == clocks.count()
     assert all(e.attempts == 1 and e.sent_at >= real_start for e in emails), worker.tail()
-    assert log.count(f"To: {HEAD_EMAIL}") == emails.count(), worker.tail()
+    assert log.count(f"To: {OFFICE_EMAIL}") == emails.count(), worker.tail()
     assert "Task appeals.notification_send" in log, worker.tail()
 
     beat = Heartbeat.objects.filter(name="sla.sweep").first()
