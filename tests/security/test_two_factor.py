@@ -242,8 +242,8 @@ def test_a_recovery_code_works_once(handler_a):
 
 
 def test_a_code_for_one_user_does_not_let_another_in(handler_a, handler_b):
+    other = _authenticator(handler_a)  # the first device of all: no accidental pick
     _authenticator(handler_b)
-    other = _authenticator(handler_a)
     client = _client(handler_b)
     assert client.post(VERIFY, {"code": _code(other)}).status_code == 400
     assert client.get("/inbox/").status_code == 302
