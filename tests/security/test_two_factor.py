@@ -5,6 +5,7 @@ is shown ten recovery codes once. Wrong codes are throttled; enterprise accounts
 tokens are never asked; with STAFF_2FA_REQUIRED off (the demo) nobody is."""
 
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -356,3 +357,13 @@ def test_the_office_may_reset_an_authenticator_but_never_read_its_key(settings, 
     page = _client(office).get(f"/admin/otp_totp/totpdevice/{device.pk}/change/")
     assert page.status_code == 200
     assert device.key not in page.content.decode()
+
+
+@pytest.mark.parametrize("url", [VERIFY, ENROL])
+def test_the_second_factor_pages_speak_english_too(settings, commissioner, url):
+    if url == VERIFY:
+        _authenticator(commissioner)
+    client = _client(commissioner)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    main = client.get(url).content.decode().split("<main", 1)[1].split("</main>", 1)[0]
+    assert re.findall(r"[\u3400-\u9fff]+", main) == []
