@@ -42,6 +42,9 @@ INSTALLED_APPS = [
     "simple_history",
     "axes",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "departments",
     "appeals",
     "sla",
@@ -61,6 +64,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(), then the gate that keeps an unverified staff session on the
+    # second-factor pages (departments/two_factor).
+    "django_otp.middleware.OTPMiddleware",
+    "departments.two_factor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -139,6 +146,18 @@ AXES_RESET_ON_SUCCESS = True
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# Staff (every staff role, and admin users) log in with a second factor after the password:
+# a TOTP app, or one of ten single-use recovery codes (等保 level 3, GB/T 22239 §8.1.4.1 d;
+# departments/two_factor). On in production; off by default with DEBUG, so a newcomer logs
+# into the demo with the demo passwords alone. Enterprise accounts and API tokens: never asked.
+STAFF_2FA_REQUIRED = env_bool("STAFF_2FA_REQUIRED", not DEBUG)
+OTP_TOTP_ISSUER = "企呼政应"
+# Wrong codes are throttled per device: after n failures in a row the next try waits 2^(n-1)
+# seconds (django-otp's exponential back-off; 0 would switch it off).
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+# The admin never shows a TOTP key or a recovery code.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"

@@ -17,6 +17,9 @@ OFFICE_VIEWS = {
     "sla": ["clock"],
     "departments": ["auditrecord"],
 }
+# A staff member who lost the phone and the recovery codes: the office deletes their
+# authenticator and recovery codes, and they enrol again at their next login.
+OFFICE_RESETS = {"otp_totp": ["totpdevice"], "otp_static": ["staticdevice"]}
 
 
 def office_permissions_sync(**kwargs) -> None:
@@ -28,6 +31,8 @@ def office_permissions_sync(**kwargs) -> None:
             wanted += [(app, f"{action}_{m}") for m in models]
     for app, models in OFFICE_VIEWS.items():
         wanted += [(app, f"view_{m}") for m in models]
+    for app, models in OFFICE_RESETS.items():
+        wanted += [(app, f"{action}_{m}") for m in models for action in ("view", "delete")]
     permissions = [
         p
         for p in Permission.objects.select_related("content_type")

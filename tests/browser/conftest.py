@@ -11,7 +11,13 @@ from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.test import override_settings
 
-from tests.browser.support import CHROMIUM, CHROMIUM_ARGS, Journey, sync_playwright_or_skip
+from tests.browser.support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    Journey,
+    staff_authenticators,
+    sync_playwright_or_skip,
+)
 
 # A small demo city: every state of the loop, a few appeals of each colour, in a few seconds.
 # A journey module may ask for fewer (DEMO_APPEALS = 10) when it needs only the city.
@@ -34,6 +40,13 @@ def _plain_http(settings):
     # The live server speaks plain HTTP: secure-only cookies would never come back.
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
+
+
+@pytest.fixture(autouse=True)
+def _staff_log_in_with_two_factors(settings):
+    # As in production (the demo's default, DEBUG, leaves it off): every staff login in the
+    # journeys gives its authenticator's code, or enrols one (Journey.login).
+    settings.STAFF_2FA_REQUIRED = True
 
 
 @pytest.fixture(autouse=True)
@@ -85,3 +98,9 @@ def demo_city(request):
     appeals.demo.PASSWORD."""
     appeals = getattr(request.module, "DEMO_APPEALS", DEMO_APPEALS)
     call_command("demo_data", "--appeals", str(appeals), "--force", stdout=StringIO())
+
+
+@pytest.fixture
+def authenticators(demo_city):
+    """Every staff user of the demo city has enrolled an authenticator already."""
+    staff_authenticators()

@@ -1,14 +1,16 @@
 """What every browser journey shares: Debian's Chromium driven by Playwright for Python, a
 guard that fails the journey on any JavaScript error (a Content-Security-Policy violation
 included), any script, style sheet, image or fetch that fails, any server error, and any
-request to a host other than the live server; logins through the real login form; numbered
-screenshots.
+request to a host other than the live server; logins through the real login form, with the
+staff's second factor (the code an authenticator app would show, computed from the device's
+key; a user without a device enrols one on the way); numbered screenshots.
 
 Screenshots go to artifacts/screenshots/<journey>/<nn>-<step>.png (git-ignored; CI keeps the
 artifacts/ folder)."""
 
 import os
 import struct
+import time
 import zlib
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,6 +18,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from appeals.demo import PASSWORD as DEMO_PASSWORD
+
+VERIFY_PATH = "/accounts/two-factor/"
+ENROL_PATH = "/accounts/two-factor/setup/"
 
 try:
     from playwright.sync_api import expect
@@ -101,7 +106,33 @@ class Journey:
         with page.expect_navigation():
             page.locator("main").get_by_role("button", name="登录").click()
         assert urlsplit(page.url).path != "/accounts/login/", f"{username} could not log in"
+        if urlsplit(page.url).path == ENROL_PATH:
+            self._enrol(page, username, phone=phone)
+        elif urlsplit(page.url).path == VERIFY_PATH:
+            page.get_by_label("验证码").fill(one_time_code(_authenticator_of(username)))
+            with page.expect_navigation():
+                page.get_by_role("button", name="验证").click()
+        assert urlsplit(page.url).path not in (VERIFY_PATH, ENROL_PATH), f"{username}: no 2FA"
         return page
+
+    def _enrol(self, page, username: str, *, phone: bool) -> None:
+        """A first login: scan the QR code (here: read the key), type the app's code, keep the
+        ten recovery codes shown once, go on."""
+        expect(page.get_by_role("heading", name="设置身份验证器")).to_be_visible()
+        expect(page.get_by_role("img", name="身份验证器二维码")).to_be_visible()
+        if phone:
+            assert_fits_phone(page)
+        self.shot(page, f"enrol-{username}")
+        device = _authenticator_of(username, confirmed=False)
+        page.get_by_label("6位验证码").fill(one_time_code(device))
+        page.get_by_role("button", name="完成设置").click()
+        expect(page.get_by_role("heading", name="身份验证器已设置")).to_be_visible()
+        expect(page.locator("#recovery-codes li")).to_have_count(10)
+        if phone:
+            assert_fits_phone(page)
+        self.shot(page, f"recovery-codes-{username}")
+        with page.expect_navigation():
+            page.get_by_role("link", name="我已保存，继续").click()
 
     def close(self) -> None:
         for context in self.contexts:
@@ -151,6 +182,41 @@ class Journey:
         path = self.folder / f"{self.shots:02d}-{step}.png"
         page.screenshot(path=str(path), full_page=True)
         return path
+
+
+def _authenticator_of(username: str, *, confirmed: bool = True):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.get(user__username=username, confirmed=confirmed)
+
+
+def one_time_code(device) -> str:
+    """The code the user's authenticator app shows now (django_otp.oath.TOTP on the device's
+    key), or in the next time step when this one's code was already used: the device accepts
+    each step once."""
+    from django_otp.oath import TOTP
+
+    device.refresh_from_db()
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    step = max(totp.t(), device.last_t + 1)
+    if step > totp.t() + device.tolerance:  # only after a code of the step after next
+        time.sleep(device.step)
+    totp.time = device.t0 + step * device.step
+    return f"{totp.token():0{device.digits}d}"
+
+
+def staff_authenticators() -> None:
+    """A confirmed authenticator for every staff user of the demo city, as if each had
+    enrolled already (the commissioner's journey enrols through the page instead)."""
+    from django.contrib.auth import get_user_model
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from departments.roles import STAFF_ROLES
+
+    staff = get_user_model().objects.filter(groups__name__in=[r.value for r in STAFF_ROLES])
+    for user in staff.distinct():
+        TOTPDevice.objects.get_or_create(user=user, defaults={"name": "authenticator"})
 
 
 def assert_fits_phone(page) -> None:

@@ -26,7 +26,9 @@ SECOND_ANSWER = (
 )
 
 
-def test_a_department_signs_asks_for_material_replies_and_its_no_is_reviewed(journey, demo_city):
+def test_a_department_signs_asks_for_material_replies_and_its_no_is_reviewed(
+    journey, demo_city, authenticators
+):
     users = get_user_model().objects
     filed = workflow.file_appeal(
         title=TITLE,

@@ -39,7 +39,7 @@ def board(demo_city):
 
 
 def test_the_office_follows_the_red_number_opens_the_lobby_and_downloads_excel(
-    journey, board, tmp_path
+    journey, board, authenticators, tmp_path
 ):
     # -- the battle map ----------------------------------------------------------------------
     page = journey.login("office")
