@@ -11,7 +11,7 @@ import logging
 import re
 import time
 import uuid
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 from celery import signals
 from django.core.signals import request_finished
@@ -70,7 +70,7 @@ logging.setLogRecordFactory(_record_with_request_id)
 # --- Celery: the id in the message header, one line per task --------------------------------
 
 _TASK_HEADER = "request_id"
-_started: dict[str, tuple[float, object]] = {}
+_started: dict[str, tuple[float, Token[str]]] = {}
 
 
 @signals.before_task_publish.connect

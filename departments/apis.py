@@ -14,7 +14,7 @@ class CategoryListApi(generics.ListAPIView):
 
     permission_classes = [AllowAny]
     serializer_class = CategoryOut
-    filter_backends = []
+    filter_backends: list[type] = []
 
     def get_queryset(self):
         return active_categories().prefetch_related("co_departments").order_by("sort_order", "pk")
@@ -26,7 +26,7 @@ class RegionListApi(generics.ListAPIView):
 
     permission_classes = [AllowAny]
     serializer_class = RegionOut
-    filter_backends = []
+    filter_backends: list[type] = []
 
     def get_queryset(self):
         return regions()
@@ -37,7 +37,7 @@ class DepartmentListApi(generics.ListAPIView):
     """Active departments (for staff tools routing appeals)."""
 
     serializer_class = DepartmentOut
-    filter_backends = []
+    filter_backends: list[type] = []
 
     def get_queryset(self):
         return active_departments()

@@ -33,7 +33,8 @@ class Region(models.Model):
 
     def lineage(self) -> list["Region"]:
         """This region and its ancestors, nearest first (a region tree is at most 3 deep)."""
-        chain, node = [], self
+        chain: list[Region] = []
+        node: Region | None = self
         while node is not None:
             chain.append(node)
             node = node.parent

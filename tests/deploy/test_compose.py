@@ -27,6 +27,11 @@ ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = Path(__file__).with_name("compose-spec.json")
 COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
+RUNTIME_LOCK = ROOT / "requirements/runtime.txt"
+# How the Dockerfile installs the runtime lock file (bin/setup installs it the same way).
+INSTALLS_THE_LOCK = (
+    "RUN pip install --require-hashes --no-deps --only-binary :all: -r requirements/runtime.txt"
+)
 # Services running the image this repository builds; the others run official images.
 OFFICIAL_IMAGES = {"db": "postgres", "redis": "redis"}
 
@@ -56,6 +61,16 @@ def _runtime_dependencies() -> set[str]:
         re.split(r"[\s\[<>=~!;]", d, maxsplit=1)[0] for d in pyproject["project"]["dependencies"]
     )
     return {_normalise(name) for name in names}
+
+
+def _locked_runtime_packages() -> set[str]:
+    """The packages requirements/runtime.txt pins: what the image installs."""
+    pins = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==", RUNTIME_LOCK.read_text(), re.M)
+    return {_normalise(name) for name in pins}
+
+
+def _installs_the_runtime_lock(steps: list[str]) -> bool:
+    return "COPY requirements/runtime.txt requirements/" in steps and INSTALLS_THE_LOCK in steps
 
 
 def _normalise(name: str) -> str:
@@ -91,10 +106,15 @@ def _provided_by_image(executable: str) -> str | None:
             return f"{executable}, copied by COPY . ."
         return None
     owner = _console_script_owner(executable)
-    installs_dependencies = "RUN pip install ." in steps
-    if owner in _runtime_dependencies() and installs_dependencies:
-        return f"the {owner} package, a dependency in pyproject.toml, installed by pip install ."
+    if owner in _locked_runtime_packages() and _installs_the_runtime_lock(steps):
+        return f"the {owner} package, pinned in requirements/runtime.txt, which the image installs"
     return None
+
+
+def test_the_image_installs_every_runtime_dependency_from_the_lock_file_with_hashes():
+    assert _installs_the_runtime_lock(_dockerfile())
+    assert _runtime_dependencies() <= _locked_runtime_packages()
+    assert "--hash=sha256:" in RUNTIME_LOCK.read_text()
 
 
 def test_the_compose_file_follows_the_compose_specification():
