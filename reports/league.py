@@ -12,7 +12,9 @@ Published tables are frozen."""
 
 import re
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -44,14 +46,24 @@ def quarter_of(day: date) -> str:
     return f"{day.year}Q{(day.month - 1) // 3 + 1}"
 
 
+@dataclass
+class _Tally:
+    """One department's obligations of the quarter."""
+
+    name: str = ""
+    appeals: set[int] = field(default_factory=set)
+    done: int = 0
+    on_time: int = 0
+    open_late: int = 0
+    days: int = 0
+
+
 def league_compute(
     quarter: str, *, min_appeals: int = MIN_APPEALS, today: date | None = None
 ) -> dict:
     start, end = quarter_bounds(quarter)
     as_of = min(end, today or timezone.localdate())
-    per = defaultdict(
-        lambda: {"appeals": set(), "done": 0, "on_time": 0, "days": 0, "open_late": 0, "name": ""}
-    )
+    per: defaultdict[int, _Tally] = defaultdict(_Tally)
     obligations = (Clock.Obligation.SIGN, Clock.Obligation.OPINION, Clock.Obligation.REPLY)
     for dept, name, appeal, started, met_at, due, paused in (
         department_clocks_met(obligations)
@@ -68,30 +80,30 @@ def league_compute(
     ):
         met_on = timezone.localdate(met_at)
         row = per[dept]
-        row["name"] = name
-        row["appeals"].add(appeal)
-        row["done"] += 1
-        row["on_time"] += met_on <= due
-        row["days"] += max(working_days_between(started, met_on) - paused, 0)
+        row.name = name
+        row.appeals.add(appeal)
+        row.done += 1
+        row.on_time += met_on <= due
+        row.days += max(working_days_between(started, met_on) - paused, 0)
     for dept, name, appeal, started, paused in department_clocks_open_late(as_of).values_list(
         "department_id", "department__name", "appeal_id", "started_on", "paused_days"
     ):
         row = per[dept]
-        row["name"] = name
-        row["appeals"].add(appeal)
-        row["done"] += 1
-        row["open_late"] += 1
-        row["days"] += max(working_days_between(started, as_of) - paused, 0)
-    rows = [
+        row.name = name
+        row.appeals.add(appeal)
+        row.done += 1
+        row.open_late += 1
+        row.days += max(working_days_between(started, as_of) - paused, 0)
+    rows: list[dict[str, Any]] = [
         {
             "department": dept,
-            "name": row["name"],
-            "appeals": len(row["appeals"]),
-            "done": row["done"],
-            "open_late": row["open_late"],
-            "on_time_rate": round(row["on_time"] / row["done"], 4),
-            "avg_working_days": round(row["days"] / row["done"], 1),
-            "ranked": len(row["appeals"]) >= min_appeals,
+            "name": row.name,
+            "appeals": len(row.appeals),
+            "done": row.done,
+            "open_late": row.open_late,
+            "on_time_rate": round(row.on_time / row.done, 4),
+            "avg_working_days": round(row.days / row.done, 1),
+            "ranked": len(row.appeals) >= min_appeals,
         }
         for dept, row in per.items()
     ]

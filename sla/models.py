@@ -228,12 +228,13 @@ class Clock(models.Model):
 
     def party(self) -> str:
         """Whose clock this is, for the clocks panel."""
-        if self.department_id:
+        if self.department is not None:
             return self.department.name
-        return {
-            self.Obligation.TRIAGE: _("服务专员"),
-            self.Obligation.PROMISE: _("对企业承诺"),
-        }.get(self.obligation, _("企业"))
+        if self.obligation == self.Obligation.TRIAGE:
+            return str(_("服务专员"))
+        if self.obligation == self.Obligation.PROMISE:
+            return str(_("对企业承诺"))
+        return str(_("企业"))
 
     def compute_due(self) -> date:
         days = self.limit_days + self.extension_days + self.paused_days

@@ -87,7 +87,7 @@ def appeal_route(
     return appeal
 
 
-_EARLY_ENDS = {
+_EARLY_ENDS: dict[str, EventCode] = {
     Appeal.Status.NOT_ACCEPTED: EventCode.NOT_ACCEPTED,
     Appeal.Status.REDIRECTED: EventCode.REDIRECTED,
 }

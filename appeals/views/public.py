@@ -129,7 +129,7 @@ def _tracking_context(
         "replies": published,
         # A merged appeal is answered through the appeal it was merged into (一并答复).
         "merged_replies": list(replies_published_of(appeal.merged_into))
-        if appeal.merged_into_id
+        if appeal.merged_into is not None
         else [],
         "rate_form": rate_form or (RateForm() if appeal.status == Appeal.Status.REPLIED else None),
         "supply_form": supply_form
