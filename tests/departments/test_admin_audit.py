@@ -116,6 +116,8 @@ def test_the_office_lists_the_audit_records_filtered_by_object_type(office_clien
     listed = office_client.get(url, {"object_type": "calendaryear"})
     assert listed.status_code == 200
     assert [r.event for r in listed.context["cl"].result_list] == ["calendaryear.created"]
+    filters = [spec.field.name for spec in listed.context["cl"].filter_specs]
+    assert "object_type" in filters  # offered in the sidebar, not only typed into the URL
     assert "confirmed: None → True" in listed.content.decode()
 
 
@@ -189,3 +191,22 @@ def test_the_admin_offers_no_superuser_or_enterprise_account_for_a_membership(
     page = office_client.get(reverse("admin:departments_membership_add"))
     choices = {str(pk) for pk, _label in page.context["adminform"].form.fields["user"].choices}
     assert str(root.pk) not in choices and str(enterprise_user.pk) not in choices
+
+
+def test_a_department_and_a_region_changed_in_the_admin_are_audited(office_client, dept_a, city):
+    url = reverse("admin:departments_department_change", args=[dept_a.pk])
+    office_client.post(
+        url,
+        {"code": dept_a.code, "name": "市住房和城乡建设局", "kind": dept_a.kind, "parent": "",
+         "region": city.pk, "is_active": "on",
+         "members-TOTAL_FORMS": "0", "members-INITIAL_FORMS": "0",
+         "members-MIN_NUM_FORMS": "0", "members-MAX_NUM_FORMS": "1000"},
+    )  # fmt: skip
+    assert _only("department.changed").detail["changes"] == {
+        "name": ["市住建局", "市住房和城乡建设局"]
+    }
+    office_client.post(
+        reverse("admin:departments_region_change", args=[city.pk]),
+        {"code": city.code, "name": "宣城", "level": "city", "parent": ""},
+    )
+    assert _only("region.changed").detail["changes"] == {"name": ["宣城市", "宣城"]}

@@ -161,3 +161,19 @@ def test_an_unknown_role_is_refused(office, handler_a):
         services.staff_role_grant(actor=office, user=handler_a, role="enterprise")
     with pytest.raises(ServiceError):
         services.staff_role_grant(actor=office, user=handler_a, role="head")  # no department
+
+
+def test_only_the_office_may_call_the_staff_services(commissioner, handler_a, dept_a):
+    with pytest.raises(ServiceError):
+        services.staff_role_grant(actor=commissioner, user=handler_a, role="leader")
+    with pytest.raises(ServiceError):
+        services.staff_create(
+            actor=commissioner, username="x1", first_name="X", password=PASSWORD, role="leader"
+        )
+    assert not has_role(handler_a, Role.LEADER)
+
+
+def test_a_deactivated_account_is_given_no_new_role(office, handler_a):
+    services.staff_deactivate(actor=office, user=handler_a)
+    with pytest.raises(ServiceError):
+        services.staff_role_grant(actor=office, user=handler_a, role="leader")
