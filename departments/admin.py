@@ -205,6 +205,24 @@ class DepartmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
     search_fields = ["name", "code"]
     inlines = [MembershipInline]
 
+    def _members_remove(self, request, departments) -> None:
+        # Before the cascade would delete them silently: the role groups follow, each audited.
+        for membership in Membership.objects.filter(department__in=departments).select_related(
+            "user", "department"
+        ):
+            membership_remove(
+                user=membership.user, department=membership.department, actor=request.user
+            )
+
+    def delete_model(self, request, obj):
+        self._members_remove(request, [obj])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            self._members_remove(request, list(queryset))
+            super().delete_queryset(request, queryset)
+
 
 class RoutingRuleInline(admin.TabularInline):
     """Routing rules are edited here; AuditedAdminMixin on CategoryAdmin audits each row."""

@@ -4,9 +4,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from departments.models import Membership
-from departments.roles import ROLE_LABELS
+from departments.roles import GROUP_ROLES, ROLE_LABELS
 from departments.selectors import active_departments
-from departments.services import GROUP_ROLES
 
 ROLE_CHOICES = [(r.value, ROLE_LABELS[r]) for r in GROUP_ROLES] + list(Membership.Role.choices)
 

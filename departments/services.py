@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from core.errors import ServiceError, ServiceForbidden
 from departments.audit import audit_record, model_snapshot, snapshot_diff
 from departments.models import ApiToken, Department, Membership
-from departments.roles import Role, has_role, role_group
+from departments.roles import GROUP_ROLES, Role, has_role, role_group
 from departments.tokens import api_token_revoke
 
 _MEMBERSHIP_GROUP = {
@@ -22,10 +22,6 @@ _MEMBERSHIP_GROUP = {
     Membership.Role.HEAD: Role.HEAD,
     Membership.Role.LIAISON: Role.HANDLER,
 }
-
-# Roles held through a group alone. The department roles (handler, head, liaison) are held
-# through a Membership, and their groups follow the memberships.
-GROUP_ROLES = (Role.COMMISSIONER, Role.OFFICE, Role.LEADER, Role.SUPERVISOR)
 
 # What an account audit record shows: never the password hash, names or addresses.
 _ACCOUNT_FIELDS = ("username", "is_active", "is_staff", "is_superuser")

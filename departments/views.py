@@ -18,7 +18,7 @@ from core.errors import ServiceError
 from core.params import parse_id
 from departments import services
 from departments.forms import RoleForm, StaffCreateForm
-from departments.roles import ROLE_LABELS, Role, has_role
+from departments.roles import GROUP_ROLES, ROLE_LABELS, Role, has_role
 from departments.selectors import department_by_id, staff_accounts, staff_audit_records
 
 PAGE_SIZE = 50
@@ -41,7 +41,7 @@ def office_required(view):
 def _group_roles(account) -> list[tuple[str, str]]:
     """(role, label) of the account's roles held through a group (from its prefetched groups)."""
     names = {g.name for g in account.groups.all()}
-    return [(r.value, str(ROLE_LABELS[r])) for r in services.GROUP_ROLES if r.value in names]
+    return [(r.value, str(ROLE_LABELS[r])) for r in GROUP_ROLES if r.value in names]
 
 
 def _account_for_office(request, user_id: int):

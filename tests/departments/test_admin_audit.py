@@ -210,3 +210,20 @@ def test_a_department_and_a_region_changed_in_the_admin_are_audited(office_clien
         {"code": city.code, "name": "宣城", "level": "city", "parent": ""},
     )
     assert _only("region.changed").detail["changes"] == {"name": ["宣城市", "宣城"]}
+
+
+def test_a_department_deleted_in_the_admin_takes_its_members_role_groups_with_it(
+    office_client, city
+):
+    from tests.factories import DepartmentFactory
+
+    department = DepartmentFactory(code="dept-gone", region=city)
+    user = UserFactory(username="zjj_left")
+    membership_add(user=user, department=department, role=Membership.Role.HANDLER)
+    office_client.post(
+        reverse("admin:departments_department_delete", args=[department.pk]), {"post": "yes"}
+    )
+    assert not Membership.objects.filter(user=user).exists()
+    assert not user.groups.filter(name="handler").exists()
+    assert AuditRecord.objects.filter(event="membership.removed").count() == 1
+    assert _only("department.deleted").object_id == str(department.pk)
