@@ -122,6 +122,7 @@ urlpatterns = [
         ),
         name="api_docs",
     ),
+    path("", include("departments.urls")),
     path("", include("reports.urls")),
     path("", include("appeals.urls")),
 ]

@@ -2,10 +2,12 @@
 full phone number (tests/security/test_audit.py). Records are written in the caller's
 transaction, so a change and its record commit or roll back together."""
 
+import json
 from datetime import timedelta
 
 from axes.helpers import get_client_ip_address
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils import timezone
 
@@ -91,3 +93,33 @@ def on_locked_out(sender, request, username, ip_address, **kwargs) -> None:
         actor_name=str(username or ""),
         request=request,
     )
+
+
+# Before → after of a configuration object, for the records of changes made in the admin and by
+# the staff services. Values are stored as JSON (a foreign key as its id, a many-to-many as the
+# sorted ids), so a record reads the same whatever has been renamed since.
+
+
+def model_snapshot(obj: models.Model, fields: tuple[str, ...] = ()) -> dict:
+    """The object's concrete and many-to-many field values (or only `fields`), JSON-safe."""
+    values = {}
+    for field in obj._meta.concrete_fields:
+        if field.primary_key or (fields and field.name not in fields):
+            continue
+        values[field.name] = getattr(obj, field.attname)
+    if obj.pk is not None:
+        for field in obj._meta.many_to_many:
+            if fields and field.name not in fields:
+                continue
+            values[field.name] = sorted(getattr(obj, field.name).values_list("pk", flat=True))
+    return json.loads(json.dumps(values, cls=DjangoJSONEncoder))
+
+
+def snapshot_diff(before: dict | None, after: dict | None) -> dict:
+    """field → [before, after] for the fields that differ (a missing side is None)."""
+    before, after = before or {}, after or {}
+    return {
+        name: [before.get(name), after.get(name)]
+        for name in sorted(set(before) | set(after))
+        if before.get(name) != after.get(name)
+    }

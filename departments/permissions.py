@@ -1,5 +1,9 @@
 """The admin permissions of the office group: it configures the organisation, categories,
-routing, SLA policies, the escalation ladder and the working calendar, and reads the rest."""
+routing, SLA policies, the escalation ladder and the working calendar, and reads the rest.
+
+Nothing of django.contrib.auth (users, groups, permissions) and no API tokens: with
+auth.change_user the office could make itself superuser or set anyone's password. It manages
+staff on its own pages (departments.views), through departments.services."""
 
 from django.contrib.auth.models import Group, Permission
 
@@ -10,7 +14,6 @@ OFFICE_EDITS = {
     "departments": ["region", "department", "membership", "category", "routingrule"],
     "appeals": ["enterprise", "enterprisetag"],
     "sla": ["policy", "escalationstep", "calendaroverride", "calendaryear"],
-    "auth": ["user"],
 }
 OFFICE_VIEWS = {
     "appeals": ["appeal", "extensionrequest", "notification"],

@@ -28,6 +28,10 @@ ROLE_LABELS = {
 
 _ROLE_VALUES = frozenset(r.value for r in Role)
 
+# Staff roles held through a group alone, granted on the office's staff pages. The department
+# roles (handler, head) are held through a Membership, and their groups follow the memberships.
+GROUP_ROLES = (Role.COMMISSIONER, Role.OFFICE, Role.LEADER, Role.SUPERVISOR)
+
 STAFF_ROLES = frozenset(
     {Role.COMMISSIONER, Role.HANDLER, Role.HEAD, Role.OFFICE, Role.LEADER, Role.SUPERVISOR}
 )

@@ -2,7 +2,10 @@
 
 from dataclasses import dataclass, field
 
-from departments.models import Category, Department, Membership, Region, RoutingRule
+from django.db.models import Prefetch, Q
+
+from departments.models import AuditRecord, Category, Department, Membership, Region, RoutingRule
+from departments.roles import Role
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,10 @@ def is_head_of(user, department_id: int) -> bool:
     return is_member(user, department_id, Membership.Role.HEAD)
 
 
+def department_by_id(department_id: int | None) -> Department | None:
+    return Department.objects.filter(pk=department_id).first() if department_id else None
+
+
 def active_departments():
     return Department.objects.filter(is_active=True).order_by("kind", "code")
 
@@ -135,3 +142,35 @@ def users_with_role(role):
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.filter(is_active=True, groups__name=role.value).order_by("pk")
+
+
+# --- the office's staff pages ---------------------------------------------------------------
+
+
+def staff_accounts(*, search: str = ""):
+    """Accounts the office's staff pages list: everyone but enterprise accounts, with their
+    groups and memberships (3 queries: users, their groups, memberships with departments)."""
+    from django.contrib.auth import get_user_model
+
+    users = (
+        get_user_model()
+        .objects.exclude(groups__name=Role.ENTERPRISE.value)
+        .prefetch_related(
+            "groups",
+            Prefetch("memberships", queryset=Membership.objects.select_related("department")),
+        )
+        .order_by("-is_active", "username")
+    )
+    if search:
+        users = users.filter(Q(username__icontains=search) | Q(first_name__icontains=search))
+    return users
+
+
+def staff_audit_records(user, limit: int = 50):
+    """The audit records about an account (created, roles granted or revoked, deactivated),
+    newest first, with who made each change."""
+    return (
+        AuditRecord.objects.filter(object_type=user._meta.model_name, object_id=str(user.pk))
+        .select_related("actor")
+        .order_by("-at", "-pk")[:limit]
+    )

@@ -3,10 +3,13 @@
 import hashlib
 import secrets
 
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import authentication, exceptions
 
+from core.errors import ServiceForbidden
+from departments.audit import audit_record
 from departments.models import ApiToken, Membership
 from departments.roles import Role, roles_of
 
@@ -20,20 +23,49 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def api_token_issue(*, user, role: Role, name: str) -> tuple[ApiToken, str]:
+def token_issuable(actor, user) -> bool:
+    """Only a superuser mints a key for someone else: a key acts as its user, so whoever mints
+    one for another account can act as that account. `actor` None is the operator at the
+    server's command line (manage.py api_token_create)."""
+    return actor is None or actor.is_superuser or actor.pk == user.pk
+
+
+@transaction.atomic
+def api_token_issue(*, actor, user, role: Role, name: str) -> tuple[ApiToken, str]:
     """A new token for `user` acting as `role` (which the user must hold); returns the token
     and the key, which is never shown again."""
+    if not token_issuable(actor, user):
+        raise ServiceForbidden("token_not_issuable", _("只有超级管理员可为他人创建令牌。"))
     if Role(role) not in roles_of(user):
         raise ValueError(f"{user} does not hold the role {role}")
     key = "qh_" + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         name=name, user=user, role=Role(role).value, prefix=key[:8], key_hash=_hash(key)
     )
+    audit_record(
+        event="token.issued",
+        actor=actor,
+        actor_name="system" if actor is None else "",
+        obj=token,
+        detail={"user": user.pk, "role": token.role},
+    )
     return token, key
 
 
-def api_token_revoke(*, token_id: int) -> None:
-    ApiToken.objects.filter(pk=token_id, revoked_at__isnull=True).update(revoked_at=timezone.now())
+@transaction.atomic
+def api_token_revoke(*, actor, token_id: int) -> None:
+    token = ApiToken.objects.select_for_update().filter(pk=token_id).first()
+    if token is None or token.revoked_at is not None:
+        return
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    audit_record(
+        event="token.revoked",
+        actor=actor,
+        actor_name="system" if actor is None else "",
+        obj=token,
+        detail={"user": token.user_id, "role": token.role},
+    )
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):

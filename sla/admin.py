@@ -4,7 +4,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from core.jobs import enqueue
-from departments.admin import ReadOnlyAdmin
+from departments.admin import AuditedAdminMixin, ReadOnlyAdmin
 from sla.calendar import calendar_changed
 from sla.models import CalendarOverride, CalendarYear, Clock, EscalationStep, Policy
 
@@ -25,8 +25,9 @@ class YearListFilter(admin.SimpleListFilter):
         return queryset
 
 
-class CalendarAdmin(admin.ModelAdmin):
-    """Every write through the admin tells the calendar cache (explicitly: no signals)."""
+class CalendarAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Every write through the admin tells the calendar cache (explicitly: no signals), and is
+    audited with before → after (AuditedAdminMixin)."""
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -77,7 +78,7 @@ class CalendarYearAdmin(CalendarAdmin):
 
 
 @admin.register(Policy)
-class PolicyAdmin(admin.ModelAdmin):
+class PolicyAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """model.clean() refuses a promised limit longer than two thirds of the statutory one."""
 
     list_display = [
@@ -119,7 +120,7 @@ class EscalationStepForm(forms.ModelForm):
 
 
 @admin.register(EscalationStep)
-class EscalationStepAdmin(admin.ModelAdmin):
+class EscalationStepAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """model.clean() refuses an unknown target; the form offers only the known ones."""
 
     form = EscalationStepForm

@@ -35,7 +35,7 @@ def token_api():
     """token_api(user, role) → (client sending `Authorization: Token <key>`, the ApiToken)."""
 
     def _client(user, role: Role, name: str = "test system"):
-        token, key = api_token_issue(user=user, role=role, name=name)
+        token, key = api_token_issue(actor=user, user=user, role=role, name=name)
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
         return client, token

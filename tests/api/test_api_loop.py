@@ -258,7 +258,7 @@ def test_a_revoked_token_gets_401_and_acts_no_more(token_api, appeal_at, handler
     client, token = token_api(handler_a, Role.HANDLER)
     assert client.get(_url(appeal.number)).status_code == 200
 
-    api_token_revoke(token_id=token.pk)
+    api_token_revoke(actor=None, token_id=token.pk)
     lead = workflow.lead_assignment(appeal)
     before = workflow.snapshot(appeal)
     for response in (
@@ -326,7 +326,7 @@ def test_a_token_cannot_be_issued_for_a_role_its_user_does_not_hold(handler_a):
     from departments.tokens import api_token_issue
 
     with pytest.raises(ValueError):
-        api_token_issue(user=handler_a, role=Role.OFFICE, name="x")
+        api_token_issue(actor=handler_a, user=handler_a, role=Role.OFFICE, name="x")
 
 
 def test_a_commissioner_token_of_a_department_head_does_not_act_as_the_head(

@@ -132,7 +132,8 @@ def world(
     appeals.append(merged)
 
     def token(user, role):
-        return {"Authorization": f"Token {api_token_issue(user=user, role=role, name='st')[1]}"}
+        _token, key = api_token_issue(actor=user, user=user, role=role, name="st")
+        return {"Authorization": f"Token {key}"}
 
     return World(
         targets=[_target(a) for a in appeals],

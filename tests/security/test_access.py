@@ -123,6 +123,8 @@ TABLE = {
     "close": {"commissioner", "office"},
     "reveal_contact": {"commissioner", "office", "handler_a", "head_a"},
     "export": {"office", "leader"},
+    "grant_role": {"office"},  # the staff pages (issue #15)
+    "deactivate": {"office"},
 }
 API_ACTIONS = {"route", "sign", "reply", "review", "close", "reveal_contact"}
 
@@ -137,6 +139,8 @@ def _setup(action: str, walk_to, file_appeal, dept_b, handler_a, category):
         "close": Appeal.Status.REPLIED,
         "reveal_contact": Appeal.Status.ASSIGNED,
         "export": Appeal.Status.ASSIGNED,
+        "grant_role": Appeal.Status.ASSIGNED,
+        "deactivate": Appeal.Status.ASSIGNED,
     }[action]
     appeal = walk_to(file_appeal().appeal, stage, co_handlers=[dept_b])
     lead = workflow.lead_assignment(appeal) if appeal.status != Appeal.Status.TRIAGE else None
@@ -178,6 +182,13 @@ def _setup(action: str, walk_to, file_appeal, dept_b, handler_a, category):
             {},
         ),
         "export": (reverse("export_download", args=["full", "csv"]), None, None, None),
+        "grant_role": (
+            reverse("staff_role_grant", args=[handler_a.pk]),
+            {"role": "supervisor"},
+            None,
+            None,
+        ),
+        "deactivate": (reverse("staff_deactivate", args=[handler_a.pk]), {}, None, None),
     }
     if action == "review":
         pending = appeal.replies.get(state=Reply.State.PENDING_HEAD)

@@ -18,7 +18,7 @@ class Command(BaseCommand):
         if account is None:
             raise CommandError(f"no user {user!r}")
         try:
-            _token, key = api_token_issue(user=account, role=Role(role), name=name)
+            _token, key = api_token_issue(actor=None, user=account, role=Role(role), name=name)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(key)
