@@ -1,5 +1,7 @@
 """The one business-error type. Views show its message; the API maps it to a 400 (or 403)."""
 
+from django.utils.functional import Promise
+
 
 class ServiceError(Exception):
     """A refused action: `code` is stable English for machines, `message` is for people, and
@@ -7,7 +9,7 @@ class ServiceError(Exception):
 
     status = 400
 
-    def __init__(self, code: str, message: str, *, field: str = ""):
+    def __init__(self, code: str, message: str | Promise, *, field: str = ""):
         super().__init__(message)
         self.code = code
         self.message = str(message)

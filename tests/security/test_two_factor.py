@@ -285,7 +285,9 @@ def test_an_enterprise_account_is_not_asked(enterprise_user):
 
 def test_an_api_token_still_works(handler_a, dept_a):
     _authenticator(handler_a)
-    _token, key = api_token_issue(user=handler_a, role=Role.HANDLER, name="12345热线")
+    _token, key = api_token_issue(
+        actor=handler_a, user=handler_a, role=Role.HANDLER, name="12345热线"
+    )
     response = Client().get(
         f"/api/v1/inbox/?department={dept_a.pk}", HTTP_AUTHORIZATION=f"Token {key}"
     )
