@@ -74,7 +74,10 @@ def test_a_commissioner_routes_merges_and_declines_from_the_triage_queue(journey
     route = page.locator("#route-form")
     # Choosing the category asks the server (htmx) for the rules' suggestion.
     route.get_by_label("诉求分类").select_option(label="融资")
-    expect(route.get_by_text("分办规则建议：市财政局 牵头，市发改委 配合")).to_be_visible()
+    # The round trip may take a while on a loaded CI machine (it once took over 5 s).
+    expect(route.get_by_text("分办规则建议：市财政局 牵头，市发改委 配合")).to_be_visible(
+        timeout=15_000
+    )
     expect(route.get_by_label("诉求分类")).to_have_value(str(_category_pk("finance")))
     lead = route.get_by_label("牵头单位")
     expect(lead.locator("option:checked")).to_have_text("市财政局")
