@@ -5,7 +5,8 @@
 
 (a) `reports.boards.board_publish()` wall time, run --publish-runs times (target: under 10 s at
     1,000,000 appeals), with the time of each of board_compute's queries and of the Python
-    around them, and of the two `rates_for_period` calls on their own;
+    around them, and of the two `rates_for_period` calls and `reports.league.league_compute`
+    of the current quarter on their own;
 (b) the dashboard's server time: Django's test Client in-process against the same database,
     logged in as an office user (bench_office, created if missing), GET /board/ --requests
     times after a warm-up: p50 / p95 and the number of queries per request (target: under
@@ -50,6 +51,7 @@ from appeals.models import Appeal  # noqa: E402
 from departments.roles import Role, has_role  # noqa: E402
 from departments.services import user_grant_role  # noqa: E402
 from reports import boards  # noqa: E402
+from reports.league import league_compute, quarter_of  # noqa: E402
 from reports.models import BoardSnapshot  # noqa: E402
 from reports.rates import rates_for_period  # noqa: E402
 
@@ -115,6 +117,9 @@ def measure_publish(runs: int) -> dict:
     t = time.perf_counter()
     year = rates_for_period(today.replace(month=1, day=1), today, today=today)
     t_year = time.perf_counter() - t
+    t = time.perf_counter()
+    league = league_compute(quarter_of(today))
+    t_league = time.perf_counter() - t
     return {
         "runs_s": [round(x, 2) for x in times],
         "median_s": round(statistics.median(times), 2),
@@ -123,6 +128,8 @@ def measure_publish(runs: int) -> dict:
         "last_run_python_s": round(times[-1] - sql_ms / 1000, 2),
         "rates_quarter_s": round(t_quarter, 2),
         "rates_year_s": round(t_year, 2),
+        "league_quarter_s": round(t_league, 2),
+        "league_departments": len(league["rows"]),
         "closed_in_quarter": quarter["overall"]["counts"]["closed"],
         "closed_in_year": year["overall"]["counts"]["closed"],
         "queries": sorted(queries, key=lambda q: -q["ms"]),
@@ -255,7 +262,8 @@ def main() -> None:
         f"board_publish: runs {publish['runs_s']} s, median {publish['median_s']} s "
         f"(last run: {publish['last_run_queries']} queries, SQL {publish['last_run_sql_s']} s, "
         f"Python {publish['last_run_python_s']} s; rates_for_period quarter "
-        f"{publish['rates_quarter_s']} s, year {publish['rates_year_s']} s)"
+        f"{publish['rates_quarter_s']} s, year {publish['rates_year_s']} s; league_compute "
+        f"{publish['league_quarter_s']} s)"
     )
     for q in publish["queries"][:6]:
         print(f"  {q['ms']:>9.1f} ms  {short_sql(q['sql'])}")
