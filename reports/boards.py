@@ -46,7 +46,7 @@ def _by_county(rows) -> list[dict]:
 def _by_department() -> list[dict]:
     """Each department's appeals by its own colour on them (the worst of its own clocks)."""
     rows: dict = {}
-    for department_id, name, _appeal_id, worst in department_colours_now():
+    for department_id, _appeal_id, name, worst in department_colours_now():
         row = rows.setdefault(
             department_id,
             {"key": department_id, "name": name, "green": 0, "yellow": 0, "red": 0},

@@ -5,7 +5,8 @@ from datetime import date, datetime
 
 from django.db.models import Case, F, IntegerField, Max, Q, QuerySet, Value, When
 
-from appeals.models import Appeal, Assignment
+from appeals.models import Appeal
+from appeals.selectors import assignments_active_on_open_appeals
 from sla.models import COLOUR_RANK, Clock, Colour, Escalation, Heartbeat, Policy
 
 
@@ -125,22 +126,28 @@ RANK_COLOUR = {1: Colour.GREEN, 2: Colour.YELLOW, 3: Colour.RED}
 
 def _department_clocks_now() -> QuerySet[Clock]:
     """Each department's own clocks (sign, opinion, reply; not cancelled) on the appeals it is
-    working on now: its assignment active, the appeal open."""
+    working on now: its assignment active, the appeal open (a department's clock is on its
+    assignment's appeal)."""
+    # Driven from the working assignments (about 60,000 at 1,000,000 appeals) through the
+    # clocks' assignment index. Written as joins to the clocks' assignment and appeal, the
+    # planner expected a fourteenth of the rows and, without parallel workers, merge-joined
+    # every department clock in assignment order: 1.5 s instead of 0.3 s (bench/README.md).
     return Clock.objects.filter(
         obligation__in=Clock.DEPARTMENT_OBLIGATIONS,
-        assignment__state__in=Assignment.ACTIVE_STATES,
-        appeal__status__in=Appeal.OPEN_STATUSES,
+        assignment__in=assignments_active_on_open_appeals().values("pk"),
     ).exclude(state=Clock.State.CANCELLED)
 
 
 def department_colours_now() -> QuerySet:
-    """(department_id, department name, appeal_id, worst rank) for every appeal a department
+    """(department_id, appeal_id, department name, worst rank) for every appeal a department
     is working on: a department's colour on an appeal is the worst of its own clocks, never
     another department's breach or the promise to the enterprise (DOMAIN.md)."""
     return (
         _department_clocks_now()
-        .values_list("department_id", "department__name", "appeal_id")
-        .annotate(worst=Max(_RANK))
+        .values_list("department_id", "appeal_id")
+        # One name per department: taken by Max, it stays out of the grouping (sorting 100,000
+        # rows by name cost more than the rest of the query).
+        .annotate(name=Max("department__name"), worst=Max(_RANK))
         .order_by()
     )
 
