@@ -15,7 +15,7 @@ from appeals.selectors import (
 )
 from departments.selectors import counties_by_region
 from reports.models import BoardSnapshot
-from reports.rates import rates_for_period
+from reports.rates import rates_for_periods
 from sla.selectors import RANK_COLOUR, department_colours_now, escalations_of_open_clocks
 
 LIVE_KEPT = 12  # live snapshots kept (an hour at one every five minutes)
@@ -93,8 +93,8 @@ def board_compute(now: datetime, *, day: date | None = None) -> dict:
             department=F("clock__department__name"),
         )[:LIST_LIMIT]
     ]
-    quarter = rates_for_period(_quarter_start(day), day, today=today)
-    year = rates_for_period(date(day.year, 1, 1), day, today=today)
+    # The quarter is part of the year to date: one pass counts both.
+    quarter, year = rates_for_periods([_quarter_start(day), date(day.year, 1, 1)], day, today=today)
     return {
         "taken_at": now.isoformat(),
         "totals": totals,
