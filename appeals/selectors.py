@@ -302,6 +302,13 @@ def appeals_closed_in(since: datetime, until: datetime) -> QuerySet[Appeal]:
     )
 
 
+def assignments_active_on_open_appeals() -> QuerySet[Assignment]:
+    """The departments' parts still being worked on, of appeals still open."""
+    return Assignment.objects.filter(
+        state__in=Assignment.ACTIVE_STATES, appeal__status__in=Appeal.OPEN_STATUSES
+    )
+
+
 def lead_assignments(states: Iterable[str]) -> QuerySet[Assignment]:
     return Assignment.objects.filter(role=Assignment.Role.LEAD, state__in=list(states))
 

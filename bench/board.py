@@ -1,15 +1,19 @@
 """Measure the battle map at the current data size: the snapshot job and the dashboard page.
 
     DATABASE_URL=postgres://root@127.0.0.1:5432/qihu_bench DJANGO_DEBUG=true \
-        .venv/bin/python bench/board.py [--publish-runs 3] [--requests 50] [--explain]
+        .venv/bin/python bench/board.py [--publish-runs 3] [--requests 50] [--explain] \
+            [--no-dashboard] [--serial]
 
 (a) `reports.boards.board_publish()` wall time, run --publish-runs times (target: under 10 s at
     1,000,000 appeals), with the time of each of board_compute's queries and of the Python
-    around them, and of the two `rates_for_period` calls on their own;
+    around them, and of the two `rates_for_period` calls and `reports.league.league_compute`
+    of the current quarter on their own; each also as CPU time (this process's and the
+    database backend's, read from /proc), which a shared machine's load moves much less than
+    the wall time — with --serial (no parallel query workers) that CPU time is all the work;
 (b) the dashboard's server time: Django's test Client in-process against the same database,
     logged in as an office user (bench_office, created if missing), GET /board/ --requests
     times after a warm-up: p50 / p95 and the number of queries per request (target: under
-    100 ms, and the same count as at 10,000 appeals);
+    100 ms, and the same count as at 10,000 appeals), unless --no-dashboard;
 (c) with --explain, EXPLAIN (ANALYZE, BUFFERS) of every query of board_compute, slowest first,
     written to bench/results/explain-<appeals>.txt with the indexes each plan uses.
 
@@ -50,6 +54,7 @@ from appeals.models import Appeal  # noqa: E402
 from departments.roles import Role, has_role  # noqa: E402
 from departments.services import user_grant_role  # noqa: E402
 from reports import boards  # noqa: E402
+from reports.league import league_compute, quarter_of  # noqa: E402
 from reports.models import BoardSnapshot  # noqa: E402
 from reports.rates import rates_for_period  # noqa: E402
 
@@ -93,14 +98,44 @@ def short_sql(sql: str) -> str:
     return sql[:150]
 
 
+_backend: dict = {}
+
+
+def backend_cpu() -> float:
+    """CPU seconds this connection's PostgreSQL backend has used (not its parallel workers'),
+    read from /proc: the server runs on this machine. NaN if it does not."""
+    connection.ensure_connection()
+    if _backend.get("connection") is not connection.connection:  # asked once per connection
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            _backend.update(connection=connection.connection, pid=cur.fetchone()[0])
+    pid = _backend["pid"]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(fn):
+    """fn's result, its wall time and the CPU time it cost: this process's and the database
+    backend's. On a shared machine the wall time follows the load; the CPU time much less (with
+    --serial it is all of the work: no parallel workers)."""
+    db, py, start = backend_cpu(), time.process_time(), time.perf_counter()
+    result = fn()
+    wall = time.perf_counter() - start
+    cpu = time.process_time() - py + backend_cpu() - db
+    return result, wall, cpu
+
+
 def measure_publish(runs: int) -> dict:
-    times = []
+    times, cpus = [], []
     queries = []
     for i in range(runs):
         with CaptureQueriesContext(connection) as ctx:
-            start = time.perf_counter()
-            boards.board_publish()
-            times.append(time.perf_counter() - start)
+            _snapshot, wall, cpu = timed(boards.board_publish)
+            times.append(wall)
+            cpus.append(cpu)
         if i == runs - 1:
             queries = [
                 {"ms": round(float(q["time"]) * 1000, 1), "sql": q["sql"]}
@@ -109,20 +144,28 @@ def measure_publish(runs: int) -> dict:
     sql_ms = sum(q["ms"] for q in queries)
     today = timezone.localdate()
     quarter_start = boards._quarter_start(today)
-    t = time.perf_counter()
-    quarter = rates_for_period(quarter_start, today, today=today)
-    t_quarter = time.perf_counter() - t
-    t = time.perf_counter()
-    year = rates_for_period(today.replace(month=1, day=1), today, today=today)
-    t_year = time.perf_counter() - t
+    quarter, t_quarter, c_quarter = timed(
+        lambda: rates_for_period(quarter_start, today, today=today)
+    )
+    year, t_year, c_year = timed(
+        lambda: rates_for_period(today.replace(month=1, day=1), today, today=today)
+    )
+    league, t_league, c_league = timed(lambda: league_compute(quarter_of(today)))
     return {
         "runs_s": [round(x, 2) for x in times],
         "median_s": round(statistics.median(times), 2),
+        "runs_cpu_s": [round(x, 2) for x in cpus],
+        "median_cpu_s": round(statistics.median(cpus), 2),
         "last_run_queries": len(queries),
         "last_run_sql_s": round(sql_ms / 1000, 2),
         "last_run_python_s": round(times[-1] - sql_ms / 1000, 2),
         "rates_quarter_s": round(t_quarter, 2),
         "rates_year_s": round(t_year, 2),
+        "league_quarter_s": round(t_league, 2),
+        "rates_quarter_cpu_s": round(c_quarter, 2),
+        "rates_year_cpu_s": round(c_year, 2),
+        "league_quarter_cpu_s": round(c_league, 2),
+        "league_departments": len(league["rows"]),
         "closed_in_quarter": quarter["overall"]["counts"]["closed"],
         "closed_in_year": year["overall"]["counts"]["closed"],
         "queries": sorted(queries, key=lambda q: -q["ms"]),
@@ -232,11 +275,20 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--daily", type=int, default=30, help="daily snapshots to ensure")
     parser.add_argument("--no-daily", action="store_true")
+    parser.add_argument(
+        "--no-dashboard", action="store_true", help="time board_publish and the reports only"
+    )
+    parser.add_argument(
+        "--serial", action="store_true", help="no parallel query workers (CPU time is all)"
+    )
     parser.add_argument("--explain", action="store_true")
     args = parser.parse_args()
     if not settings.DATABASES["default"]["NAME"].startswith("qihu_bench"):
         sys.exit("Refusing to run outside a qihu_bench* database.")
     RESULTS.mkdir(exist_ok=True)
+    if args.serial:
+        with connection.cursor() as cur:
+            cur.execute("SET max_parallel_workers_per_gather = 0")
 
     appeals = Appeal.objects.count()
     open_appeals = Appeal.objects.filter(status__in=Appeal.OPEN_STATUSES).count()
@@ -247,33 +299,37 @@ def main() -> None:
         "database": settings.DATABASES["default"]["NAME"],
         "at": timezone.now().isoformat(timespec="seconds"),
         "load_before": machine_load(),
+        "serial": args.serial,
     }
 
     publish = measure_publish(args.publish_runs)
     result["board_publish"] = publish
     print(
-        f"board_publish: runs {publish['runs_s']} s, median {publish['median_s']} s "
+        f"board_publish: runs {publish['runs_s']} s, median {publish['median_s']} s, CPU "
+        f"{publish['runs_cpu_s']} s "
         f"(last run: {publish['last_run_queries']} queries, SQL {publish['last_run_sql_s']} s, "
         f"Python {publish['last_run_python_s']} s; rates_for_period quarter "
-        f"{publish['rates_quarter_s']} s, year {publish['rates_year_s']} s)"
+        f"{publish['rates_quarter_s']} s (CPU {publish['rates_quarter_cpu_s']} s), year "
+        f"{publish['rates_year_s']} s (CPU {publish['rates_year_cpu_s']} s); league_compute "
+        f"{publish['league_quarter_s']} s (CPU {publish['league_quarter_cpu_s']} s))"
     )
     for q in publish["queries"][:6]:
         print(f"  {q['ms']:>9.1f} ms  {short_sql(q['sql'])}")
 
-    if not args.no_daily:
-        result["daily_snapshots"] = ensure_daily(args.daily)
-    user = office_user()
-    dash = measure_dashboard(user, args.requests)
-    result["dashboard"] = dash
-    print(
-        f"dashboard /board/: p50 {dash['p50_ms']} ms, p95 {dash['p95_ms']} ms, "
-        f"max {dash['max_ms']} ms, queries/request {dash['queries_per_request']}, "
-        f"{dash['response_bytes']:,} bytes; latest+trend reads alone "
-        f"{dash['latest_and_trend_reads_ms']} ms ({dash['trend_points']} trend points, live "
-        f"snapshot {dash['live_snapshot_json_bytes']:,} bytes of JSON)"
-    )
-    for q in dash["queries"]:
-        print(f"  {q['ms']:>7.2f} ms  {q['sql']}")
+    if not args.no_dashboard:
+        if not args.no_daily:
+            result["daily_snapshots"] = ensure_daily(args.daily)
+        dash = measure_dashboard(office_user(), args.requests)
+        result["dashboard"] = dash
+        print(
+            f"dashboard /board/: p50 {dash['p50_ms']} ms, p95 {dash['p95_ms']} ms, "
+            f"max {dash['max_ms']} ms, queries/request {dash['queries_per_request']}, "
+            f"{dash['response_bytes']:,} bytes; latest+trend reads alone "
+            f"{dash['latest_and_trend_reads_ms']} ms ({dash['trend_points']} trend points, live "
+            f"snapshot {dash['live_snapshot_json_bytes']:,} bytes of JSON)"
+        )
+        for q in dash["queries"]:
+            print(f"  {q['ms']:>7.2f} ms  {q['sql']}")
 
     if args.explain:
         path = RESULTS / f"explain-{appeals}.txt"

@@ -6,11 +6,16 @@
 What it writes (see bench/README.md for the figures): 20 regions (4 cities of 4 counties),
 300 departments, 30 categories, 50,000 enterprises with valid credit codes, and N appeals filed
 over the last three years, each with the rows the services would have left behind: assignments
-(lead + 0-2 co-handlers, sometimes a returned first lead), sign / opinion / reply / rating
-clocks whose due dates, states and colours follow sla.models.Clock.colour_on on the real
-working-day calendar (sla.calendar), escalations for the steps that would have fired, opinions,
-replies (published, or under review for some open appeals), ratings, timeline events, and two
-HistoricalAppeal rows per appeal (creation and current state; the board never reads history).
+(lead + 0-2 co-handlers, sometimes a returned first lead), clocks whose due dates, states and
+colours follow sla.models.Clock.colour_on on the real working-day calendar (sla.calendar) —
+the commissioner's triage clock (filing, or a lead's return, to routing or the decision not to
+accept, merge or redirect), the departments' sign / opinion / reply clocks (each from its own
+assignment), the promise to the enterprise (filing, or a reopening, to the published reply) and
+the rating window —, escalations for the steps that would have fired (the triage and the
+departments' clocks; "skipped" for the lower steps that fell due together during one simulated
+outage of the sweep), opinions, replies (published, or under review for some open appeals),
+ratings, timeline events, and two HistoricalAppeal rows per appeal (creation and current state;
+the board never reads history).
 
 This is a benchmark fixture, not a way to write appeals: it bypasses the services on purpose.
 It refuses any database whose name does not start with "qihu_bench". Each run starts over: it
@@ -57,7 +62,7 @@ from django.utils import timezone  # noqa: E402
 from appeals.models import EventCode  # noqa: E402
 from appeals.validators import CREDIT_CODE_CHARSET, credit_code_check_char  # noqa: E402
 from sla.calendar import is_working_day  # noqa: E402
-from sla.models import EscalationStep, Policy  # noqa: E402
+from sla.models import COLOUR_RANK, Clock, EscalationStep, Policy  # noqa: E402
 
 # ------------------------------------------------------------------------------------------
 # Tables and their COPY columns
@@ -82,7 +87,7 @@ COLUMNS = {
     "sla_clock": "id obligation state started_on limit_days extension_days paused_days "
     "paused_on warn_days due_date met_at colour next_check_at appeal_id assignment_id "
     "department_id",
-    "sla_escalation": "id created_at appeal_id clock_id step_id",
+    "sla_escalation": "id created_at appeal_id clock_id step_id skipped",
     "appeals_opinion": "id content created_at appeal_id assignment_id author_id",
     "appeals_reply": "id outcome content state review_note created_at published_at appeal_id "
     "assignment_id author_id",
@@ -361,6 +366,16 @@ class Days:
     def add(self, d: int, n: int) -> int:
         return self.W[self.C[d] + n - 1] if n else d
 
+    def is_working(self, d: int) -> bool:
+        return self.C[d] != (self.C[d - 1] if d else 0)
+
+    def due(self, d: int, n: int) -> int:
+        """sla.models.Clock.compute_due for a clock started on d with n days in all: 0 days is
+        "within the working day", so a clock started on a day off is due the next working day."""
+        if n == 0 and not self.is_working(d):
+            n = 1
+        return self.W[self.C[d] + n - 1] if n else d
+
     def between(self, a: int, b: int) -> int:
         return self.C[b] - self.C[a]
 
@@ -446,6 +461,10 @@ class CopyStream:
 # ------------------------------------------------------------------------------------------
 
 
+# The clocks the escalation ladder applies to (the triage and the departments' own).
+ESCALATED = frozenset(o.value for o in Clock.ESCALATED_OBLIGATIONS)
+
+
 def b(v: bool) -> str:
     return "t" if v else "f"
 
@@ -493,11 +512,29 @@ class Province:
             p = policies.get(priority if priority == "urgent" else "", policies.get(""))
             self.limits[priority] = {
                 ob: (p.limit_for(ob), p.warn_days_for(p.limit_for(ob)))
-                for ob in ("sign", "opinion", "reply", "rating")
+                for ob in ("triage", "sign", "opinion", "reply", "promise", "rating")
             }
-        steps = {s.code: s for s in EscalationStep.objects.filter(is_active=True)}
-        # (step id, colour, after working days), as sla.models.EscalationStep.fires_on reads them
-        self.steps = [(s.pk, s.colour, s.after_working_days) for s in steps.values()]
+        # (step id, colour, after working days), as sla.models.EscalationStep.fires_on reads them,
+        # lowest first, as sla.services._active_steps orders them.
+        self.steps = [
+            (s.pk, s.colour, s.after_working_days)
+            for s in sorted(
+                EscalationStep.objects.filter(is_active=True),
+                key=lambda s: (COLOUR_RANK[s.colour], s.after_working_days),
+            )
+        ]
+        # One outage of the deadline sweep, about eight months ago, from a Thursday at 22:00 to
+        # the Saturday at 09:30: the steps that fell due meanwhile fire when it is back, and where
+        # several fell due for one clock, only the highest fires and the lower ones are recorded
+        # as skipped (sla.services._escalate_due). Clocks met meanwhile were never escalated.
+        day = self.today - 240
+        while not (
+            (self.days.base + timedelta(days=day)).weekday() == 3
+            and self.days.is_working(day)
+            and self.days.is_working(day + 1)
+        ):
+            day -= 1
+        self.outage = (day * 86400 + 22 * 3600, (day + 2) * 86400 + 9 * 3600 + 1800)
 
     # --- ids and times ---------------------------------------------------------------------
 
@@ -683,14 +720,20 @@ class Province:
         return plans
 
     def _reply_due_for(self, r: int, limit: int) -> tuple[int, int]:
-        """A reply clock that has r working days left today: (filing day, due day)."""
+        """A reply clock that has r working days left today: (routing day, due day)."""
         days = self.days
         due = days.W[days.C[self.today] + r - 1]
         started = days.W[days.C[due] - limit - 1]
         return started, due
 
     def _plan_triage(self):
-        d = self.days.shift(self.today, -ri(0, 2))
+        # Waiting to be routed (one working day; urgent: within the working day): half filed
+        # today, most of the rest on the last working day, a few left for days (late).
+        x = self.rnd.random()
+        if x < 0.5:
+            d = self.today
+        else:
+            d = self.days.shift(self.today - 1, -(0 if x < 0.85 else ri(1, 3)))
         return (self.at(d), "triage", None)
 
     def _plan_assigned(self):
@@ -713,10 +756,13 @@ class Province:
             r = ri(0, warn)
         else:
             r = -min(int(rnd.expovariate(1 / 8)) + 1, 60)
-        filed, _due = self._reply_due_for(r, limit)
-        if filed > self.today:
-            filed = self.today
-        return (self.at(filed), "in_progress", (priority,))
+        # The reply clock is the lead's own, from its assignment; the appeal was filed that day
+        # or, as the routing of closed appeals goes, a working day or two before.
+        routed, _due = self._reply_due_for(r, limit)
+        routed = min(routed, self.today)
+        y = rnd.random()
+        filed = routed if y < 0.6 else self.days.shift(routed, -(1 if y < 0.9 else 2))
+        return (self.at(filed), "in_progress", (priority, routed))
 
     def _plan_replied(self):
         published = self.days.shift(self.today, -ri(0, 4))
@@ -807,8 +853,13 @@ class Province:
                 merged_into = str(ri(max(1, pk - 3000), pk - 1))
             self.events.append((t_end, EventCode(kind), explanation, True, None))
             last_t, last_reason = t_end, kind
+            # The commissioner decided (triage met) and the enterprise has its answer (promise
+            # met).
+            self.triage_clock(d_f, lim, t0=t_f, met_t=t_end)
+            self.promise_clock(d_f, lim, met_t=t_end)
         elif kind == "triage":
-            pass
+            self.triage_clock(d_f, lim, t0=t_f)
+            self.promise_clock(d_f, lim)
         else:
             state = self.handle(kind, t_f, lim, extra)
             status = state["status"]
@@ -909,9 +960,10 @@ class Province:
         extension=0,
         paused=0,
         paused_on=None,
+        t0=0,
     ) -> int:
         """One clock row, its colour (sla.models.Clock.colour_on) and the escalations the sweep
-        would have written for it."""
+        would have written for it (t0: the moment it started, before which nothing fires)."""
         days = self.days
         today = self.today
         if state == "cancelled":
@@ -930,23 +982,44 @@ class Province:
                 state = "breached"
         pk = self.next_id("sla_clock")
         next_check = N
-        if obligation != "rating" and state != "cancelled":
+        if obligation in ESCALATED and state != "cancelled":
             end = met_t // 86400 if state == "met" else (paused_on if state == "paused" else today)
             yf = days.yellow_from(due, warn)
             upcoming = []
+            caught_up = []
+            out_from, out_to = self.outage
             esc = self.A["sla_escalation"]
             for step, step_colour, after in self.steps:
                 fires = days.add(yf, after) if step_colour == "yellow" else days.add(due, after) + 1
-                if fires <= end:
-                    t = min(fires * 86400 + ri(5, 600), self.now_t - 5)
-                    esc(f"{self.next_id('sla_escalation')}\t{days.ts(t)}\t{self.pk}\t{pk}\t{step}")
-                else:
+                if fires > end:
                     upcoming.append(fires)
+                    continue
+                t = fires * 86400 + ri(5, 600)  # the sweep's check just after midnight
+                if t < t0:  # due when it started: the first sweep after it
+                    t = t0 + 60
+                if met_t is not None and t >= met_t:
+                    continue
+                if out_from <= t < out_to:
+                    caught_up.append(step)
+                    continue
+                esc(
+                    f"{self.next_id('sla_escalation')}\t{days.ts(min(t, self.now_t - 5))}\t"
+                    f"{self.pk}\t{pk}\t{step}\tf"
+                )
+            if caught_up and (met_t is None or met_t > out_to):
+                # The sweep is back: the highest step fires, the lower ones are skipped.
+                when = days.ts(out_to + ri(5, 120))
+                *lower, highest = caught_up
+                for step, skipped in ((highest, "f"), *((s, "t") for s in lower)):
+                    esc(
+                        f"{self.next_id('sla_escalation')}\t{when}\t{self.pk}\t{pk}\t{step}\t"
+                        f"{skipped}"
+                    )
             if state in ("running", "breached"):
                 upcoming += [d for d in (yf, due + 1) if d > today]
                 if upcoming:
                     next_check = days.str[min(upcoming)] + days.tod[0]
-        elif obligation == "rating" and state == "running":
+        elif state in ("running", "breached"):  # the promise and the rating window: no ladder
             upcoming = [d for d in (days.yellow_from(due, warn), due + 1) if d > today]
             if upcoming:
                 next_check = days.str[min(upcoming)] + days.tod[0]
@@ -959,6 +1032,39 @@ class Province:
             f"{assignment if assignment else N}\t{dept if dept else N}"
         )
         return pk
+
+    def triage_clock(self, started: int, lim: dict, *, t0: int, met_t=None) -> None:
+        """The commissioner's clock: from filing (or a lead's return) to routing or a decision."""
+        limit, warn = lim["triage"]
+        self.clock(
+            "triage",
+            started=started,
+            limit=limit,
+            warn=warn,
+            due=self.days.due(started, limit),
+            state="met" if met_t is not None else "running",
+            met_t=met_t,
+            t0=t0,
+        )
+
+    def promise_clock(
+        self, started: int, lim: dict, *, met_t=None, extension=0, paused_on=None
+    ) -> None:
+        """The promise to the enterprise: from filing (or a reopening) to the published reply,
+        paused with the material, moved by the lead's approved extensions."""
+        limit, warn = lim["promise"]
+        state = "met" if met_t is not None else ("paused" if paused_on is not None else "running")
+        self.clock(
+            "promise",
+            started=started,
+            limit=limit,
+            warn=warn,
+            due=self.days.due(started, limit + extension),
+            state=state,
+            met_t=met_t,
+            extension=extension,
+            paused_on=paused_on,
+        )
 
     def event(self, t, code, note, public=True, dept=None):
         self.events.append((t, code, note, public, dept))
@@ -975,8 +1081,13 @@ class Province:
         s = {"returned": None, "extension": 0}
         if kind == "assigned":
             d_r = extra[0]
+        elif kind == "in_progress":
+            d_r = extra[1]
         else:
-            d_r = d_f if rnd.random() < 0.6 else days.add(d_f, ri(1, 2))
+            # Routing (the triage clock: one working day): 60 % the day of filing, 30 % the
+            # next working day, 10 % the one after (late).
+            x = rnd.random()
+            d_r = d_f if x < 0.6 else days.add(d_f, 1 if x < 0.9 else 2)
             d_r = min(d_r, today)
         t_r = max(self.at(d_r), t_f + 60) if d_r > d_f else self.later(t_f, 600, 7200)
         lead = self.lead_for()
@@ -1021,7 +1132,7 @@ class Province:
                 s["d_r"] = s["t_r"] // 86400
         else:
             s["extension"] = 5 if rnd.random() < 0.03 else 0
-            rep_due = days.add(d_f, rep_limit + s["extension"])
+            rep_due = days.add(s["d_r"], rep_limit + s["extension"])  # the lead's own deadline
             x = rnd.random()
             if x < 0.8:
                 d_s = days.add(d_r, ri(1, max(rep_limit - 2, 1)))
@@ -1090,6 +1201,9 @@ class Province:
 
         if s["returned"]:
             first_lead, t_r0, d_r0, t_ret, reason = s["returned"]
+            # Routed once, returned, back in triage (a new triage clock) and routed again.
+            self.triage_clock(d_f, lim, t0=t_f, met_t=t_r0)
+            self.triage_clock(t_ret // 86400, lim, t0=t_ret, met_t=s["t_r"])
             first = self.assignment("lead", "returned", t_r0, None, t_ret, first_lead, reason)
             self.clock(
                 "sign",
@@ -1103,10 +1217,10 @@ class Province:
             )
             self.clock(
                 "reply",
-                started=d_f,
+                started=d_r0,
                 limit=rep_limit,
                 warn=rep_warn,
-                due=days.add(d_f, rep_limit),
+                due=days.add(d_r0, rep_limit),
                 state="cancelled",
                 assignment=first,
                 dept=first_lead,
@@ -1116,6 +1230,8 @@ class Province:
                 t_ret, EventCode.RETURNED, f"{name[first_lead]}退回：{reason}", False, first_lead
             )
             out["returned"] = 1
+        else:
+            self.triage_clock(d_f, lim, t0=t_f, met_t=s["t_r"])
         lead, t_r, d_r = s["lead"], s["t_r"], s["d_r"]
         cos = s["cos"]
         self.event(
@@ -1140,10 +1256,10 @@ class Province:
             )
             self.clock(
                 "reply",
-                started=d_f,
+                started=d_r,
                 limit=rep_limit,
                 warn=rep_warn,
-                due=days.add(d_f, rep_limit),
+                due=days.add(d_r, rep_limit),
                 state="running",
                 assignment=a,
                 dept=lead,
@@ -1170,6 +1286,7 @@ class Province:
                     assignment=c,
                     dept=co,
                 )
+            self.promise_clock(d_f, lim)
             out["status"] = "assigned"
             out["last"] = (t_r, "routed")
             return out
@@ -1306,15 +1423,16 @@ class Province:
                 )
             self.clock(
                 "reply",
-                started=d_f,
+                started=d_r,
                 limit=rep_limit,
                 warn=rep_warn,
-                due=days.add(d_f, rep_limit),
+                due=days.add(d_r, rep_limit),
                 state="paused" if paused_on is not None else "running",
                 paused_on=paused_on,
                 assignment=a,
                 dept=lead,
             )
+            self.promise_clock(d_f, lim, paused_on=paused_on)
             if paused_on is None and rnd.random() < 0.1:
                 # A say-no reply waiting for review.
                 t_s = min(t_sl + ri(3600, 86400 * 3), now_t - 60)
@@ -1328,8 +1446,8 @@ class Province:
             out["last"] = (t_sl, "signed")
             return out
 
-        # The published replies, the reply clocks they met, and the ratings.
-        rep_started = d_f
+        # The published replies, the reply clocks and promises they met, and the ratings.
+        rep_started, promised = d_r, d_f
         for j, t_p in enumerate(rounds):
             x = rnd.random()
             outcome = (
@@ -1355,6 +1473,8 @@ class Province:
                 dept=lead,
                 extension=ext,
             )
+            # The lead's approved extension also moved the promise.
+            self.promise_clock(promised, lim, met_t=t_p, extension=ext)
             reply = self.next_id("appeals_reply")
             self.A["appeals_reply"](
                 f"{reply}\t{outcome}\t经我单位研究并会同有关部门核实，现答复如下：已按政策规定办理。"
@@ -1390,7 +1510,7 @@ class Province:
                     self.event(t_rate, EventCode.RATED, "企业评价：不满意。")
                     self.event(t_rate, EventCode.REOPENED, "企业不满意并申请重办。", True, lead)
                     out["reopened"] = 1
-                    rep_started = t_rate // 86400
+                    rep_started = promised = t_rate // 86400
                 else:
                     self.event(t_rate, EventCode.RATED, "企业已评价。")
                     self.event(t_rate, EventCode.CLOSED, "诉求已办结。")

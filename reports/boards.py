@@ -15,7 +15,7 @@ from appeals.selectors import (
 )
 from departments.selectors import counties_by_region
 from reports.models import BoardSnapshot
-from reports.rates import rates_for_period
+from reports.rates import rates_for_periods
 from sla.selectors import RANK_COLOUR, department_colours_now, escalations_of_open_clocks
 
 LIVE_KEPT = 12  # live snapshots kept (an hour at one every five minutes)
@@ -46,7 +46,7 @@ def _by_county(rows) -> list[dict]:
 def _by_department() -> list[dict]:
     """Each department's appeals by its own colour on them (the worst of its own clocks)."""
     rows: dict = {}
-    for department_id, name, _appeal_id, worst in department_colours_now():
+    for department_id, _appeal_id, name, worst in department_colours_now():
         row = rows.setdefault(
             department_id,
             {"key": department_id, "name": name, "green": 0, "yellow": 0, "red": 0},
@@ -93,8 +93,8 @@ def board_compute(now: datetime, *, day: date | None = None) -> dict:
             department=F("clock__department__name"),
         )[:LIST_LIMIT]
     ]
-    quarter = rates_for_period(_quarter_start(day), day, today=today)
-    year = rates_for_period(date(day.year, 1, 1), day, today=today)
+    # The quarter is part of the year to date: one pass counts both.
+    quarter, year = rates_for_periods([_quarter_start(day), date(day.year, 1, 1)], day, today=today)
     return {
         "taken_at": now.isoformat(),
         "totals": totals,

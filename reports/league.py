@@ -12,18 +12,17 @@ Published tables are frozen."""
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import date
-from typing import Any
+from datetime import date, datetime, time, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.errors import ServiceError
 from departments.roles import Role, has_role
 from reports.models import LeagueTable
-from sla.calendar import working_days_between
+from sla.calendar import working_day_numbers
 from sla.models import Clock
 from sla.selectors import department_clocks_met, department_clocks_open_late
 
@@ -46,64 +45,64 @@ def quarter_of(day: date) -> str:
     return f"{day.year}Q{(day.month - 1) // 3 + 1}"
 
 
-@dataclass
-class _Tally:
-    """One department's obligations of the quarter."""
-
-    name: str = ""
-    appeals: set[int] = field(default_factory=set)
-    done: int = 0
-    on_time: int = 0
-    open_late: int = 0
-    days: int = 0
-
-
 def league_compute(
     quarter: str, *, min_appeals: int = MIN_APPEALS, today: date | None = None
 ) -> dict:
     start, end = quarter_bounds(quarter)
     as_of = min(end, today or timezone.localdate())
-    per: defaultdict[int, _Tally] = defaultdict(_Tally)
+    per = defaultdict(
+        lambda: {"appeals": set(), "done": 0, "on_time": 0, "days": 0, "open_late": 0, "name": ""}
+    )
     obligations = (Clock.Obligation.SIGN, Clock.Obligation.OPINION, Clock.Obligation.REPLY)
-    for dept, name, appeal, started, met_at, due, paused in (
+    # A quarter at a province's scale is a third of a million clocks: the local dates come from
+    # SQL and working days from one table of day numbers (sla.calendar.working_day_numbers),
+    # not a timezone.localdate() and a walk over the calendar per clock (bench/README.md).
+    since = timezone.make_aware(datetime.combine(start, time.min))
+    until = timezone.make_aware(datetime.combine(end + timedelta(days=1), time.min))
+    met = list(
         department_clocks_met(obligations)
-        .filter(met_at__date__range=(start, end))
+        .filter(met_at__gte=since, met_at__lt=until)
         .values_list(
             "department_id",
             "department__name",
             "appeal_id",
             "started_on",
-            "met_at",
+            TruncDate("met_at"),
             "due_date",
             "paused_days",
         )
-    ):
-        met_on = timezone.localdate(met_at)
+    )
+    late = list(
+        department_clocks_open_late(as_of).values_list(
+            "department_id", "department__name", "appeal_id", "started_on", "paused_days"
+        )
+    )
+    days = [as_of, *(r[3] for r in met), *(r[4] for r in met), *(r[3] for r in late)]
+    numbers = working_day_numbers(min(days), max(days))
+    for dept, name, appeal, started, met_on, due, paused in met:
         row = per[dept]
-        row.name = name
-        row.appeals.add(appeal)
-        row.done += 1
-        row.on_time += met_on <= due
-        row.days += max(working_days_between(started, met_on) - paused, 0)
-    for dept, name, appeal, started, paused in department_clocks_open_late(as_of).values_list(
-        "department_id", "department__name", "appeal_id", "started_on", "paused_days"
-    ):
+        row["name"] = name
+        row["appeals"].add(appeal)
+        row["done"] += 1
+        row["on_time"] += met_on <= due
+        row["days"] += max(numbers[met_on] - numbers[started] - paused, 0)
+    for dept, name, appeal, started, paused in late:
         row = per[dept]
-        row.name = name
-        row.appeals.add(appeal)
-        row.done += 1
-        row.open_late += 1
-        row.days += max(working_days_between(started, as_of) - paused, 0)
-    rows: list[dict[str, Any]] = [
+        row["name"] = name
+        row["appeals"].add(appeal)
+        row["done"] += 1
+        row["open_late"] += 1
+        row["days"] += max(numbers[as_of] - numbers[started] - paused, 0)
+    rows = [
         {
             "department": dept,
-            "name": row.name,
-            "appeals": len(row.appeals),
-            "done": row.done,
-            "open_late": row.open_late,
-            "on_time_rate": round(row.on_time / row.done, 4),
-            "avg_working_days": round(row.days / row.done, 1),
-            "ranked": len(row.appeals) >= min_appeals,
+            "name": row["name"],
+            "appeals": len(row["appeals"]),
+            "done": row["done"],
+            "open_late": row["open_late"],
+            "on_time_rate": round(row["on_time"] / row["done"], 4),
+            "avg_working_days": round(row["days"] / row["done"], 1),
+            "ranked": len(row["appeals"]) >= min_appeals,
         }
         for dept, row in per.items()
     ]

@@ -8,14 +8,17 @@ aware datetimes that an index can serve (not `__date__range`, which casts every 
 final reply and last reply clock of each closed appeal come from two DISTINCT ON queries on
 PostgreSQL instead of six correlated subqueries per appeal (bench/README.md: the year went from
 48 s to about 10 s at 1,000,000 appeals). SQLite, which has no DISTINCT ON, keeps the
-subqueries; tests/reports/test_rates.py runs on both."""
+subqueries; tests/reports/test_rates.py runs on both. Periods that end on the same day (the
+board's quarter and year to date) are counted in one pass over the longest (`rates_for_periods`).
+"""
 
+from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection
-from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -78,31 +81,56 @@ def _midnight(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
+def _bucket(field: str, bounds: list) -> Case | Value:
+    """In SQL: the index of the last of the ascending `bounds` that the row's `field` reaches
+    (the row counts in that period and in every longer one)."""
+    if len(bounds) == 1:
+        return Value(0)
+    return Case(
+        *(
+            When(**{f"{field}__gte": b}, then=Value(k))
+            for k, b in reversed(list(enumerate(bounds)))
+        ),
+        default=Value(0),
+    )
+
+
 def rates_for_period(start: date, end: date, *, today: date | None = None) -> dict:
     """Rates for [start, end] (local dates): {"overall": …, "department": {id: …},
     "category": {id: …}, "region": {id: …}}."""
+    return rates_for_periods([start], end, today=today)[0]
+
+
+def rates_for_periods(
+    starts: Sequence[date], end: date, *, today: date | None = None
+) -> list[dict]:
+    """The rates of [start, end] for each of `starts`, in their order, as `rates_for_period`
+    gives them; counted in one pass: the rows of the longest period are read once, and each is
+    tallied in every period it falls in (the board's quarter is part of its year to date)."""
     today = today or timezone.localdate()
-    groups: dict[str, dict] = {
-        "overall": defaultdict(_Tally),
-        "department": defaultdict(_Tally),
-        "category": defaultdict(_Tally),
-        "region": defaultdict(_Tally),
-    }
+    firsts = sorted(set(starts))  # ascending: the longest period first
+    periods: list[dict[str, dict]] = [
+        {kind: defaultdict(_Tally) for kind in ("overall", "department", "category", "region")}
+        for _ in firsts
+    ]
 
-    def tallies(department_id, category_id, region_id):
-        yield groups["overall"][None]
-        if department_id:
-            yield groups["department"][department_id]
-        if category_id:
-            yield groups["category"][category_id]
-        if region_id:
-            yield groups["region"][region_id]
+    def tallies(bucket, department_id, category_id, region_id):
+        # A row of bucket k falls in the periods starting at firsts[0] … firsts[k].
+        for groups in periods[: bucket + 1]:
+            yield groups["overall"][None]
+            if department_id:
+                yield groups["department"][department_id]
+            if category_id:
+                yield groups["category"][category_id]
+            if region_id:
+                yield groups["region"][region_id]
 
+    start = firsts[0]
     since, until = _midnight(start), _midnight(end + timedelta(days=1))
 
     # 响应率: sign clocks started in the period, once they are due: met, or past the due date
     # (a paused clock only if it was already late when it paused: the pause moves the deadline).
-    for dept, category, region, due, on_time in (
+    for dept, category, region, bucket, due, on_time in (
         clocks_counted([Clock.Obligation.SIGN])
         .filter(started_on__range=(start, end))
         .filter(
@@ -110,42 +138,49 @@ def rates_for_period(start: date, end: date, *, today: date | None = None) -> di
             | Q(state=Clock.State.PAUSED, paused_on__gt=F("due_date"))
             | (Q(due_date__lt=today) & ~Q(state__in=(Clock.State.MET, Clock.State.PAUSED)))
         )
-        .values_list("department_id", "appeal__category_id", "appeal__region_id")
+        .values_list(
+            "department_id",
+            "appeal__category_id",
+            "appeal__region_id",
+            _bucket("started_on", firsts),
+        )
         .annotate(
             due=Count("pk"),
             on_time=Count("pk", filter=Q(state=Clock.State.MET, met_at__date__lte=F("due_date"))),
         )
         .order_by()
     ):
-        for t in tallies(dept, category, region):
+        for t in tallies(bucket, dept, category, region):
             t.sign_due += due
             t.sign_on_time += on_time
 
     # 派单及时率: the commissioners' triage clocks started in the period (at filing or after a
     # lead's return), once they are due: routed (met), or past the due date still waiting.
-    for category, region, due, on_time in (
+    for category, region, bucket, due, on_time in (
         clocks_counted([Clock.Obligation.TRIAGE])
         .filter(started_on__range=(start, end))
         .filter(Q(state=Clock.State.MET) | Q(due_date__lt=today))
-        .values_list("appeal__category_id", "appeal__region_id")
+        .values_list("appeal__category_id", "appeal__region_id", _bucket("started_on", firsts))
         .annotate(
             due=Count("pk"),
             on_time=Count("pk", filter=Q(state=Clock.State.MET, met_at__date__lte=F("due_date"))),
         )
         .order_by()
     ):
-        for t in tallies(None, category, region):
+        for t in tallies(bucket, None, category, region):
             t.triage_due += due
             t.triage_on_time += on_time
 
     # 退回: returns per appeal filed in the period (counted against the whole appeal).
-    for category, region, filed, returns in (
+    for category, region, bucket, filed, returns in (
         appeals_filed_in(since, until)
-        .values_list("category_id", "region_id")
+        .values_list(
+            "category_id", "region_id", _bucket("filed_at", [_midnight(d) for d in firsts])
+        )
         .annotate(filed=Count("pk"), returns=Sum("returned_count"))
         .order_by()
     ):
-        for t in tallies(None, category, region):
+        for t in tallies(bucket, None, category, region):
             t.filed += filed
             t.returns += returns
 
@@ -162,7 +197,7 @@ def rates_for_period(start: date, end: date, *, today: date | None = None) -> di
         )
     for category, region, filed_on, closed_on, outcome, lead, score, state, due, met_on in closed:
         days = numbers[closed_on] - numbers[filed_on]
-        for t in tallies(lead, category, region):
+        for t in tallies(bisect_right(firsts, closed_on) - 1, lead, category, region):
             t.closed += 1
             t.resolved += outcome in GOOD_OUTCOMES
             if score == Rating.Score.LAPSED:
@@ -175,13 +210,17 @@ def rates_for_period(start: date, end: date, *, today: date | None = None) -> di
                 t.on_time += bool(state == Clock.State.MET and met_on and met_on <= due)
             t.days_to_close.append(days)
 
-    return {
-        "overall": groups["overall"][None].result(),
-        **{
-            kind: {key: tally.result() for key, tally in groups[kind].items()}
-            for kind in ("department", "category", "region")
-        },
+    results = {
+        first: {
+            "overall": groups["overall"][None].result(),
+            **{
+                kind: {key: tally.result() for key, tally in groups[kind].items()}
+                for kind in ("department", "category", "region")
+            },
+        }
+        for first, groups in zip(firsts, periods, strict=True)
     }
+    return [results[s] for s in starts]
 
 
 # Each closed appeal as (category, region, filed on, closed on, final outcome, lead department,

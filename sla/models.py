@@ -217,6 +217,13 @@ class Clock(models.Model):
                 name="clock_triage_started_idx",
                 condition=Q(obligation="triage"),
             ),
+            # The league of a quarter (reports.league.league_compute): the departments' clocks
+            # met in it, and those met after its end (still open then, perhaps late).
+            models.Index(
+                fields=["met_at"],
+                name="clock_department_met_idx",
+                condition=Q(state="met", department__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -20,6 +20,7 @@ TZ = ZoneInfo("Asia/Shanghai")
 FILED = datetime(2026, 3, 2, 9, 0, tzinfo=TZ)  # Monday; sign due Tuesday 03-03
 SIGN_ON_TIME = datetime(2026, 3, 3, 10, 0, tzinfo=TZ)
 SIGN_LATE = datetime(2026, 3, 6, 10, 0, tzinfo=TZ)  # three working days late
+SIGNED_AFTER_QUARTER = datetime(2026, 4, 2, 10, 0, tzinfo=TZ)
 AFTER_QUARTER = datetime(2026, 4, 10, 9, 0, tzinfo=TZ)
 
 
@@ -85,6 +86,24 @@ def test_open_work_past_its_deadline_counts_as_late_so_the_slowest_cannot_escape
     assert [r["name"] for r in table["slowest"]] == []  # two ranked: both on the fast podium
     assert [r["name"] for r in table["fastest"]] == ["市住建局", "市自然资源规划局"]
     assert rows["市住建局"]["open_late"] == 0
+
+
+def test_work_done_only_after_the_quarter_counts_as_open_and_late_in_it(
+    file_appeal, commissioner, category, dept_b, handler_b
+):
+    # dept_b's sign was due 03-03 and came on 04-02; its reply (due 03-16) is still open 04-10.
+    _signed(file_appeal, commissioner, category, dept_b, handler_b, SIGNED_AFTER_QUARTER)
+
+    first, second = (
+        {r["name"]: r for r in league_compute(q, min_appeals=1, today=AFTER_QUARTER.date())["rows"]}
+        for q in ("2026Q1", "2026Q2")
+    )
+
+    # At the end of Q1 both were open and late; in Q2 the sign was done (late), the reply not.
+    row = first["市自然资源规划局"]
+    assert (row["done"], row["open_late"], row["on_time_rate"]) == (2, 2, 0.0)
+    row = second["市自然资源规划局"]
+    assert (row["done"], row["open_late"], row["on_time_rate"]) == (2, 1, 0.0)
 
 
 def test_work_still_open_but_not_yet_late_is_not_counted(

@@ -23,7 +23,7 @@ import time_machine
 
 from appeals import services
 from appeals.models import Appeal, Rating, Reply
-from reports.rates import rates_for_period
+from reports.rates import rates_for_period, rates_for_periods
 from sla.models import Clock
 from tests.factories import CategoryFactory, RegionFactory
 from tests.workflow import co_assignment, lead_assignment
@@ -269,6 +269,18 @@ def test_closure_rates_count_by_closing_day_and_response_by_the_sign_clock_start
         "avg_working_days_to_close": 10.0,  # (9 + 11) / 2
         "returns_per_appeal": None,
     }
+
+
+def test_periods_counted_in_one_pass_get_the_figures_each_would_get_alone(five):
+    # From 03-01: everything; from 03-05: closures A3, A2, A5, A4 (no sign clock, nothing filed);
+    # from 03-10: A5 and A4. Given in any order, answered in that order.
+    starts = [date(2026, 3, 10), date(2026, 3, 1), date(2026, 3, 5)]
+
+    together = rates_for_periods(starts, END_OF_MARCH, today=END_OF_MARCH)
+
+    assert together == [rates_for_period(s, END_OF_MARCH, today=END_OF_MARCH) for s in starts]
+    assert [r["overall"]["counts"]["closed"] for r in together] == [2, 5, 4]
+    assert [r["overall"]["counts"]["sign_due"] for r in together] == [0, 5, 0]
 
 
 # --- Re-handling, returns, attribution ---------------------------------------------------------
