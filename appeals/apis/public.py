@@ -93,6 +93,8 @@ class _TrackingApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "tracking"
+    # A wrong query code and an unknown number both answer 404 (config.schema documents it).
+    error_statuses = ("404",)
 
 
 class TrackApi(_TrackingApi):

@@ -76,3 +76,48 @@ def test_the_staff_view_documents_its_actions_and_every_action_code(openapi):
     actions = schemas["AppealStaffOut"]["properties"]["actions"]
     assert actions["items"]["$ref"].endswith("/ActionOut")
     assert set(schemas["ActionCodeEnum"]["enum"]) == set(Action)
+
+
+def test_the_schema_is_a_valid_openapi_document(openapi):
+    from openapi_spec_validator import validate
+
+    validate(openapi)  # raises on the first error
+
+
+def _operations(openapi):
+    for path, operations in openapi["paths"].items():
+        for method, operation in operations.items():
+            yield path, method, operation
+
+
+def test_every_operation_documents_its_error_answers_in_the_error_shape(openapi):
+    error = openapi["components"]["schemas"]["ErrorOut"]
+    assert set(error["required"]) == {"code", "message"}
+    assert {"fields", "request_id"} <= set(error["properties"])
+    for path, method, operation in _operations(openapi):
+        responses = operation["responses"]
+        expected = {"401", "503"}
+        query = [p for p in operation.get("parameters", ()) if p["in"] == "query"]
+        if method == "post" or query:
+            expected.add("400")
+        if "{" in path:
+            expected.add("404")
+        assert expected <= set(responses), (method, path, sorted(responses))
+        for status in set(responses) - {"200", "201"}:
+            schema = responses[status]["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/ErrorOut"}, (method, path, status)
+
+
+def test_throttled_and_tracking_operations_document_429_and_404(openapi):
+    paths = openapi["paths"]
+    assert "429" in paths["/api/v1/appeals/"]["post"]["responses"]
+    for tracking in ("/api/v1/track/", "/api/v1/track/rate/", "/api/v1/track/material/"):
+        assert {"404", "429"} <= set(paths[tracking]["post"]["responses"])
+    assert "429" not in paths["/api/v1/inbox/"]["get"]["responses"]
+
+
+def test_a_real_error_answer_has_the_documented_shape(api):
+    answer = api().post("/api/v1/track/", {"number": "XC-2026-999999", "code": "x" * 30})
+    assert answer.status_code == 404
+    assert set(answer.json()) <= {"code", "message", "fields", "request_id"}
+    assert answer.json()["code"] == "not_found"

@@ -1,0 +1,68 @@
+"""The OpenAPI schema's view of every operation: drf-spectacular's, plus the error answers each
+can give in the one error shape (config.api.exception_handler). A module of its own because
+drf-spectacular reads DRF's settings, which import config.api."""
+
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+
+
+class ErrorOut(serializers.Serializer):
+    """The shape of every error answer (config.api.exception_handler, the 503 of
+    config.middleware, the 500 of config.views)."""
+
+    code = serializers.CharField(help_text="Stable English code for programs, e.g. `invalid`.")
+    message = serializers.CharField(help_text="What went wrong, in Chinese, for people.")
+    fields = serializers.DictField(
+        required=False,
+        help_text="With `invalid` and input-specific refusals: each input's messages.",
+    )
+    request_id = serializers.CharField(
+        required=False, help_text="The call's X-Request-ID, to quote when reporting a problem."
+    )
+
+
+_ERRORS = {
+    "400": "The body or a query parameter does not validate, or the action is refused in the "
+    "appeal's current state (`code` says which).",
+    "401": "No credentials, or a bad or revoked token.",
+    "403": "Signed in, but the role may not do this (or a session call without its CSRF token).",
+    "404": "No such object, or one the caller may not see (the same answer), or a page past "
+    "the end.",
+    "429": "Too many calls from this address; `Retry-After` says when to retry.",
+    "503": "The database is unavailable: nothing was done (or, if it broke while committing, "
+    "the outcome is unknown). Retry after `Retry-After` seconds.",
+}
+
+
+class ApiSchema(AutoSchema):
+    """drf-spectacular's schema with the error answers each operation can give, in the one
+    error shape, so that a client generator and schemathesis see every documented status."""
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        for status_code in self._error_statuses():
+            if status_code not in responses:
+                response = self._get_response_for_code(ErrorOut, status_code, direction=direction)
+                response["description"] = _ERRORS[status_code]
+                responses[status_code] = response
+        return responses
+
+    def _error_statuses(self) -> list[str]:
+        anonymous = any(isinstance(p, AllowAny) for p in self.view.get_permissions())
+        takes_input = self.method in {"POST", "PUT", "PATCH"} or bool(
+            self._get_filter_parameters() or self._get_pagination_parameters()
+        )
+        found_by_path = "{" in self.path or self._is_list_view()
+        statuses = ["401", "503"]  # any token can be revoked; any call can meet a failover
+        if takes_input:
+            statuses.append("400")
+        if not anonymous or self.method != "GET":
+            statuses.append("403")
+        if found_by_path:
+            statuses.append("404")
+        if self.view.get_throttles():
+            statuses.append("429")
+        # Views that find their object by the body (tracking by number and code) say so.
+        statuses.extend(getattr(self.view, "error_statuses", ()))
+        return sorted(set(statuses))
