@@ -4,10 +4,24 @@ Only these parameters filter; any other is ignored, never applied; a parameter n
 outside the list is refused with a 400."""
 
 import django_filters
+from django import forms
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
 
 from appeals.models import Appeal, Assignment
 from core.params import MAX_ID
 from departments.selectors import region_ids_within
+
+
+@extend_schema_field(serializers.IntegerField(min_value=1, max_value=MAX_ID))
+class IdFilter(django_filters.NumberFilter):
+    """A row id: a whole number from 1 (`1.5`, `0` or `null` is a 400, not a silent no-filter);
+    the schema says so from the same bounds."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, min_value=1, max_value=MAX_ID, **kwargs)
 
 
 class AppealFilter(django_filters.FilterSet):
@@ -17,13 +31,11 @@ class AppealFilter(django_filters.FilterSet):
     )
     channel = django_filters.ChoiceFilter(choices=Appeal.Channel.choices)
     priority = django_filters.ChoiceFilter(choices=Appeal.Priority.choices)
-    category = django_filters.NumberFilter(field_name="category_id", min_value=1, max_value=MAX_ID)
-    region = django_filters.NumberFilter(method="filter_region", min_value=1, max_value=MAX_ID)
+    category = IdFilter(field_name="category_id")
+    region = IdFilter(method="filter_region")
     filed_after = django_filters.DateFilter(field_name="filed_at", lookup_expr="date__gte")
     filed_before = django_filters.DateFilter(field_name="filed_at", lookup_expr="date__lte")
-    department = django_filters.NumberFilter(
-        method="filter_department", min_value=1, max_value=MAX_ID
-    )
+    department = IdFilter(method="filter_department")
     ordering = django_filters.OrderingFilter(fields=("filed_at", "closed_at", "number"))
 
     class Meta:

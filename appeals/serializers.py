@@ -5,7 +5,9 @@ from rest_framework import serializers
 
 from appeals.actions import Action, appeal_actions_for
 from appeals.models import Appeal, Assignment, Rating, Reply
+from appeals.selectors import INBOX_TABS
 from appeals.validators import mask_name, mask_phone
+from core.params import MAX_ID
 from departments.models import Category, Department, Region
 
 # --- Output --------------------------------------------------------------------------------
@@ -337,6 +339,24 @@ class BlockIn(serializers.Serializer):
 
 class EmptyIn(serializers.Serializer):
     pass
+
+
+def _id(**kwargs) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=1, max_value=MAX_ID, **kwargs)
+
+
+# Query parameters, validated by these serializers and documented from them, so the schema
+# says exactly what the list accepts (a `tag=null` or `department=0` is a 400).
+class TriageQueryIn(serializers.Serializer):
+    category = _id(required=False)
+    region = _id(required=False)
+    tag = _id(required=False)
+    q = serializers.CharField(max_length=50, required=False, default="", allow_blank=True)
+
+
+class InboxQueryIn(serializers.Serializer):
+    department = _id(help_text="单位编号：调用者所在的单位。")
+    tab = serializers.ChoiceField(choices=list(INBOX_TABS), default="to_sign")
 
 
 class PubliciseIn(serializers.Serializer):

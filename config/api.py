@@ -16,9 +16,29 @@ from core.errors import ServiceError
 
 
 class Pagination(PageNumberPagination):
+    """`?page=` from 1 (past the end: 404) and `?page_size=` from 1, at most 100 (larger is cut
+    to 100). A page size that is not a whole number from 1 (`0`, `null`, `2.5`) is a 400, not
+    silently the default, and the schema says so."""
+
     page_size = 25
     page_size_query_param = "page_size"
     max_page_size = 100
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: [_("请填写不小于 1 的整数。")]}
+            )
+        return min(int(raw), self.max_page_size)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+        return parameters
 
 
 class StrictJSONParser(JSONParser):

@@ -48,6 +48,14 @@ class ApiSchema(AutoSchema):
                 responses[status_code] = response
         return responses
 
+    def _resolve_path_parameters(self, variables):
+        # Django's `<int:…>` matches digits only, and no row has id 0: ids are from 1.
+        parameters = super()._resolve_path_parameters(variables)
+        for parameter in parameters:
+            if parameter["schema"].get("type") == "integer":
+                parameter["schema"]["minimum"] = 1
+        return parameters
+
     def _error_statuses(self) -> list[str]:
         anonymous = any(isinstance(p, AllowAny) for p in self.view.get_permissions())
         takes_input = self.method in {"POST", "PUT", "PATCH"} or bool(

@@ -3,7 +3,6 @@ endpoint per action, each calling the same service as the page."""
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
-    OpenApiParameter,
     PolymorphicProxySerializer,
     extend_schema,
     extend_schema_view,
@@ -16,7 +15,6 @@ from appeals import services
 from appeals.apis._base import public_view, require_staff, staff_view, valid
 from appeals.filters import AppealFilter
 from appeals.selectors import (
-    INBOX_TABS,
     appeal_get_visible,
     appeals_visible_to,
     department_inbox,
@@ -36,6 +34,7 @@ from appeals.serializers import (
     EmptyIn,
     ExtensionIn,
     InboxItemOut,
+    InboxQueryIn,
     MergeIn,
     NoteIn,
     PubliciseIn,
@@ -43,8 +42,8 @@ from appeals.serializers import (
     ReplyIn,
     ReviewItemOut,
     RouteIn,
+    TriageQueryIn,
 )
-from core.params import parse_id
 from departments.roles import Role, has_role
 
 
@@ -84,15 +83,7 @@ class AppealDetailApi(APIView):
         return staff_view(request, appeal)
 
 
-@extend_schema(
-    tags=["staff"],
-    parameters=[
-        OpenApiParameter("category", int),
-        OpenApiParameter("region", int),
-        OpenApiParameter("tag", int),
-        OpenApiParameter("q", str),
-    ],
-)
+@extend_schema(tags=["staff"], parameters=[TriageQueryIn])
 class TriageQueueApi(generics.ListAPIView):
     """Appeals waiting for triage: the commissioner's key enterprises first."""
 
@@ -102,27 +93,17 @@ class TriageQueueApi(generics.ListAPIView):
     def get_queryset(self):
         if not has_role(self.request.user, Role.COMMISSIONER, Role.OFFICE):
             raise exceptions.PermissionDenied
-        params = self.request.query_params
-
-        def number(name):
-            return parse_id(params.get(name))
-
+        query = valid(TriageQueryIn, self.request.query_params)
         return triage_queue(
             self.request.user,
-            category_id=number("category"),
-            region_id=number("region"),
-            tag_id=number("tag"),
-            search=params.get("q", "")[:50],
+            category_id=query.get("category"),
+            region_id=query.get("region"),
+            tag_id=query.get("tag"),
+            search=query["q"],
         )
 
 
-@extend_schema(
-    tags=["staff"],
-    parameters=[
-        OpenApiParameter("department", int, required=True),
-        OpenApiParameter("tab", str, enum=list(INBOX_TABS)),
-    ],
-)
+@extend_schema(tags=["staff"], parameters=[InboxQueryIn])
 class InboxApi(generics.ListAPIView):
     """A department's assignments in one tab (to_sign, in_progress, done)."""
 
@@ -130,11 +111,10 @@ class InboxApi(generics.ListAPIView):
     filter_backends = []
 
     def get_queryset(self):
-        department = parse_id(self.request.query_params.get("department"))
-        tab = self.request.query_params.get("tab", "to_sign")
-        if department is None or tab not in INBOX_TABS:
-            raise exceptions.ValidationError({"department": ["必填，单位编号。"]})
-        return department_inbox(self.request.user, department_id=department, tab=tab)
+        query = valid(InboxQueryIn, self.request.query_params)
+        return department_inbox(
+            self.request.user, department_id=query["department"], tab=query["tab"]
+        )
 
 
 @extend_schema(tags=["staff"])

@@ -121,3 +121,39 @@ def test_a_real_error_answer_has_the_documented_shape(api):
     assert answer.status_code == 404
     assert set(answer.json()) <= {"code", "message", "fields", "request_id"}
     assert answer.json()["code"] == "not_found"
+
+
+def test_ids_and_page_parameters_are_documented_from_one(openapi):
+    for path, method, operation in _operations(openapi):
+        for parameter in operation.get("parameters", ()):
+            if parameter["schema"].get("type") == "integer":
+                assert parameter["schema"].get("minimum") == 1, (method, path, parameter)
+    inbox = openapi["paths"]["/api/v1/inbox/"]["get"]["parameters"]
+    assert next(p for p in inbox if p["name"] == "department")["required"] is True
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/api/v1/appeal-list/?page_size=null",
+        "/api/v1/appeal-list/?page_size=0",
+        "/api/v1/appeal-list/?page_size=2.5",
+        "/api/v1/appeal-list/?category=1.5",
+        "/api/v1/appeal-list/?department=0",
+        "/api/v1/triage/?tag=null",
+        "/api/v1/triage/?region=-3",
+        "/api/v1/triage/?q=" + "长" * 51,
+        "/api/v1/inbox/?department=0",
+        "/api/v1/inbox/?department=1&tab=all",
+    ],
+)
+def test_a_value_the_schema_forbids_is_refused_not_ignored(api, office, query):
+    answer = api(office).get(query)
+    assert answer.status_code == 400, answer.content
+    assert answer.json()["code"] == "invalid"
+
+
+def test_a_page_size_above_the_limit_is_cut_to_it(api, office, file_appeal):
+    file_appeal()
+    answer = api(office).get("/api/v1/appeal-list/?page_size=1000")
+    assert answer.status_code == 200 and answer.json()["count"] == 1
