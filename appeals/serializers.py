@@ -1,10 +1,11 @@
 """API input and output shapes. Inputs only validate shape; the services decide the rest."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from appeals.actions import Action, appeal_actions_for
-from appeals.models import Appeal, Assignment, Rating, Reply
+from appeals.models import Appeal, Assignment, ExtensionRequest, Notification, Rating, Reply
 from appeals.selectors import INBOX_TABS
 from appeals.validators import mask_name, mask_phone
 from core.params import MAX_ID
@@ -220,6 +221,35 @@ class ReviewItemOut(serializers.ModelSerializer):
         fields = ["id", "number", "title", "department", "outcome", "state", "created_at"]
 
 
+class ExtensionItemOut(serializers.ModelSerializer):
+    number = serializers.CharField(source="appeal.number")
+    title = serializers.CharField(source="appeal.title")
+    department = serializers.CharField(source="assignment.department.name")
+    assignment_id = serializers.IntegerField()
+
+    class Meta:
+        model = ExtensionRequest
+        fields = [
+            "id",
+            "number",
+            "title",
+            "department",
+            "assignment_id",
+            "days",
+            "reason",
+            "state",
+            "created_at",
+        ]
+
+
+class NotificationOut(serializers.ModelSerializer):
+    number = serializers.CharField(source="appeal.number", default=None, allow_null=True)
+
+    class Meta:
+        model = Notification
+        fields = ["id", "number", "event", "subject", "body", "created_at", "read_at"]
+
+
 class InboxItemOut(serializers.ModelSerializer):
     appeal = AppealListOut()
 
@@ -352,6 +382,23 @@ class TriageQueryIn(serializers.Serializer):
     region = _id(required=False)
     tag = _id(required=False)
     q = serializers.CharField(max_length=50, required=False, default="", allow_blank=True)
+
+
+class NotificationQueryIn(serializers.Serializer):
+    unread = serializers.BooleanField(required=False, default=False, help_text="只看未读。")
+
+
+class NotificationReadIn(serializers.Serializer):
+    """Mark messages read: the listed ids (the caller's own; others are left alone), or with
+    `all` every unread message of the caller."""
+
+    ids = serializers.ListField(child=_id(), max_length=1000, required=False, default=list)
+    all = serializers.BooleanField(required=False, default=False)
+
+    def validate(self, data):
+        if not data["ids"] and not data["all"]:
+            raise serializers.ValidationError({"ids": [_("请指定要标记为已读的消息。")]})
+        return data
 
 
 class InboxQueryIn(serializers.Serializer):

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from appeals.apis import inbox as inbox_apis
 from appeals.apis import public as appeal_public_apis
 from appeals.apis import staff as appeal_staff_apis
 from config.health import healthz
@@ -98,6 +99,18 @@ api_v1 = [
     path("regions/", department_apis.RegionListApi.as_view(), name="api_regions"),
     path("departments/", department_apis.DepartmentListApi.as_view(), name="api_departments"),
     path("calendar/<int:year>/", sla_apis.CalendarYearApi.as_view(), name="api_calendar"),
+    # The office's reads
+    path("board/", report_apis.BoardApi.as_view(), name="api_board"),
+    path("board/trend/", report_apis.BoardTrendApi.as_view(), name="api_board_trend"),
+    path("league/<str:quarter>/", report_apis.LeagueApi.as_view(), name="api_league"),
+    path("bulletin/<str:period>/", report_apis.BulletinApi.as_view(), name="api_bulletin"),
+    path("extensions/", inbox_apis.ExtensionQueueApi.as_view(), name="api_extensions"),
+    path("notifications/", inbox_apis.NotificationListApi.as_view(), name="api_notifications"),
+    path(
+        "notifications/read/",
+        inbox_apis.NotificationReadApi.as_view(),
+        name="api_notifications_read",
+    ),
     path(
         "league/<str:quarter>/publish/",
         report_apis.LeaguePublishApi.as_view(),

@@ -13,6 +13,7 @@ from appeals.selectors import (
     appeals_open,
     lead_assignments,
 )
+from departments.roles import Role, roles_of
 from departments.selectors import counties_by_region
 from reports.models import BoardSnapshot
 from reports.rates import rates_for_periods
@@ -147,6 +148,28 @@ def board_freeze(*, day: date | None = None, now: datetime | None = None) -> Boa
             )
     except IntegrityError:  # a concurrent run froze it first
         return BoardSnapshot.objects.get(kind=BoardSnapshot.Kind.DAILY, day=day)
+
+
+# Who reads the board (page, lobby screen and API); supervisors only anonymised.
+BOARD_ROLES = (Role.OFFICE, Role.LEADER, Role.COMMISSIONER, Role.SUPERVISOR)
+
+
+def board_anonymised_for(user) -> bool:
+    """Supervisors see counts and rates, never an appeal's title or number."""
+    return not roles_of(user) & {Role.OFFICE, Role.LEADER, Role.COMMISSIONER}
+
+
+def board_shown(snapshot: BoardSnapshot | None, *, anonymised: bool) -> dict:
+    """A snapshot as the dashboard, the lobby screen and the API show it."""
+    if snapshot is None:
+        return {}
+    data = dict(snapshot.data)
+    # Per-department quarter rates feed the bulletin and league pages, not these charts.
+    data["rates"] = {k: v for k, v in data["rates"].items() if k != "quarter_by_department"}
+    if anonymised:
+        data["red_list"] = []
+        data["escalations"] = []
+    return data
 
 
 def board_latest() -> BoardSnapshot | None:

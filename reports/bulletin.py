@@ -17,7 +17,7 @@ _BIMONTH = re.compile(r"^(\d{4})B([1-6])$")  # 2026B5 = September–October 2026
 def period_bounds(period: str) -> tuple[date, date, str]:
     """'2026Q3' (a quarter) or '2026B5' (the fifth two-month period) → start, end, title."""
     match = _BIMONTH.match(period)
-    if match:
+    if match and 2000 <= int(match[1]) <= 2999:
         year, n = int(match[1]), int(match[2])
         start = date(year, 2 * n - 1, 1)
         end_month = 2 * n + 1

@@ -33,7 +33,7 @@ _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
 
 def quarter_bounds(quarter: str) -> tuple[date, date]:
     match = _QUARTER.match(quarter)
-    if not match:
+    if not match or not 2000 <= int(match[1]) <= 2999:
         raise ServiceError("invalid_quarter", _("季度格式应为 2026Q3。"))
     year, q = int(match[1]), int(match[2])
     start = date(year, 3 * q - 2, 1)

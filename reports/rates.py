@@ -32,6 +32,20 @@ GOOD_OUTCOMES = {Reply.Outcome.RESOLVED, Reply.Outcome.PARTLY_RESOLVED}
 SATISFIED = {Rating.Score.SATISFIED, Rating.Score.BASICALLY_SATISFIED}
 
 
+# What each rate counts, for the API's readers (docs/metrics.md has the full rules).
+RATE_DEFINITIONS = {
+    "triage_rate": "派单及时率：分办时限内交办的诉求 ÷ 分办时限在本期到期的诉求",
+    "response_rate": "响应率：签收时限内签收的交办 ÷ 签收时限在本期开始的交办",
+    "resolution_rate": "解决率：办结诉求中最终答复为已解决或部分解决的 ÷ 本期办结诉求",
+    "satisfaction_rate": "满意率：最终答复评价为满意或基本满意的 ÷ 企业作出评价的办结诉求",
+    "satisfaction_rate_with_lapsed": "满意率（含视为认可）：（满意 + 基本满意 + 逾期未评）÷"
+    "（已评价 + 逾期未评）",
+    "on_time_rate": "按时办结率：在答复时限内作出最终答复的 ÷ 有答复时限的办结诉求",
+    "avg_working_days_to_close": "平均办结用时：从登记到办结的工作日数的平均值",
+    "returns_per_appeal": "退回率：本期登记诉求被承办单位退回的次数 ÷ 本期登记诉求数",
+}
+
+
 def _ratio(numerator: int, denominator: int) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
 

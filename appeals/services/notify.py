@@ -172,6 +172,13 @@ def notifications_mark_read(*, actor, ids: list[int]) -> None:
         )
 
 
+def notifications_mark_all_read(*, actor) -> int:
+    """Mark every unread in-app message of the actor read; how many were."""
+    return Notification.objects.filter(
+        recipient=actor, channel=Notification.Channel.INAPP, read_at__isnull=True
+    ).update(read_at=timezone.now())
+
+
 def notify_event(event, *, users: Iterable = (), phone: str = "", subject: str, body: str):
     """Notifications for one timeline event: staff in-app and by e-mail, the enterprise by SMS.
     Keyed on the event, so each event notifies each person once."""

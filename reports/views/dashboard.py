@@ -8,40 +8,27 @@ from django.shortcuts import render
 from appeals.filters import AppealFilter
 from appeals.selectors import appeals_visible_to
 from appeals.views.access import role_required
-from departments.roles import Role, roles_of
-from reports.boards import board_latest, board_trend
+from departments.roles import Role
+from reports.boards import (
+    BOARD_ROLES,
+    board_anonymised_for,
+    board_latest,
+    board_shown,
+    board_trend,
+)
 from sla.selectors import appeal_ids_where_department_is
-
-BOARD_ROLES = (Role.OFFICE, Role.LEADER, Role.COMMISSIONER, Role.SUPERVISOR)
-
-
-def _anonymised(user) -> bool:
-    """Supervisors see counts and rates, never an appeal's title or number."""
-    return not roles_of(user) & {Role.OFFICE, Role.LEADER, Role.COMMISSIONER}
-
-
-def _board_data(snapshot, *, anonymised: bool) -> dict:
-    if snapshot is None:
-        return {}
-    data = dict(snapshot.data)
-    # Per-department quarter rates feed the bulletin and league pages, not these charts.
-    data["rates"] = {k: v for k, v in data["rates"].items() if k != "quarter_by_department"}
-    if anonymised:
-        data["red_list"] = []
-        data["escalations"] = []
-    return data
 
 
 @role_required(*BOARD_ROLES)
 def dashboard_view(request):
-    anonymised = _anonymised(request.user)
+    anonymised = board_anonymised_for(request.user)
     snapshot = board_latest()
     return render(
         request,
         "reports/dashboard.html",
         {
             "snapshot": snapshot,
-            "board": _board_data(snapshot, anonymised=anonymised),
+            "board": board_shown(snapshot, anonymised=anonymised),
             "trend": board_trend(),
             "anonymised": anonymised,
         },
@@ -55,14 +42,14 @@ def lobby_view(request):
     return render(
         request,
         "reports/lobby.html",
-        {"snapshot": snapshot, "board": _board_data(snapshot, anonymised=True)},
+        {"snapshot": snapshot, "board": board_shown(snapshot, anonymised=True)},
     )
 
 
 @role_required(*BOARD_ROLES)
 def lobby_data(request):
     snapshot = board_latest()
-    return JsonResponse(_board_data(snapshot, anonymised=True) if snapshot else {})
+    return JsonResponse(board_shown(snapshot, anonymised=True) if snapshot else {})
 
 
 @role_required(Role.OFFICE, Role.LEADER, Role.COMMISSIONER)

@@ -10,9 +10,9 @@ from appeals.selectors import public_board_appeals
 from appeals.views.access import role_required
 from core.errors import ServiceError
 from departments.roles import Role, has_role
+from reports.boards import BOARD_ROLES
 from reports.league import league_compute, league_publish, quarter_of
 from reports.models import LeagueTable
-from reports.views.dashboard import BOARD_ROLES
 
 
 def _previous_quarter(today) -> str:
