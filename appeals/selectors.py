@@ -203,16 +203,18 @@ def inbox_counts(user, *, department_id: int) -> dict[str, int]:
 
 def review_queue(user) -> QuerySet[Reply]:
     """Replies that say no, waiting for this user's review: as head of their departments, and
-    as the office."""
+    as the office; never their own, nor one they passed at the head's level (the rules of
+    actions.review_refusal, as a query)."""
     roles = roles_of(user)
     q = Q(
         state=Reply.State.PENDING_HEAD,
         assignment__department_id__in=department_ids_of(user, Membership.Role.HEAD),
     )
     if Role.OFFICE in roles:
-        q |= Q(state=Reply.State.PENDING_OFFICE)
+        q |= Q(state=Reply.State.PENDING_OFFICE) & ~Q(head_reviewed_by=user)
     return (
         Reply.objects.filter(q)
+        .exclude(author=user)
         .select_related("appeal", "assignment__department", "author")
         .order_by("created_at", "pk")
     )
@@ -229,11 +231,13 @@ def my_appeals(user) -> QuerySet[Appeal]:
 
 
 def pending_extensions(user) -> QuerySet[ExtensionRequest]:
-    """Extension requests waiting for the office's decision (none for other roles)."""
+    """Extension requests waiting for the office's decision (none for other roles), less the
+    user's own (actions.extension_decision_refusal)."""
     if Role.OFFICE not in roles_of(user):
         return ExtensionRequest.objects.none()
     return (
         ExtensionRequest.objects.filter(state=ExtensionRequest.State.PENDING)
+        .exclude(requested_by=user)
         .select_related("appeal", "assignment__department")
         .order_by("created_at", "pk")
     )

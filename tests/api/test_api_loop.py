@@ -311,7 +311,7 @@ def test_a_commissioner_token_of_an_office_user_cannot_review_at_the_office_stag
     before = workflow.snapshot(appeal)
     refused = as_commissioner.post(url, {"approve": True}, format="json")
     assert refused.status_code == 403
-    assert refused.json() == {"code": "forbidden", "message": "您没有执行此操作的权限。"}
+    assert refused.json() == {"code": "forbidden", "message": "只有营商办可以审核此答复。"}
     assert workflow.snapshot(appeal) == before
 
     # The commissioner token still does what a commissioner may: see the appeal.
