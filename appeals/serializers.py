@@ -2,6 +2,7 @@
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from appeals.actions import Action, appeal_actions_for
 from appeals.models import Appeal, Assignment, Rating, Reply
@@ -229,6 +230,15 @@ class InboxItemOut(serializers.ModelSerializer):
 # --- Input ---------------------------------------------------------------------------------
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """A boolean the caller must send, whatever the content type. DRF reads a boolean missing
+    from a form body (form-encoded or multipart) as false, the way a browser leaves out an
+    unticked checkbox: a review without `approve` would send the reply back, a call without
+    `blocked` would clear the flag. Here a missing field is missing (400)."""
+
+    default_empty_html = empty
+
+
 class FileIn(serializers.Serializer):
     title = serializers.CharField(max_length=100)
     content = serializers.CharField(max_length=5000)
@@ -321,7 +331,7 @@ class ReplyIn(serializers.Serializer):
 
 
 class DecisionIn(serializers.Serializer):
-    approve = serializers.BooleanField()
+    approve = StrictBooleanField()
     note = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
 
 
@@ -331,7 +341,7 @@ class ExtensionIn(serializers.Serializer):
 
 
 class BlockIn(serializers.Serializer):
-    blocked = serializers.BooleanField()
+    blocked = StrictBooleanField()
     reason = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
 
 
@@ -340,4 +350,4 @@ class EmptyIn(serializers.Serializer):
 
 
 class PubliciseIn(serializers.Serializer):
-    public = serializers.BooleanField()
+    public = StrictBooleanField()
