@@ -24,6 +24,7 @@ from appeals.models import (
     Assignment,
     Enterprise,
     ExtensionRequest,
+    IdempotencyKey,
     Notification,
     Reply,
     TimelineEvent,
@@ -324,3 +325,18 @@ def assignments_of(appeal_ids: Iterable[int]) -> QuerySet[Assignment]:
 def replies_published() -> QuerySet[Reply]:
     """Replies the enterprise has seen."""
     return Reply.objects.filter(state=Reply.State.PUBLISHED)
+
+
+def idempotency_owner(actor, client: str) -> str:
+    """Whose `Idempotency-Key` it is: a user's, or for anonymous callers their address's."""
+    if actor is not None and actor.is_authenticated:
+        return f"user:{actor.pk}"
+    return f"anon:{client}"[:60]
+
+
+def idempotency_receipt_stored(*, actor, client: str, key: str) -> bool:
+    """A filing under this caller's `Idempotency-Key` has been made and its receipt kept: a
+    call with the key can only get that receipt back (or be refused), never file again."""
+    return IdempotencyKey.objects.filter(
+        owner=idempotency_owner(actor, client), key=key[:100], response__isnull=False
+    ).exists()

@@ -239,6 +239,17 @@ class StrictBooleanField(serializers.BooleanField):
     default_empty_html = empty
 
 
+class StrictPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """An id: a number or a numeric string, never a list or an object. DRF hands any JSON value
+    to the database lookup, and the ORM walks a nested list level by level: a few hundred
+    brackets, well inside what the JSON parser reads, were a RecursionError (500)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, list | dict):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
 class FileIn(serializers.Serializer):
     title = serializers.CharField(max_length=100)
     content = serializers.CharField(max_length=5000)
@@ -253,18 +264,20 @@ class FileIn(serializers.Serializer):
     contact_phone = serializers.CharField(
         max_length=30, required=False, default="", allow_blank=True
     )
-    category = serializers.PrimaryKeyRelatedField(
+    category = StrictPrimaryKeyRelatedField(
         queryset=Category.objects.filter(is_active=True),
         required=False,
         allow_null=True,
         default=None,
     )
-    region = serializers.PrimaryKeyRelatedField(
+    region = StrictPrimaryKeyRelatedField(
         queryset=Region.objects.all(), required=False, allow_null=True, default=None
     )
     channel = serializers.ChoiceField(choices=Appeal.Channel.choices, default=Appeal.Channel.API)
     priority = serializers.ChoiceField(
-        choices=Appeal.Priority.choices, default=Appeal.Priority.NORMAL
+        choices=Appeal.Priority.choices,
+        default=Appeal.Priority.NORMAL,
+        help_text="只有专员和营商办可以设定；其他调用方（含匿名）提交的值被忽略，按 normal 登记。",
     )
 
 
@@ -296,12 +309,12 @@ class TrackMaterialIn(TrackIn, ContentIn):
 
 
 class RouteIn(serializers.Serializer):
-    category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.filter(is_active=True))
-    region = serializers.PrimaryKeyRelatedField(
+    category = StrictPrimaryKeyRelatedField(queryset=Category.objects.filter(is_active=True))
+    region = StrictPrimaryKeyRelatedField(
         queryset=Region.objects.all(), required=False, allow_null=True, default=None
     )
-    lead = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all())
-    co_handlers = serializers.PrimaryKeyRelatedField(
+    lead = StrictPrimaryKeyRelatedField(queryset=Department.objects.all())
+    co_handlers = StrictPrimaryKeyRelatedField(
         queryset=Department.objects.all(), many=True, required=False, default=list
     )
     note = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)

@@ -388,7 +388,7 @@ def test_only_the_office_publishes_a_league_table_through_the_api(
         published = api(office).post("/api/v1/league/2026Q1/publish/", format="json")
         again = api(office).post("/api/v1/league/2026Q1/publish/", format="json")
     assert empty.status_code == 400 and empty.json()["code"] == "league_empty"
-    assert refused.status_code == 400 and refused.json()["code"] == "forbidden"
+    assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
     assert published.status_code == 201 and published.json()["quarter"] == "2026Q1"
     assert again.status_code == 400 and again.json()["code"] == "already_published"
     bad = api(office).post("/api/v1/league/2026-Q9/publish/", format="json")
