@@ -13,6 +13,12 @@ Each action passes two kinds of rules, each written once below:
   transitions tables of appeals.models decide are checked by `check_move`, which the
   services' `transition()` calls too.
 
+Separation of duties (提级管理 means nothing otherwise): nobody reviews a reply they wrote, at
+either level; one person never passes both levels of the same reply (an office user who is also
+the department's head approves at one level only); nobody decides their own extension request.
+The reviews and the extension decision answer why they refuse (`review_refusal`,
+`extension_decision_refusal`), so the services can say it.
+
 Which appeal a user may see is decided before any of this, by appeals_visible_to: the pages
 and the API answer 404 for an appeal the user may not see.
 """
@@ -92,12 +98,34 @@ def may_follow_up(user) -> bool:
     return has_role(user, Role.COMMISSIONER, Role.OFFICE)
 
 
-def may_decide_extension(user) -> bool:
-    return has_role(user, Role.OFFICE)
+def _is(user, user_id: int | None) -> bool:
+    """`user` is the person `user_id` names (never true of a deleted person or anonymous)."""
+    return user_id is not None and user_id == user.pk
 
 
-def may_flag_blocked(user) -> bool:
-    return has_role(user, Role.OFFICE, Role.COMMISSIONER, Role.HEAD)
+def extension_decision_refusal(user, extension: ExtensionRequest) -> str | None:
+    """Why `user` may not decide `extension`, or None when they may: the office decides, and
+    never on a request of its own."""
+    if not has_role(user, Role.OFFICE):
+        return _("只有营商办可以审批延期申请。")
+    if _is(user, extension.requested_by_id):
+        return _("不能审批本人提出的延期申请。")
+    return None
+
+
+def may_decide_extension(user, extension: ExtensionRequest) -> bool:
+    return extension_decision_refusal(user, extension) is None
+
+
+def may_flag_blocked(user, appeal: Appeal) -> bool:
+    """Set or clear 受阻: the commissioner, the office, and the heads of the departments still
+    holding the appeal (an active assignment), not a department whose part has ended."""
+    if has_role(user, Role.OFFICE, Role.COMMISSIONER):
+        return True
+    return any(
+        a.state in Assignment.ACTIVE_STATES and is_head_of(user, a.department_id)
+        for a in appeal.assignments.all()
+    )
 
 
 def may_publicise(user) -> bool:
@@ -109,13 +137,27 @@ def acts_for(user, assignment: Assignment) -> bool:
     return is_member(user, assignment.department_id)
 
 
-def may_review(user, reply: Reply) -> bool:
-    """A reply that says no is reviewed by the head of its department, then by the office."""
+def review_refusal(user, reply: Reply) -> str | None:
+    """Why `user` may not review `reply` now, or None when they may. A reply that says no is
+    reviewed by the head of its department, then by the office: never by its author, and the
+    office's review never by the person who passed the head's."""
+    if _is(user, reply.author_id):
+        return _("不能审核本人撰写的答复。")
     if reply.state == Reply.State.PENDING_HEAD:
-        return is_head_of(user, reply.assignment.department_id)
+        if not is_head_of(user, reply.assignment.department_id):
+            return _("只有承办单位负责人可以审核此答复。")
+        return None
     if reply.state == Reply.State.PENDING_OFFICE:
-        return has_role(user, Role.OFFICE)
-    return False
+        if not has_role(user, Role.OFFICE):
+            return _("只有营商办可以审核此答复。")
+        if _is(user, reply.head_reviewed_by_id):
+            return _("您已在单位负责人环节审核过此答复，营商办审核须由他人进行。")
+        return None
+    return _("该答复不在待审核状态。")
+
+
+def may_review(user, reply: Reply) -> bool:
+    return review_refusal(user, reply) is None
 
 
 def may_reveal_contact(user, appeal: Appeal) -> bool:
@@ -264,15 +306,21 @@ def check_extension_decision(extension: ExtensionRequest) -> None:
 
 # --- The list ----------------------------------------------------------------------------
 
-# Actions on the whole appeal: who may (a predicate on the user), and when.
+
+def _whatever_the_appeal(may: Callable) -> Callable:
+    """A "who" rule on the user alone, asked as one on the user and the appeal."""
+    return lambda user, appeal: may(user)
+
+
+# Actions on the whole appeal: who may (a predicate on the user and the appeal), and when.
 ON_APPEAL: dict[Action, tuple[Callable, Callable]] = {
-    Action.ROUTE: (may_triage, check_route),
-    Action.DECLINE: (may_triage, check_decline),
-    Action.MERGE: (may_triage, check_merge),
+    Action.ROUTE: (_whatever_the_appeal(may_triage), check_route),
+    Action.DECLINE: (_whatever_the_appeal(may_triage), check_decline),
+    Action.MERGE: (_whatever_the_appeal(may_triage), check_merge),
     Action.FLAG_BLOCKED: (may_flag_blocked, check_flag_blocked),
-    Action.PUBLICISE: (may_publicise, check_any_state),
-    Action.CLOSE: (may_close, check_close),
-    Action.FOLLOW_UP: (may_follow_up, check_follow_up),
+    Action.PUBLICISE: (_whatever_the_appeal(may_publicise), check_any_state),
+    Action.CLOSE: (_whatever_the_appeal(may_close), check_close),
+    Action.FOLLOW_UP: (_whatever_the_appeal(may_follow_up), check_follow_up),
 }
 
 # Actions of a department on its assignment (who: `acts_for`), and when.
@@ -308,7 +356,7 @@ def appeal_actions_for(user, appeal: Appeal) -> list[Allowed]:
 
 def _on_appeal(user, appeal: Appeal) -> Iterator[Allowed]:
     for code, (may, check) in ON_APPEAL.items():
-        if may(user) and _passes(check, appeal):
+        if may(user, appeal) and _passes(check, appeal):
             yield Allowed(code)
     if may_reveal_contact(user, appeal):
         yield Allowed(Action.REVEAL_CONTACT)
@@ -329,8 +377,6 @@ def _reviews(user, appeal: Appeal) -> Iterator[Allowed]:
 
 
 def _extension_decisions(user, appeal: Appeal) -> Iterator[Allowed]:
-    if not may_decide_extension(user):
-        return
     for extension in appeal.extensions.all():
-        if _passes(check_extension_decision, extension):
+        if _passes(check_extension_decision, extension) and may_decide_extension(user, extension):
             yield Allowed(Action.DECIDE_EXTENSION, extension=extension.pk)

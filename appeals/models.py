@@ -393,6 +393,15 @@ class Reply(models.Model):
     appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="replies")
     assignment = models.ForeignKey(Assignment, on_delete=models.PROTECT, related_name="replies")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    # Who passed the head's review: the office's review must be someone else's (actions).
+    head_reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("单位负责人审核人"),
+    )
     outcome = models.CharField(_("办理结果"), max_length=16, choices=Outcome.choices)
     content = models.TextField(_("答复内容"), max_length=5000)
     state = models.CharField(_("状态"), max_length=16, choices=State.choices)

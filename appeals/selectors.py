@@ -24,6 +24,7 @@ from appeals.models import (
     Assignment,
     Enterprise,
     ExtensionRequest,
+    IdempotencyKey,
     Notification,
     Reply,
     TimelineEvent,
@@ -203,16 +204,18 @@ def inbox_counts(user, *, department_id: int) -> dict[str, int]:
 
 def review_queue(user) -> QuerySet[Reply]:
     """Replies that say no, waiting for this user's review: as head of their departments, and
-    as the office."""
+    as the office; never their own, nor one they passed at the head's level (the rules of
+    actions.review_refusal, as a query)."""
     roles = roles_of(user)
     q = Q(
         state=Reply.State.PENDING_HEAD,
         assignment__department_id__in=department_ids_of(user, Membership.Role.HEAD),
     )
     if Role.OFFICE in roles:
-        q |= Q(state=Reply.State.PENDING_OFFICE)
+        q |= Q(state=Reply.State.PENDING_OFFICE) & ~Q(head_reviewed_by=user)
     return (
         Reply.objects.filter(q)
+        .exclude(author=user)
         .select_related("appeal", "assignment__department", "author")
         .order_by("created_at", "pk")
     )
@@ -229,11 +232,13 @@ def my_appeals(user) -> QuerySet[Appeal]:
 
 
 def pending_extensions(user) -> QuerySet[ExtensionRequest]:
-    """Extension requests waiting for the office's decision (none for other roles)."""
+    """Extension requests waiting for the office's decision (none for other roles), less the
+    user's own (actions.extension_decision_refusal)."""
     if Role.OFFICE not in roles_of(user):
         return ExtensionRequest.objects.none()
     return (
         ExtensionRequest.objects.filter(state=ExtensionRequest.State.PENDING)
+        .exclude(requested_by=user)
         .select_related("appeal", "assignment__department")
         .order_by("created_at", "pk")
     )
@@ -320,3 +325,18 @@ def assignments_of(appeal_ids: Iterable[int]) -> QuerySet[Assignment]:
 def replies_published() -> QuerySet[Reply]:
     """Replies the enterprise has seen."""
     return Reply.objects.filter(state=Reply.State.PUBLISHED)
+
+
+def idempotency_owner(actor, client: str) -> str:
+    """Whose `Idempotency-Key` it is: a user's, or for anonymous callers their address's."""
+    if actor is not None and actor.is_authenticated:
+        return f"user:{actor.pk}"
+    return f"anon:{client}"[:60]
+
+
+def idempotency_receipt_stored(*, actor, client: str, key: str) -> bool:
+    """A filing under this caller's `Idempotency-Key` has been made and its receipt kept: a
+    call with the key can only get that receipt back (or be refused), never file again."""
+    return IdempotencyKey.objects.filter(
+        owner=idempotency_owner(actor, client), key=key[:100], response__isnull=False
+    ).exists()

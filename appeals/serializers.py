@@ -3,6 +3,7 @@
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from appeals.actions import Action, appeal_actions_for
 from appeals.models import Appeal, Assignment, ExtensionRequest, Notification, Rating, Reply
@@ -261,6 +262,26 @@ class InboxItemOut(serializers.ModelSerializer):
 # --- Input ---------------------------------------------------------------------------------
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """A boolean the caller must send, whatever the content type. DRF reads a boolean missing
+    from a form body (form-encoded or multipart) as false, the way a browser leaves out an
+    unticked checkbox: a review without `approve` would send the reply back, a call without
+    `blocked` would clear the flag. Here a missing field is missing (400)."""
+
+    default_empty_html = empty
+
+
+class StrictPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """An id: a number or a numeric string, never a list or an object. DRF hands any JSON value
+    to the database lookup, and the ORM walks a nested list level by level: a few hundred
+    brackets, well inside what the JSON parser reads, were a RecursionError (500)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, list | dict):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
 class FileIn(serializers.Serializer):
     title = serializers.CharField(max_length=100)
     content = serializers.CharField(max_length=5000)
@@ -275,18 +296,20 @@ class FileIn(serializers.Serializer):
     contact_phone = serializers.CharField(
         max_length=30, required=False, default="", allow_blank=True
     )
-    category = serializers.PrimaryKeyRelatedField(
+    category = StrictPrimaryKeyRelatedField(
         queryset=Category.objects.filter(is_active=True),
         required=False,
         allow_null=True,
         default=None,
     )
-    region = serializers.PrimaryKeyRelatedField(
+    region = StrictPrimaryKeyRelatedField(
         queryset=Region.objects.all(), required=False, allow_null=True, default=None
     )
     channel = serializers.ChoiceField(choices=Appeal.Channel.choices, default=Appeal.Channel.API)
     priority = serializers.ChoiceField(
-        choices=Appeal.Priority.choices, default=Appeal.Priority.NORMAL
+        choices=Appeal.Priority.choices,
+        default=Appeal.Priority.NORMAL,
+        help_text="只有专员和营商办可以设定；其他调用方（含匿名）提交的值被忽略，按 normal 登记。",
     )
 
 
@@ -318,12 +341,12 @@ class TrackMaterialIn(TrackIn, ContentIn):
 
 
 class RouteIn(serializers.Serializer):
-    category = serializers.PrimaryKeyRelatedField(queryset=Category.objects.filter(is_active=True))
-    region = serializers.PrimaryKeyRelatedField(
+    category = StrictPrimaryKeyRelatedField(queryset=Category.objects.filter(is_active=True))
+    region = StrictPrimaryKeyRelatedField(
         queryset=Region.objects.all(), required=False, allow_null=True, default=None
     )
-    lead = serializers.PrimaryKeyRelatedField(queryset=Department.objects.all())
-    co_handlers = serializers.PrimaryKeyRelatedField(
+    lead = StrictPrimaryKeyRelatedField(queryset=Department.objects.all())
+    co_handlers = StrictPrimaryKeyRelatedField(
         queryset=Department.objects.all(), many=True, required=False, default=list
     )
     note = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
@@ -353,7 +376,7 @@ class ReplyIn(serializers.Serializer):
 
 
 class DecisionIn(serializers.Serializer):
-    approve = serializers.BooleanField()
+    approve = StrictBooleanField()
     note = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
 
 
@@ -363,7 +386,7 @@ class ExtensionIn(serializers.Serializer):
 
 
 class BlockIn(serializers.Serializer):
-    blocked = serializers.BooleanField()
+    blocked = StrictBooleanField()
     reason = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
 
 
@@ -407,4 +430,4 @@ class InboxQueryIn(serializers.Serializer):
 
 
 class PubliciseIn(serializers.Serializer):
-    public = serializers.BooleanField()
+    public = StrictBooleanField()

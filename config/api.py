@@ -88,7 +88,11 @@ def exception_handler(exc, context):
         if exc.field:
             data["fields"] = {exc.field: [exc.message]}
         return Response(data, status=exc.status)
-    if isinstance(exc, Http404):
+    if isinstance(exc, RecursionError):
+        # Input nested deeper than some code walking it can go (serializers refuse nested ids
+        # and StrictJSONParser what the parser cannot read; this is the net under both).
+        exc = exceptions.ParseError()
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()

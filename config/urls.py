@@ -13,6 +13,7 @@ from departments import apis as department_apis
 from reports import apis as report_apis
 from sla import apis as sla_apis
 
+handler400 = "config.views.bad_request"
 handler500 = "config.views.server_error"
 
 A = appeal_staff_apis

@@ -1,8 +1,11 @@
-"""Site-wide views: the error page for an unexpected failure."""
+"""Site-wide views: the error pages for an unexpected failure and for a request refused before
+any view read it."""
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpResponseServerError, JsonResponse
 from django.template import loader
 from django.utils.translation import gettext as _
+from django.views import defaults
 from django.views.decorators.csrf import requires_csrf_token
 
 from config.logs import current_request_id
@@ -25,3 +28,25 @@ def server_error(request, template_name="500.html"):
         )
     html = loader.get_template(template_name).render({"request_id": request_id})
     return HttpResponseServerError(html)
+
+
+# Refusals of a body past Django's limits (DATA_UPLOAD_MAX_MEMORY_SIZE, …_NUMBER_FIELDS, …_FILES).
+_TOO_LARGE = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
+
+
+@requires_csrf_token
+def bad_request(request, exception, template_name="400.html"):
+    """Django's answer to a request it refuses itself (SuspiciousOperation: an oversized body,
+    too many fields, a bad host header). The API answers in its own shape, with the request's
+    id, instead of Django's English page; pages keep Django's."""
+    if request.path.startswith("/api/"):
+        too_large = isinstance(exception, _TOO_LARGE)
+        return JsonResponse(
+            {
+                "code": "request_too_large" if too_large else "bad_request",
+                "message": _("请求内容过大。") if too_large else _("请求无效。"),
+                "request_id": getattr(request, "request_id", "") or current_request_id(),
+            },
+            status=400,
+        )
+    return defaults.bad_request(request, exception, template_name)

@@ -19,7 +19,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.errors import ServiceError
+from core.errors import ServiceError, ServiceForbidden
 from departments.roles import Role, has_role
 from reports.models import LeagueTable
 from sla.calendar import working_day_numbers
@@ -124,7 +124,7 @@ def league_compute(
 def league_publish(*, actor, quarter: str, now=None) -> LeagueTable:
     """Publish (and so freeze) a finished quarter's table. Only the office; once only."""
     if not has_role(actor, Role.OFFICE):
-        raise ServiceError("forbidden", _("只有营商办可以发布红黑榜。"))
+        raise ServiceForbidden("forbidden", _("只有营商办可以发布红黑榜。"))
     now = now or timezone.now()
     _start, end = quarter_bounds(quarter)
     if end >= timezone.localdate(now):

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from appeals import services
 from appeals.apis._base import public_view, valid
-from appeals.selectors import appeal_find_by_code, my_appeals
+from appeals.selectors import appeal_find_by_code, idempotency_receipt_stored, my_appeals
 from appeals.serializers import (
     AppealListOut,
     AppealPublicOut,
@@ -36,12 +36,31 @@ def _request_hash(data: dict) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def _idempotency_key(request) -> str:
+    return request.headers.get("Idempotency-Key", "").strip()
+
+
+class FilingThrottle(ScopedRateThrottle):
+    """The filing limit, which a retry does not spend: a call whose `Idempotency-Key` already
+    has a stored receipt files nothing (it gets the receipt back, or is refused), so a client
+    retrying after a lost answer is not locked out by its own retries."""
+
+    def allow_request(self, request, view) -> bool:
+        key = _idempotency_key(request)
+        if key and idempotency_receipt_stored(
+            actor=request.user, client=request.META.get("REMOTE_ADDR", ""), key=key
+        ):
+            return True
+        return super().allow_request(request, view)
+
+
 class AppealFileApi(APIView):
     """File an appeal. Without an account, or with one (session or token). A retried request
-    with the same `Idempotency-Key` header never files twice."""
+    with the same `Idempotency-Key` header never files twice, and does not count against the
+    filing limit."""
 
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [FilingThrottle]
     throttle_scope = "filing"
 
     @extend_schema(
@@ -61,7 +80,7 @@ class AppealFileApi(APIView):
     )
     def post(self, request):
         data = valid(FileIn, request.data)
-        key = request.headers.get("Idempotency-Key", "").strip()
+        key = _idempotency_key(request)
         if key:
             receipt, replayed = services.appeal_file_idempotent(
                 actor=request.user,

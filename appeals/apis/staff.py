@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from appeals import services
+from appeals.actions import may_publicise
 from appeals.apis._base import public_view, require_staff, staff_view, valid
 from appeals.filters import AppealFilter
 from appeals.selectors import (
@@ -296,7 +297,15 @@ class ExtensionDecideApi(_Action):
 
 @_action(PubliciseIn, "appeal_publicise")
 class PubliciseApi(_Action):
+    """The office's alone: anyone else is refused (403) before the appeal is looked up, so the
+    answer is the same for every number."""
+
     input_serializer = PubliciseIn
+
+    def post(self, request, number: str, **ids):
+        if not may_publicise(request.user):
+            raise exceptions.PermissionDenied
+        return super().post(request, number, **ids)
 
     def perform(self, request, appeal, data):
         services.appeal_publicise(actor=request.user, appeal_id=appeal.pk, **data)

@@ -234,7 +234,10 @@ class _Planner:
             title=title,
             content=content.format(**values),
             lead_hint=lead_hint,
-            priority=Appeal.Priority.URGENT if rng.random() < 0.1 else Appeal.Priority.NORMAL,
+            # Only staff say what is urgent (appeal_file ignores the public's choice).
+            priority=Appeal.Priority.URGENT
+            if rng.random() < 0.1 and channel in _STAFF_CHANNELS
+            else Appeal.Priority.NORMAL,
             explanation=explanation,
         )
 

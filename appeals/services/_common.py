@@ -90,6 +90,12 @@ def forbid_unless(allowed: bool, message: str = "") -> None:
         raise ServiceForbidden("forbidden", message or _("您没有执行此操作的权限。"))
 
 
+def forbid_for(refusal: str | None) -> None:
+    """Refuse with 403 for the reason a "who" rule of appeals.actions gives (None: allowed)."""
+    if refusal is not None:
+        raise ServiceForbidden("forbidden", refusal)
+
+
 def require_text(value: str, field_label: str, *, max_length: int = 5000) -> str:
     text = clean_prose(value or "")
     if not text:

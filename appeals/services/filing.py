@@ -24,6 +24,7 @@ from appeals.models import (
     IdempotencyKey,
     NumberSequence,
 )
+from appeals.selectors import idempotency_owner
 from appeals.services._common import record, require_role, require_text
 from appeals.services.notify import notify_event
 from appeals.validators import (
@@ -190,6 +191,10 @@ def appeal_file(
         raise ServiceError("invalid_priority", _("紧急程度无效。"))
     if channel not in (Appeal.Channel.WEB, Appeal.Channel.API):
         require_role(actor, Role.COMMISSIONER, Role.OFFICE)
+    if not has_role(actor, Role.COMMISSIONER, Role.OFFICE):
+        # Urgent jumps every queue and shortens every deadline: those who triage say what is
+        # urgent; the public's and enterprises' choice is ignored, not refused.
+        priority = Appeal.Priority.NORMAL
     title = require_text(clean_words(title), _("诉求标题"), max_length=100)
     content = require_text(content, _("诉求内容"), max_length=5000)
     enterprise_name = clean_words(enterprise_name)
@@ -278,10 +283,7 @@ def appeal_file_idempotent(
     """File once per `Idempotency-Key`: a retry with the same key and body gets the first
     response (with `True`); the same key with another body is refused. Keys belong to the
     caller: a user, or for anonymous callers their network address."""
-    if actor is not None and actor.is_authenticated:
-        owner = f"user:{actor.pk}"
-    else:
-        owner = f"anon:{client}"[:60]
+    owner = idempotency_owner(actor, client)
     try:
         with transaction.atomic():
             record = IdempotencyKey.objects.create(

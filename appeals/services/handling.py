@@ -12,7 +12,7 @@ from appeals.actions import (
     check_return,
     check_review,
     check_sign,
-    may_review,
+    review_refusal,
 )
 from appeals.models import (
     APPEAL_TRANSITIONS,
@@ -26,6 +26,7 @@ from appeals.models import (
 )
 from appeals.selectors import appeals_merged_into
 from appeals.services._common import (
+    forbid_for,
     forbid_unless,
     lock_appeal,
     record,
@@ -308,15 +309,15 @@ def reply_review(*, actor, reply_id: int, approve: bool, note: str = "") -> Repl
     department = reply.assignment.department
     check_review(reply)
     level = "head" if reply.state == Reply.State.PENDING_HEAD else "office"
-    forbid_unless(
-        may_review(actor, reply),
-        _("只有承办单位负责人可以审核此答复。") if level == "head" else "",
-    )
+    forbid_for(review_refusal(actor, reply))
     if not approve:
         note = require_text(note, _("退回意见"))
     reply.review_note = clean_prose(note)
+    also: tuple[str, ...] = ("review_note",)
     if approve and level == "head":
         new_state = Reply.State.PENDING_OFFICE
+        reply.head_reviewed_by = actor
+        also += ("head_reviewed_by",)
     elif approve:
         new_state = Reply.State.PUBLISHED
     else:
@@ -328,7 +329,7 @@ def reply_review(*, actor, reply_id: int, approve: bool, note: str = "") -> Repl
         actor=actor,
         reason=f"{level}_{'approved' if approve else 'sent_back'}",
         field="state",
-        also=("review_note",),
+        also=also,
     )
     event = record(
         appeal,

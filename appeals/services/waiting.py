@@ -14,7 +14,7 @@ from appeals.actions import (
     check_extension_request,
     check_flag_blocked,
     check_material_request,
-    may_decide_extension,
+    extension_decision_refusal,
     may_flag_blocked,
     may_publicise,
 )
@@ -29,6 +29,7 @@ from appeals.models import (
     Reply,
 )
 from appeals.services._common import (
+    forbid_for,
     forbid_unless,
     lock_appeal,
     record,
@@ -141,8 +142,8 @@ def extension_request(*, actor, assignment_id: int, days: int, reason: str) -> E
 def extension_decide(
     *, actor, extension_id: int, approve: bool, note: str = ""
 ) -> ExtensionRequest:
-    """The office approves (the department's deadline moves) or refuses an extension."""
-    forbid_unless(may_decide_extension(actor))
+    """The office approves (the department's deadline moves) or refuses an extension; the
+    person who asked for it never decides it."""
     appeal_id = (
         ExtensionRequest.objects.filter(pk=extension_id).values_list("appeal_id", flat=True).first()
     )
@@ -154,6 +155,7 @@ def extension_decide(
         .select_related("assignment__department")
         .get(pk=extension_id)
     )
+    forbid_for(extension_decision_refusal(actor, extension))
     check_extension_decision(extension)
     if not approve:
         note = require_text(note, _("审批意见"))
@@ -194,10 +196,15 @@ def extension_decide(
 @transaction.atomic
 def appeal_flag_blocked(*, actor, appeal_id: int, blocked: bool, reason: str = "") -> Appeal:
     """Flag an appeal as blocked (受阻: it shows red), or clear the flag."""
-    forbid_unless(may_flag_blocked(actor))
     if blocked:
         reason = require_text(reason, _("受阻原因"), max_length=2000)
+    # Locked first: who holds the appeal (its active assignments) is read under the appeal's
+    # lock, which every change of an assignment takes before it.
     appeal = lock_appeal(appeal_id)
+    forbid_unless(
+        may_flag_blocked(actor, appeal),
+        _("只有专员、营商办和仍在承办该诉求的单位负责人可以标记受阻。"),
+    )
     check_flag_blocked(appeal)
     if appeal.is_blocked == blocked:
         return appeal

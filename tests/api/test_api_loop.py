@@ -311,7 +311,7 @@ def test_a_commissioner_token_of_an_office_user_cannot_review_at_the_office_stag
     before = workflow.snapshot(appeal)
     refused = as_commissioner.post(url, {"approve": True}, format="json")
     assert refused.status_code == 403
-    assert refused.json() == {"code": "forbidden", "message": "您没有执行此操作的权限。"}
+    assert refused.json() == {"code": "forbidden", "message": "只有营商办可以审核此答复。"}
     assert workflow.snapshot(appeal) == before
 
     # The commissioner token still does what a commissioner may: see the appeal.
@@ -388,7 +388,7 @@ def test_only_the_office_publishes_a_league_table_through_the_api(
         published = api(office).post("/api/v1/league/2026Q1/publish/", format="json")
         again = api(office).post("/api/v1/league/2026Q1/publish/", format="json")
     assert empty.status_code == 400 and empty.json()["code"] == "league_empty"
-    assert refused.status_code == 400 and refused.json()["code"] == "forbidden"
+    assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
     assert published.status_code == 201 and published.json()["quarter"] == "2026Q1"
     assert again.status_code == 400 and again.json()["code"] == "already_published"
     bad = api(office).post("/api/v1/league/2026-Q9/publish/", format="json")

@@ -251,6 +251,41 @@ def reply_pending_office_review(w):
     return appeal
 
 
+def reply_by_the_head_pending_head_review(w):
+    # The head wrote it: there is no other head of the department to review it.
+    appeal = _sign(w, _routed(w), co=True)
+    services.reply_submit(
+        actor=w["lead_head"],
+        assignment_id=_lead(appeal),
+        outcome=Reply.Outcome.EXPLAINED,
+        content="依据现行政策暂无法支持，说明如下。",
+    )
+    return appeal
+
+
+def _office_joins_the_lead(w: World, role: Membership.Role) -> None:
+    membership_add(user=w["office"], department=w.dept_a, role=role)
+    # A fresh object: roles and memberships are cached on a user instance once read.
+    w.people["office"] = type(w["office"]).objects.get(pk=w["office"].pk)
+
+
+def reply_passed_by_the_office_as_head(w):
+    # The office user is also the lead's head and passed the head's level: the office's level
+    # is someone else's, and no other office user is here.
+    _office_joins_the_lead(w, Membership.Role.HEAD)
+    appeal = _sign(w, _routed(w), co=True)
+    reply = _say_no(w, appeal)
+    services.reply_review(actor=w["office"], reply_id=reply.pk, approve=True)
+    return appeal
+
+
+def extension_requested_by_the_office_as_member(w):
+    _office_joins_the_lead(w, Membership.Role.HANDLER)
+    appeal = _sign(w, _routed(w), co=True)
+    _ask_extension(w, appeal, "office", _lead(appeal))
+    return appeal
+
+
 def reply_sent_back(w):
     appeal = _sign(w, _routed(w), co=True)
     reply = _say_no(w, appeal)
@@ -328,6 +363,10 @@ STATES = {
     reply_pending_head_review: {*_HANDLING - {A.REPLY}, A.REVIEW, *_ANY_OPEN_APPEAL},
     reply_pending_office_review: {*_HANDLING - {A.REPLY}, A.REVIEW, *_ANY_OPEN_APPEAL},
     reply_sent_back: {*_HANDLING, *_ANY_OPEN_APPEAL},
+    # Separation of duties: nobody here may review or decide these.
+    reply_by_the_head_pending_head_review: {*_HANDLING - {A.REPLY}, *_ANY_OPEN_APPEAL},
+    reply_passed_by_the_office_as_head: {*_HANDLING - {A.REPLY}, *_ANY_OPEN_APPEAL},
+    extension_requested_by_the_office_as_member: {*_HANDLING, *_ANY_OPEN_APPEAL},
     replied: {A.CLOSE, *_ANY_OPEN_APPEAL},
     reopened: {*_HANDLING - {A.OPINION}, *_ANY_OPEN_APPEAL},
     closed: {A.FOLLOW_UP, *_ANY_ENDED_APPEAL},
@@ -477,10 +516,8 @@ def test_the_page_the_api_and_the_services_agree_for_every_persona(world, build)
         service = accepted_by_the_services(world, user, appeal)
         if page is None and api is None:
             # The doors refuse an appeal the user may not see (404) and non-staff (403)
-            # before any service runs. Only the blocked flag, which any department head may
-            # set, is accepted by its service alone (see the test below).
+            # before any service runs; the services accept nothing from them either.
             page = api = set()
-            service -= {(A.FLAG_BLOCKED, None)}
         if not page == api == service:
             disagreements.append((persona, page, api, service))
         offered_to_anyone |= {code for code, _id in service}
@@ -493,14 +530,12 @@ def test_every_action_has_a_page_form_a_service_and_a_state_where_it_is_offered(
     assert set().union(*STATES.values()) == set(Action)
 
 
-def test_a_head_of_another_department_is_kept_from_flagging_blocked_only_by_visibility(world):
-    # Pinned as it is: appeal_flag_blocked lets any head flag any open appeal, and the page
-    # and the API answer 404 because the appeal is not visible to that head's department.
+def test_a_head_of_another_department_cannot_flag_blocked_even_through_the_service(world):
     appeal = lead_signed(world)
     outsider = world["outsider_head"]
     assert offered_on_the_page(outsider, appeal) is None
     assert listed_by_the_api(outsider, appeal) is None
-    assert accepted_by_the_services(world, outsider, appeal) == {(A.FLAG_BLOCKED, None)}
+    assert accepted_by_the_services(world, outsider, appeal) == set()
 
 
 # --- The drifts between the page's old flags and the services, now gone -------------------
@@ -539,3 +574,59 @@ def test_the_enterprise_that_filed_an_appeal_cannot_reveal_its_contact_as_staff(
     appeal = assigned(world)
     assert appeal.filed_by == world["enterprise"]
     assert accepted_by_the_services(world, world["enterprise"], appeal) == set()
+
+
+# --- Separation of duties and the blocked flag ---------------------------------------------
+
+
+def test_a_department_whose_part_has_ended_can_no_longer_flag_blocked(world):
+    appeal = both_signed(world)
+    for persona in ("lead_head", "co_head"):
+        assert (A.FLAG_BLOCKED, None) in offered_on_the_page(world[persona], appeal)
+    services.opinion_submit(
+        actor=world["co_handler"], assignment_id=_co(world, appeal), content="无异议。"
+    )
+    appeal.refresh_from_db()
+    co_head = world["co_head"]
+    assert (A.FLAG_BLOCKED, None) not in offered_on_the_page(co_head, appeal)
+    assert (A.FLAG_BLOCKED, None) not in listed_by_the_api(co_head, appeal)
+    assert (A.FLAG_BLOCKED, None) not in accepted_by_the_services(world, co_head, appeal)
+    assert (A.FLAG_BLOCKED, None) in offered_on_the_page(world["lead_head"], appeal)
+
+
+def test_handlers_do_not_flag_blocked(world):
+    appeal = both_signed(world)
+    for persona in ("lead_handler", "co_handler"):
+        assert (A.FLAG_BLOCKED, None) not in accepted_by_the_services(world, world[persona], appeal)
+
+
+def _review_queue_numbers(user) -> set[str]:
+    client = APIClient()
+    client.force_authenticate(user)
+    return {r["number"] for r in client.get("/api/v1/reviews/").json()["results"]}
+
+
+def test_the_review_queues_leave_out_what_the_user_may_not_review_or_decide(world):
+    """The queues list the same replies and extension requests as the actions offer."""
+    own = reply_by_the_head_pending_head_review(world)
+    waiting_for_head = reply_pending_head_review(world)
+    passed_by_office = reply_passed_by_the_office_as_head(world)
+    waiting_for_office = reply_pending_office_review(world)
+    office = world["office"]
+    asked_by_office = lead_signed(world)
+    _ask_extension(world, asked_by_office, "office", _lead(asked_by_office))
+    asked_by_handler = extension_pending(world)
+
+    assert _review_queue_numbers(world["lead_head"]) == {waiting_for_head.number}
+    # The office user is a head of the lead department too: heads' replies are theirs to review.
+    assert _review_queue_numbers(office) == {
+        own.number,
+        waiting_for_head.number,
+        waiting_for_office.number,
+    }
+    client = Client()
+    client.force_login(office)
+    page = client.get(reverse("review_queue")).content.decode()
+    assert waiting_for_office.number in page and asked_by_handler.number in page
+    for number in (passed_by_office.number, asked_by_office.number):
+        assert number not in page

@@ -164,17 +164,20 @@ def test_an_appeal_left_in_triage_turns_yellow_then_red_on_the_commissioner_s_cl
 
 
 def test_an_urgent_appeal_must_be_routed_within_the_working_day_it_arrives(
-    travel, file_appeal, clock_of
+    travel, file_appeal, clock_of, commissioner
 ):
-    friday = file_appeal(priority=Appeal.Priority.URGENT).appeal
+    # Only staff say what is urgent (appeal_file ignores the public's priority).
+    friday = file_appeal(actor=commissioner, priority=Appeal.Priority.URGENT).appeal
     assert clock_of(friday, TRIAGE).due_date == date(2026, 3, 6)
     travel.move_to(datetime(2026, 3, 7, 9, 0, tzinfo=SHANGHAI))  # a Saturday
-    saturday = file_appeal(priority=Appeal.Priority.URGENT).appeal
+    saturday = file_appeal(actor=commissioner, priority=Appeal.Priority.URGENT).appeal
     assert clock_of(saturday, TRIAGE).due_date == date(2026, 3, 9)  # the next working day
 
 
-def test_an_urgent_appeal_runs_on_the_urgent_policy(travel, file_appeal, route, dept_a):
-    appeal = file_appeal(priority=Appeal.Priority.URGENT).appeal
+def test_an_urgent_appeal_runs_on_the_urgent_policy(
+    travel, file_appeal, route, dept_a, commissioner
+):
+    appeal = file_appeal(actor=commissioner, priority=Appeal.Priority.URGENT).appeal
     travel.move_to(ROUTED)
 
     route(appeal, lead=dept_a)

@@ -7,6 +7,7 @@ from appeals import services
 from appeals.models import Assignment, Opinion, Reply
 from core.errors import ServiceError, ServiceForbidden
 from departments.models import Membership
+from departments.roles import Role
 from tests.appeals.services.helpers import (
     NOW,
     S,
@@ -14,7 +15,7 @@ from tests.appeals.services.helpers import (
     history_reasons,
     submit_says_no,
 )
-from tests.factories import DepartmentFactory, MembershipFactory
+from tests.factories import DepartmentFactory, MembershipFactory, UserFactory
 from tests.workflow import assert_refused, co_assignment, lead_assignment
 
 pytestmark = pytest.mark.django_db
@@ -326,6 +327,65 @@ def test_only_the_office_may_give_the_second_approval(
 
     with assert_refused(appeal, "forbidden", error=ServiceForbidden):
         services.reply_review(actor=actor, reply_id=reply.pk, approve=True)
+
+
+# --- Separation of duties: nobody reviews their own reply, nobody passes both levels ----------
+
+
+def _joined(user, department, role: Membership.Role):
+    """`user` made a member of `department`, fresh (roles and memberships are cached on a user
+    instance once read)."""
+    MembershipFactory(user=user, department=department, role=role)
+    return type(user).objects.get(pk=user.pk)
+
+
+def test_a_head_cannot_review_a_reply_they_wrote(appeal_at, head_a, dept_a):
+    appeal = appeal_at(S.IN_PROGRESS)
+    reply = submit_says_no(appeal, head_a)
+
+    with assert_refused(appeal, "forbidden", error=ServiceForbidden) as caught:
+        services.reply_review(actor=head_a, reply_id=reply.pk, approve=True)
+    assert caught.value.message == "不能审核本人撰写的答复。"
+
+    other_head = _joined(UserFactory(username="head_a2"), dept_a, Membership.Role.HEAD)
+    services.reply_review(actor=other_head, reply_id=reply.pk, approve=True)
+    reply.refresh_from_db()
+    assert (reply.state, reply.head_reviewed_by) == (Reply.State.PENDING_OFFICE, other_head)
+
+
+def test_the_office_cannot_review_a_reply_it_wrote(appeal_at, office, head_a, dept_a):
+    # An office user who has put themself in the department writes the reply.
+    office = _joined(office, dept_a, Membership.Role.HANDLER)
+    appeal = appeal_at(S.IN_PROGRESS)
+    reply = submit_says_no(appeal, office)
+    services.reply_review(actor=head_a, reply_id=reply.pk, approve=True)
+
+    with assert_refused(appeal, "forbidden", error=ServiceForbidden) as caught:
+        services.reply_review(actor=office, reply_id=reply.pk, approve=True)
+    assert caught.value.message == "不能审核本人撰写的答复。"
+
+
+def test_one_person_never_passes_both_levels_of_the_same_reply(
+    appeal_at, handler_a, office, dept_a
+):
+    # An office user who has made themself the department's head approves at the head's level…
+    office = _joined(office, dept_a, Membership.Role.HEAD)
+    appeal = appeal_at(S.IN_PROGRESS)
+    reply = submit_says_no(appeal, handler_a)
+    services.reply_review(actor=office, reply_id=reply.pk, approve=True)
+    reply.refresh_from_db()
+    assert (reply.state, reply.head_reviewed_by) == (Reply.State.PENDING_OFFICE, office)
+
+    # …and cannot approve (nor send back) at the office's.
+    for approve in (True, False):
+        with assert_refused(appeal, "forbidden", error=ServiceForbidden) as caught:
+            services.reply_review(actor=office, reply_id=reply.pk, approve=approve, note="不同意")
+        assert caught.value.message == "您已在单位负责人环节审核过此答复，营商办审核须由他人进行。"
+
+    colleague = UserFactory(username="office2", roles=[Role.OFFICE])
+    services.reply_review(actor=colleague, reply_id=reply.pk, approve=True)
+    reply.refresh_from_db()
+    assert reply.state == Reply.State.PUBLISHED
 
 
 @pytest.mark.parametrize("level", ["head", "office"])
