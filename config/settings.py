@@ -203,6 +203,25 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "qihu@localhost")
 
+# Django's cache holds the limits (API throttles, the tracking lockout) and the working-day
+# calendar's version stamp. Production runs several processes (gunicorn workers, Celery), and a
+# limit kept in one process's memory holds for that process only: CACHE_URL=redis://… shares
+# them. Without it (bin/serve, the tests, the embedded SQLite and file-broker mode) each process
+# keeps a local in-memory cache.
+CACHE_URL = env_str("CACHE_URL", "")
+if CACHE_URL:
+    if not CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(f"CACHE_URL={CACHE_URL!r} is not a redis:// URL.")
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "qihu",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # Celery. The embedded default is kombu's filesystem transport under var/, so a newcomer needs
 # no Redis; production sets CELERY_BROKER_URL=redis://…
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
