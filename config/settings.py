@@ -57,7 +57,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's, with a failed save while the database is gone answering the 503 page.
+    "config.middleware.SessionMiddleware",
     "departments.sessions.IdleSessionMiddleware",
     "config.middleware.ChosenLanguageMiddleware",
     "config.middleware.RefuseLookupParamsMiddleware",
