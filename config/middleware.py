@@ -92,6 +92,7 @@ def database_unavailable_response(request, exception: BaseException) -> HttpResp
     is still in it, and the next load of the page shows it (appeals.views.public)."""
     logger.error("database unavailable: %s %s", request.method, request.path, exc_info=exception)
     message = _("系统暂时无法访问数据库，请稍后重试。")
+    response: HttpResponse
     if request.path.startswith("/api/"):
         response = JsonResponse({"code": "database_unavailable", "message": message})
     else:
