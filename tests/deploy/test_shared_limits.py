@@ -34,8 +34,9 @@ START_SECONDS = 60
 TRACKING_RATE = 6  # API_TRACKING_RATE for the servers: per minute
 
 # Transactional: no test transaction open while the SQLite database is copied (it would
-# hold the lock the copy waits for), and PostgreSQL servers see what is committed.
-pytestmark = pytest.mark.django_db(transaction=True)
+# hold the lock the copy waits for), and PostgreSQL servers see what is committed; the rows
+# the migrations wrote (role groups) are put back for the tests after.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def _free_port() -> int:
