@@ -657,18 +657,21 @@ class Notification(models.Model):
 
 class IdempotencyKey(models.Model):
     """A filing made through the API with an `Idempotency-Key` header: a retried request gets
-    the first response back instead of filing twice. The stored response holds the query code,
-    so rows are purged after a day (appeals.idempotency_purge)."""
+    the first response back instead of filing twice. Neither the Idempotency-Key nor the query
+    code is stored in clear: the row is found by a keyed hash of the Idempotency-Key, and the
+    receipt (with the query code) is sealed under a key derived from the Idempotency-Key
+    (core.sealing), which only the caller holds. Rows are purged after a day
+    (appeals.idempotency_purge)."""
 
-    key = models.CharField(max_length=100)
-    owner = models.CharField(max_length=60)  # "user:<id>" or "anon"
+    key_hash = models.CharField(max_length=64)
+    owner = models.CharField(max_length=60)  # "user:<id>" or "anon:<address>"
     request_hash = models.CharField(max_length=64)
     appeal = models.ForeignKey(Appeal, null=True, on_delete=models.CASCADE, related_name="+")
-    response = models.JSONField(null=True)
+    sealed_receipt = models.BinaryField(null=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["owner", "key"], name="idempotency_unique_key")
+            models.UniqueConstraint(fields=["owner", "key_hash"], name="idempotency_unique_key")
         ]
         indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]

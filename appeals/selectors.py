@@ -29,6 +29,7 @@ from appeals.models import (
     Reply,
     TimelineEvent,
 )
+from core.sealing import lookup_hash
 from departments.models import Membership
 from departments.roles import Role, roles_of
 from departments.selectors import department_ids_of, region_ids_within
@@ -338,5 +339,7 @@ def idempotency_receipt_stored(*, actor, client: str, key: str) -> bool:
     """A filing under this caller's `Idempotency-Key` has been made and its receipt kept: a
     call with the key can only get that receipt back (or be refused), never file again."""
     return IdempotencyKey.objects.filter(
-        owner=idempotency_owner(actor, client), key=key[:100], response__isnull=False
+        owner=idempotency_owner(actor, client),
+        key_hash=lookup_hash(key[:100]),
+        sealed_receipt__isnull=False,
     ).exists()

@@ -5,9 +5,11 @@ import logging
 import time
 
 from django.conf import settings
+from django.contrib.sessions import middleware as sessions
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import translation
 from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
@@ -71,13 +73,48 @@ class RefuseLookupParamsMiddleware:
         return self.get_response(request)
 
 
+def database_gone(exception: BaseException | None) -> bool:
+    """Whether `exception`, or one it was raised from, says the database connection broke.
+    Django turns a failed session save into UpdateError, then SessionInterrupted (400)."""
+    seen = 0
+    while exception is not None and seen < 10:
+        if isinstance(exception, OperationalError | InterfaceError):
+            return True
+        exception = exception.__cause__ or exception.__context__
+        seen += 1
+    return False
+
+
+def database_unavailable_response(request, exception: BaseException) -> HttpResponse:
+    """503 with Retry-After, in the API's shape under /api/. Rendered without the base template
+    or the request's context: its processors would query the database again. On the receipt
+    page the filer learns that the code is still there: a 5xx saves no session, so the receipt
+    is still in it, and the next load of the page shows it (appeals.views.public)."""
+    logger.error("database unavailable: %s %s", request.method, request.path, exc_info=exception)
+    message = _("系统暂时无法访问数据库，请稍后重试。")
+    response: HttpResponse
+    if request.path.startswith("/api/"):
+        response = JsonResponse({"code": "database_unavailable", "message": message})
+    else:
+        if request.path == reverse("appeal_receipt"):
+            message += _("您的诉求已登记，回执仍为您保留：稍后刷新本页即可再次看到登记号和查询码。")
+        response = HttpResponse(
+            render_to_string("503.html", {"message": message}), content_type="text/html"
+        )
+    response.status_code = 503
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 class DatabaseUnavailableMiddleware:
     """A request whose database connection broke (PostgreSQL restarted or failed over, the
     connection killed) answers 503 with Retry-After instead of a 500 trace. Its transaction was
     rolled back (or, if the connection died during COMMIT, its outcome is unknown: a filing is
     retried safely with the same Idempotency-Key). Django drops the broken connection when the
     request ends, and the health check (CONN_HEALTH_CHECKS) replaces a dead kept connection at
-    the next request, so the site recovers by itself."""
+    the next request, so the site recovers by itself. This covers the view; a failure in
+    another middleware (the session read there) reaches config.views.server_error, and a failed
+    session save SessionMiddleware below."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -88,20 +125,22 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request, exception):
         if not isinstance(exception, OperationalError | InterfaceError):
             return None
-        logger.error(
-            "database unavailable: %s %s", request.method, request.path, exc_info=exception
-        )
-        message = _("系统暂时无法访问数据库，请稍后重试。")
-        if request.path.startswith("/api/"):
-            response = JsonResponse({"code": "database_unavailable", "message": message})
-        else:
-            # No base template: its context processors would query the database again.
-            response = HttpResponse(
-                render_to_string("503.html", {"message": message}), content_type="text/html"
-            )
-        response.status_code = 503
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-        return response
+        return database_unavailable_response(request, exception)
+
+
+class SessionMiddleware(sessions.SessionMiddleware):
+    """Django's, except that a session save failing because the database is gone answers the
+    503 page: Django's own answers 500 for a new session and an English "Bad Request (400)"
+    (SessionInterrupted) for an existing one. A 5xx response saves no session, so nothing the
+    request put in it is kept, and nothing it took out is lost."""
+
+    def process_response(self, request, response):
+        try:
+            return super().process_response(request, response)
+        except Exception as exc:
+            if not database_gone(exc):
+                raise
+            return database_unavailable_response(request, exc)
 
 
 class RequestIdMiddleware:

@@ -10,6 +10,7 @@ from appeals.apis import public as appeal_public_apis
 from appeals.apis import staff as appeal_staff_apis
 from config.health import healthz
 from departments import apis as department_apis
+from departments import password_reset
 from reports import apis as report_apis
 from sla import apis as sla_apis
 
@@ -123,6 +124,18 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    # Password reset throttled and audited (departments/password_reset.py); Django's other
+    # account pages as they are.
+    path(
+        "accounts/password_reset/",
+        password_reset.PasswordResetView.as_view(),
+        name="password_reset",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        password_reset.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("accounts/two-factor/", include("departments.two_factor.urls")),
     path("api/v1/", include(api_v1)),

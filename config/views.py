@@ -1,6 +1,8 @@
 """Site-wide views: the error pages for an unexpected failure and for a request refused before
 any view read it."""
 
+import sys
+
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpResponseServerError, JsonResponse
 from django.template import loader
@@ -9,6 +11,7 @@ from django.views import defaults
 from django.views.decorators.csrf import requires_csrf_token
 
 from config.logs import current_request_id
+from config.middleware import database_gone, database_unavailable_response
 
 
 @requires_csrf_token
@@ -16,6 +19,11 @@ def server_error(request, template_name="500.html"):
     """A generic message and the request's id, which the user can quote and the log lines of
     that request carry. Rendered without the request's context: the processors (roles, unread
     messages) need the database, which may be what failed. The API answers in its own shape."""
+    failure = sys.exc_info()[1]  # Django calls this view while handling the exception
+    if database_gone(failure):
+        # The database broke outside a view (e.g. the session read by a middleware): the 503
+        # page with Retry-After, as DatabaseUnavailableMiddleware answers for a view.
+        return database_unavailable_response(request, failure)
     request_id = getattr(request, "request_id", "") or current_request_id()
     if request.path.startswith("/api/"):
         return JsonResponse(

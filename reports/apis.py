@@ -65,7 +65,13 @@ class BoardTrendApi(APIView):
     @extend_schema(
         tags=["office"],
         operation_id="board_trend",
-        responses=serializers.ListField(child=serializers.DictField()),
+        responses={
+            200: {
+                "type": "array",
+                "items": {"type": "object", "additionalProperties": True},
+                "description": "One object a day: day, the board's totals, the year's rates.",
+            }
+        },
     )
     def get(self, request):
         _require(request.user, *BOARD_ROLES)

@@ -33,22 +33,23 @@ POLL_SECONDS = 60
 STOP_SECONDS = 20
 
 
-def redis_database() -> Iterator[str]:
+def redis_database(url: str = REDIS_URL) -> Iterator[str]:
     """For a fixture (`yield from redis_database()`): the URL of an empty Redis database,
-    emptied again afterwards. Skips without Redis, fails under REQUIRE_SERVICES=1 (CI)."""
+    emptied again afterwards (that database only). Skips without Redis, fails under
+    REQUIRE_SERVICES=1 (CI)."""
     import redis
 
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
     try:
         client.ping()
     except redis.RedisError as exc:
-        reason = f"Redis does not answer a PING at {REDIS_URL} ({type(exc).__name__})"
+        reason = f"Redis does not answer a PING at {url} ({type(exc).__name__})"
         if os.environ.get("REQUIRE_SERVICES") == "1":  # CI: a missing Redis is a failure
             pytest.fail(reason)
         pytest.skip(reason)
     client.flushdb()
     try:
-        yield REDIS_URL
+        yield url
     finally:
         client.flushdb()
         client.close()

@@ -35,6 +35,7 @@ from appeals.validators import (
     validate_phone,
 )
 from core.errors import ServiceError
+from core.sealing import lookup_hash, seal, unseal
 from departments.models import Category, Region
 from departments.roles import Role, has_role
 
@@ -282,31 +283,39 @@ def appeal_file_idempotent(
 ) -> tuple[dict, bool]:
     """File once per `Idempotency-Key`: a retry with the same key and body gets the first
     response (with `True`); the same key with another body is refused. Keys belong to the
-    caller: a user, or for anonymous callers their network address."""
+    caller: a user, or for anonymous callers their network address. The stored receipt is
+    sealed under the key itself (core.sealing): the table holds no query code in clear."""
     owner = idempotency_owner(actor, client)
+    key = key[:100]
+    key_hash = lookup_hash(key)
     try:
         with transaction.atomic():
             record = IdempotencyKey.objects.create(
-                key=key[:100], owner=owner, request_hash=request_hash
+                key_hash=key_hash, owner=owner, request_hash=request_hash
             )
             filed = appeal_file(actor=actor, **fields)
-            record.appeal = filed.appeal
-            record.response = {
+            receipt = {
                 "number": filed.appeal.number,
                 "query_code": filed.query_code,
                 "status": filed.appeal.status,
                 "filed_at": timezone.localtime(filed.appeal.filed_at).isoformat(),
             }
-            record.save(update_fields=["appeal", "response"])
-            return record.response, False
+            record.appeal = filed.appeal
+            record.sealed_receipt = seal(receipt, secret=key, context=owner)
+            record.save(update_fields=["appeal", "sealed_receipt"])
+            return receipt, False
     except IntegrityError:
         # The same key was used before (or by a concurrent request, which has committed).
-        existing = IdempotencyKey.objects.filter(key=key[:100], owner=owner).first()
-        if existing is None or existing.request_hash != request_hash or existing.response is None:
+        existing = IdempotencyKey.objects.filter(key_hash=key_hash, owner=owner).first()
+        if (
+            existing is None
+            or existing.request_hash != request_hash
+            or existing.sealed_receipt is None
+        ):
             raise ServiceError(
                 "idempotency_key_reused", _("该 Idempotency-Key 已用于另一份不同的诉求。")
             ) from None
-        return existing.response, True
+        return unseal(existing.sealed_receipt, secret=key, context=owner), True
 
 
 def idempotency_purge(*, now=None, keep_hours: int = 24) -> int:

@@ -1,5 +1,7 @@
 """Pages for enterprises and the public: file, receipt, track, rate; my appeals."""
 
+import contextlib
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
@@ -97,20 +99,35 @@ def _client_key(request) -> str:
     return f"track-failures:{request.META.get('REMOTE_ADDR', '')}"
 
 
+def _track_attempt_counted(key: str) -> bool:
+    """Count an attempt before its code is compared, and say whether it is within the limit.
+    One atomic increment in the shared cache (CACHE_URL): requests racing in several processes
+    can never all read "9 so far" and be evaluated together. The window runs from the first
+    attempt; a successful attempt is taken back."""
+    cache.add(key, 0, TRACK_FAILURES_WINDOW)
+    try:
+        attempts = cache.incr(key)
+    except ValueError:  # the window ended between add and incr
+        cache.set(key, 1, TRACK_FAILURES_WINDOW)
+        attempts = 1
+    return attempts <= TRACK_FAILURES_LIMIT
+
+
 def track(request):
     """Tracking by number and query code, sent by POST so the code never appears in a URL.
     A wrong number and a wrong code get the same answer; repeated failures are slowed down."""
     form = TrackForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        failures = cache.get(_client_key(request), 0)
-        if failures >= TRACK_FAILURES_LIMIT:
+        key = _client_key(request)
+        if not _track_attempt_counted(key):
             form.add_error(None, _("查询失败次数过多，请15分钟后再试。"))
         else:
             appeal = appeal_find_by_code(form.cleaned_data["number"], form.cleaned_data["code"])
             if appeal is None:
-                cache.set(_client_key(request), failures + 1, TRACK_FAILURES_WINDOW)
                 form.add_error(None, _("登记号或查询码不正确，请核对后重试。"))
             else:
+                with contextlib.suppress(ValueError):  # unless the window just ended
+                    cache.decr(key)  # only failures count
                 tracking_grant(request, appeal)
                 return redirect("track_detail", number=appeal.number)
     return render(request, "appeals/track.html", {"form": form}, status=400 if form.errors else 200)

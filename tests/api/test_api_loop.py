@@ -410,3 +410,43 @@ def test_an_unsatisfied_rating_through_the_api_must_choose_re_handling_or_an_end
         url, {"score": "unsatisfied", "rehandle": False, "comment": "已起诉。"}, format="json"
     )
     assert ended.status_code == 200 and ended.json()["status"] == Appeal.Status.CLOSED
+
+
+def _stored_rows_text() -> str:
+    """Every column of every idempotency row, as the database holds it (a backup would)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM appeals_idempotencykey")
+        rows = cursor.fetchall()
+    return repr(rows) + "".join(
+        bytes(value).decode("latin-1")
+        for row in rows
+        for value in row
+        if isinstance(value, bytes | memoryview)
+    )
+
+
+def test_the_idempotency_store_keeps_neither_the_query_code_nor_the_key_in_clear(api):
+    first = _ok(api().post(FILE_URL, FILING, format="json", HTTP_IDEMPOTENCY_KEY="erp-4711"), 201)
+    stored = _stored_rows_text()
+    assert first["query_code"] not in stored
+    assert first["query_code"].replace("-", "") not in stored
+    assert "erp-4711" not in stored
+
+
+def test_a_replay_with_the_same_key_returns_the_same_receipt_which_another_key_cannot_open(api):
+    from cryptography.exceptions import InvalidTag
+
+    from appeals.models import IdempotencyKey
+    from core.sealing import unseal
+
+    first = _ok(api().post(FILE_URL, FILING, format="json", HTTP_IDEMPOTENCY_KEY="erp-4712"), 201)
+    again = _ok(api().post(FILE_URL, FILING, format="json", HTTP_IDEMPOTENCY_KEY="erp-4712"), 200)
+    assert again == first
+    row = IdempotencyKey.objects.get()
+    assert unseal(row.sealed_receipt, secret="erp-4712", context=row.owner) == first
+    with pytest.raises(InvalidTag):
+        unseal(row.sealed_receipt, secret="erp-4713", context=row.owner)
+    with pytest.raises(InvalidTag):  # nor can the row be moved to another caller
+        unseal(row.sealed_receipt, secret="erp-4712", context="user:1")

@@ -9,6 +9,7 @@ import time_machine
 from appeals import tasks
 from appeals.models import IdempotencyKey
 from config.celery import app
+from core.sealing import lookup_hash, seal
 
 pytestmark = pytest.mark.django_db
 
@@ -17,10 +18,10 @@ NOW = datetime(2026, 3, 2, 9, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 def _receipt(key: str, age: timedelta) -> IdempotencyKey:
     return IdempotencyKey.objects.create(
-        key=key,
+        key_hash=lookup_hash(key),
         owner="anon:203.0.113.7",
         request_hash="0" * 64,
-        response={"number": "XC-2026-000001", "query_code": "ABCD-EFGH"},
+        sealed_receipt=seal({"number": "XC-2026-000001"}, secret=key, context="anon:203.0.113.7"),
         created_at=NOW - age,
     )
 
@@ -35,7 +36,8 @@ def test_receipts_older_than_a_day_are_purged_and_fresh_ones_kept():
         assert tasks.idempotency_purge.delay().get() == 2
         assert tasks.idempotency_purge.delay().get() == 0
 
-    assert set(IdempotencyKey.objects.values_list("key", flat=True)) == {"fresh", "almost"}
+    kept = set(IdempotencyKey.objects.values_list("key_hash", flat=True))
+    assert kept == {lookup_hash("fresh"), lookup_hash("almost")}
 
 
 def test_the_purge_runs_every_hour():

@@ -122,6 +122,10 @@ class PrivateRedis:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    @property
+    def cache_url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/1"
+
     def start(self) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
@@ -293,6 +297,7 @@ def installation(tmp_path, fresh_database, private_redis) -> Iterator[Installati
         "DJANGO_HTTPS": "false",  # plain HTTP on the loopback
         "DATABASE_URL": fresh_database,
         "CELERY_BROKER_URL": private_redis.url,
+        "CACHE_URL": private_redis.cache_url,
         "VAR_DIR": str(tmp_path / "var"),
         "STATIC_ROOT": str(tmp_path / "static"),
         "MEDIA_ROOT": str(tmp_path / "media"),

@@ -46,10 +46,19 @@ def test_an_account_is_locked_after_five_failures_even_with_the_right_password(o
     assert locked.status_code == 429
     page = locked.content.decode()
     assert "账号已被暂时锁定" in page and "30 分钟" in page
-    # From another browser and address, with the right password: still locked.
-    other = Client(REMOTE_ADDR="10.9.9.9")
-    assert _login(other, officer.username, PASSWORD).status_code == 429
-    assert not _logged_in(other)
+    # From that address, even with the right password: still locked.
+    assert _login(client, officer.username, PASSWORD).status_code == 429
+    assert not _logged_in(client)
+
+
+def test_a_stranger_cannot_keep_an_account_locked_out_from_another_address(officer, settings):
+    stranger = Client(REMOTE_ADDR="203.0.113.7")
+    for _ in range(settings.AXES_FAILURE_LIMIT + 3):
+        _login(stranger, officer.username, "wrong-guess")
+    assert _login(stranger, officer.username, PASSWORD).status_code == 429
+    owner = Client(REMOTE_ADDR="10.9.9.9")  # the owner, at the office
+    assert _login(owner, officer.username, PASSWORD).status_code == 302
+    assert _logged_in(owner)
 
 
 def test_the_lock_lifts_after_the_cool_off(officer, settings):

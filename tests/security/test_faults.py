@@ -45,6 +45,7 @@ from appeals.services.notify import notification_deliver
 from appeals.validators import mask_phone
 from appeals.views import public as public_views
 from config.celery import app
+from core.sealing import lookup_hash
 from departments.models import Membership
 from departments.roles import Role
 from sla.calendar import _reset_cache
@@ -196,7 +197,7 @@ def test_the_same_idempotency_key_from_two_threads_at_once_files_once_with_one_r
         assert sorted([status_a, status_b]) == [200, 201], (body_a, body_b)
         assert body_a == body_b
         assert Appeal.objects.count() == n + 1
-        assert IdempotencyKey.objects.filter(key=f"erp-race-{n}").count() == 1
+        assert IdempotencyKey.objects.filter(key_hash=lookup_hash(f"erp-race-{n}")).count() == 1
         assert_receipts_match_rows([body_a])
 
 
@@ -597,3 +598,68 @@ def test_a_request_whose_database_connection_broke_answers_503_not_a_500_trace(c
     assert page.status_code == 503
     assert page["Retry-After"] == "5"
     assert "系统暂时无法访问数据库，请稍后重试。" in page.content.decode()
+
+
+def _session_store_gone(*args, **kwargs):
+    raise OperationalError("server closed the connection unexpectedly")
+
+
+RECEIPT_NUMBER = re.compile(r'id="receipt-number">([^<]+)<')
+
+
+def _file_on_the_web(client) -> None:
+    response = client.post(
+        "/file/", {"is_anonymous": "on", "title": "报装迟迟未办理", "content": "三个月无进展。"}
+    )
+    assert response.status_code == 302 and response["Location"] == "/file/receipt/"
+
+
+@pytest.mark.django_db
+def test_a_session_that_cannot_be_read_answers_the_503_page_on_every_page(monkeypatch):
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.test import Client
+
+    client = Client(raise_request_exception=False)
+    _file_on_the_web(client)  # the filer now has a session
+    monkeypatch.setattr(SessionStore, "_get_session_from_db", _session_store_gone)
+    for path in ("/", "/track/", "/file/", "/file/receipt/"):
+        page = client.get(path)
+        assert page.status_code == 503, path
+        assert page["Retry-After"] == "5"
+        assert "系统暂时无法访问数据库，请稍后重试。" in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_receipt_whose_session_cannot_be_saved_answers_503_and_shows_the_code_on_reload(
+    monkeypatch,
+):
+    from django.contrib.sessions.models import Session
+    from django.test import Client
+
+    client = Client(raise_request_exception=False)
+    _file_on_the_web(client)
+    with monkeypatch.context() as database_down:
+        # The receipt is read, then taking it out of the session cannot be saved.
+        database_down.setattr(Session, "save", _session_store_gone)
+        page = client.get("/file/receipt/")
+        assert page.status_code == 503  # Django answered "Bad Request (400)" in English
+        text = page.content.decode()
+        assert "系统暂时无法访问数据库" in text and "稍后刷新本页即可再次看到" in text
+        assert not RECEIPT_NUMBER.search(text)
+    # What the 503 page promised: the receipt is still there, once.
+    again = client.get("/file/receipt/")
+    assert again.status_code == 200 and RECEIPT_NUMBER.search(again.content.decode())
+    assert client.get("/file/receipt/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_new_session_that_cannot_be_saved_answers_the_503_page(monkeypatch):
+    from django.contrib.sessions.models import Session
+    from django.test import Client
+
+    monkeypatch.setattr(Session, "save", _session_store_gone)
+    response = Client(raise_request_exception=False).post(
+        "/file/", {"is_anonymous": "on", "title": "报装迟迟未办理", "content": "三个月无进展。"}
+    )
+    assert response.status_code == 503  # was a 500 trace page
+    assert "系统暂时无法访问数据库，请稍后重试。" in response.content.decode()
