@@ -6,7 +6,8 @@
 #
 #   .ci/schemathesis.sh http://127.0.0.1:8000      a running server; tokens from the environment:
 #       ST_ENTERPRISE_TOKEN=qh_…                  an enterprise account's token
-#       ST_STAFF_TOKENS="qh_… qh_…"               staff tokens, e.g. the office and a commissioner
+#       ST_STAFF_TOKENS="qh_… qh_…"               staff tokens, e.g. the office, a commissioner,
+#                                                  a department's handler and its head
 #   .ci/schemathesis.sh                            no URL: builds a scratch SQLite database with
 #                                                  the demo city, issues the tokens, serves it on a
 #                                                  free local port, runs the passes, cleans up.
@@ -48,7 +49,10 @@ if [ -z "$URL" ]; then
   .venv/bin/python manage.py demo_data --appeals 40 >/dev/null
   token() { .venv/bin/python manage.py api_token_create --user "$1" --role "$2" --name schemathesis; }
   ST_ENTERPRISE_TOKEN=$(token enterprise1 enterprise)
+  # The handler and the head of the land bureau (zrj), which leads the demo's land appeals: a
+  # department caller who may act, not only one refused.
   ST_STAFF_TOKENS="$(token office office) $(token commissioner1 commissioner)"
+  ST_STAFF_TOKENS+=" $(token zrj_handler handler) $(token zrj_head head)"
   PORT=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   URL=http://127.0.0.1:$PORT
   # Two worker processes: the passes run side by side and one process would serialise them.

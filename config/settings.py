@@ -252,6 +252,14 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 APPEAL_NUMBER_PREFIX = env_str("APPEAL_NUMBER_PREFIX", "XC")
 APPEAL_ATTACHMENT_MAX_BYTES = env_int("APPEAL_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 APPEAL_ATTACHMENT_MAX_COUNT = env_int("APPEAL_ATTACHMENT_MAX_COUNT", 5)
+# A Word or Excel file is a zip: what it may inflate to when opened (a 200 KB zip bomb inflates
+# to 200 MB), how far it may inflate per stored byte (text-heavy workbooks reach about 20:1,
+# bombs 1000:1) and how many parts it may hold (real documents hold tens to a few hundred).
+APPEAL_ATTACHMENT_MAX_INFLATED_BYTES = env_int(
+    "APPEAL_ATTACHMENT_MAX_INFLATED_BYTES", 100 * 1024 * 1024
+)
+APPEAL_ATTACHMENT_MAX_RATIO = 100
+APPEAL_ATTACHMENT_MAX_ENTRIES = 1000
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

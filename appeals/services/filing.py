@@ -1,6 +1,10 @@
 """Filing: an appeal is registered with a unique number and a secret query code at once."""
 
 import re
+import shutil
+import tempfile
+import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -70,9 +74,21 @@ def _issue_number(now) -> str:
     return f"{prefix}-{year}-{seq.last:06d}"
 
 
-# Markup in the first bytes of a file that claims to be a document or an image: a polyglot (a
-# real PNG header with a page behind it) that a browser or an old viewer may run as HTML.
-_MARKUP = (b"<!doctype html", b"<html", b"<script", b"<svg", b"<iframe", b"<body", b"<?php")
+# Markup anywhere in a file that claims to be a document or an image: a polyglot (a real PNG
+# header with a page behind it, or a page after a megabyte of padding) that a browser or an old
+# viewer may run as HTML. A tag name counts only when a space, "/" or ">" ends it, as in the
+# browsers' own sniffing: four random bytes spelling "<svg" turn up in one compressed photo in
+# a hundred, five with the terminator almost never.
+_MARKUP = re.compile(rb"<(?:!doctype\s+html|html|script|svg|iframe|body)[\s/>]|<\?php", re.I)
+_MARKUP_LONGEST = len(b"<!doctype") + 64  # the overlap between chunks, whitespace included
+_CHUNK = 1024 * 1024
+# Entries of an Office file that are archives themselves (a zip in the zip, as in 42.zip): their
+# own inflation is not in the outer central directory, so they are refused.
+_ARCHIVE_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"Rar!", b"7z\xbc\xaf", b"\x1f\x8b")
+_ZIP_TYPES = {
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 # filetype does not name Word 97 and Excel 97 files: both are OLE2 compound files, which only
 # the extension tells apart.
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -111,14 +127,106 @@ def attachment_check(upload: UploadedFile) -> str:
     if not mime and head.startswith(_OLE2):
         mime = _OLE2_TYPES.get(suffix, "")
     allowed = ALLOWED_UPLOADS.get(mime, ())
-    if not allowed or suffix not in allowed or any(m in head.lower() for m in _MARKUP):
-        raise ServiceError(
-            "attachment_type",
-            _("附件“%(name)s”的类型不支持。请上传 PDF、JPG、PNG、Word 或 Excel 文件。")
-            % {"name": name},
-            field="attachments",
-        )
+    if not allowed or suffix not in allowed or _has_markup(upload):
+        raise _unsupported(name)
+    if mime in _ZIP_TYPES:
+        _office_zip_check(upload, name)
     return mime
+
+
+def _unsupported(name: str) -> ServiceError:
+    return ServiceError(
+        "attachment_type",
+        _("附件“%(name)s”的类型不支持。请上传 PDF、JPG、PNG、Word 或 Excel 文件。")
+        % {"name": name},
+        field="attachments",
+    )
+
+
+def _has_markup(upload: UploadedFile) -> bool:
+    """Whether markup appears anywhere in the file: read in chunks that overlap by the longest
+    pattern, so a tag split across two chunks is still found."""
+    upload.seek(0)
+    tail = b""
+    try:
+        while chunk := upload.read(_CHUNK):
+            if _MARKUP.search(tail + chunk):
+                return True
+            tail = chunk[-_MARKUP_LONGEST:]
+        return False
+    finally:
+        upload.seek(0)
+
+
+def _office_zip_check(upload: UploadedFile, name: str) -> None:
+    """A Word or Excel file is a zip. Judge what it would inflate to from its central directory,
+    without inflating it: the total, the ratio to the file's size and the number of parts. A
+    chart's workbook inside a Word file is itself a zip: one such level is allowed, and its parts
+    count in the same totals; an archive inside that, or any other archive inside, is refused
+    (only the first bytes of each part are read to tell)."""
+    limit_mb = settings.APPEAL_ATTACHMENT_MAX_INFLATED_BYTES // (1024 * 1024)
+    refusals = {
+        "attachment_inflates": _(
+            "附件“%(name)s”解压后超过 %(mb)d MB 或压缩比异常，无法接收。"
+            "请删减内容或另存为 PDF 后上传。"
+        ),
+        "attachment_entries": _("附件“%(name)s”包含的部件过多，无法接收。请另存为 PDF 后上传。"),
+        "attachment_nested": _("附件“%(name)s”内嵌压缩包，无法接收。请另存为 PDF 后上传。"),
+    }
+    upload.seek(0)
+    try:
+        with zipfile.ZipFile(upload) as archive:
+            _inflation_check(archive, _Inflation(stored=max(upload.size or 0, 1)), depth=0)
+    except _Refused as refused:
+        message = refusals[refused.code] % {"name": name, "mb": limit_mb}
+        raise ServiceError(refused.code, message, field="attachments") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, RuntimeError, NotImplementedError, EOFError):
+        # Damaged, encrypted (RuntimeError) or compressed in a way Python cannot read.
+        raise _unsupported(name) from None
+    except zlib.error:
+        raise _unsupported(name) from None
+    finally:
+        upload.seek(0)
+
+
+@dataclass
+class _Inflation:
+    stored: int  # the upload's size in bytes
+    entries: int = 0
+    inflated: int = 0
+
+
+class _Refused(Exception):
+    def __init__(self, code: str):
+        self.code = code
+
+
+def _inflation_check(archive: zipfile.ZipFile, totals: _Inflation, *, depth: int) -> None:
+    entries = archive.infolist()
+    totals.entries += len(entries)
+    totals.inflated += sum(entry.file_size for entry in entries)
+    if totals.entries > settings.APPEAL_ATTACHMENT_MAX_ENTRIES:
+        raise _Refused("attachment_entries")
+    if totals.inflated > settings.APPEAL_ATTACHMENT_MAX_INFLATED_BYTES:
+        raise _Refused("attachment_inflates")
+    if totals.inflated > settings.APPEAL_ATTACHMENT_MAX_RATIO * totals.stored:
+        raise _Refused("attachment_inflates")
+    for entry in entries:
+        with archive.open(entry) as part:
+            magic = part.read(4)
+        if not magic.startswith(_ARCHIVE_MAGIC):
+            continue
+        if depth > 0 or not magic.startswith(b"PK\x03\x04"):
+            raise _Refused("attachment_nested")
+        # The totals above bound what this reads: the part is at most what is left of the
+        # limit. A spooled copy, because a zip's directory is read by seeking back and forth,
+        # which on a compressed part would inflate it again each time.
+        with tempfile.SpooledTemporaryFile(max_size=_CHUNK) as copy:
+            with archive.open(entry) as part:
+                shutil.copyfileobj(part, copy, _CHUNK)
+            copy.seek(0)
+            with zipfile.ZipFile(copy) as inner:
+                _inflation_check(inner, totals, depth=depth + 1)
 
 
 def attachments_check(uploads: Sequence[UploadedFile]) -> list[tuple[UploadedFile, str]]:

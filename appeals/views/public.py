@@ -200,7 +200,7 @@ def attachment_download(request, number: str, attachment_id: int):
     # The name is cleaned again for rows stored before names were: a line break in it would
     # make the Content-Disposition header (and the response) fail.
     content_type = attachment.content_type
-    return FileResponse(
+    response = FileResponse(
         handle,
         as_attachment=True,
         filename=services.attachment_name(attachment.original_name),
@@ -208,6 +208,10 @@ def attachment_download(request, number: str, attachment_id: int):
         if content_type in ALLOWED_UPLOADS
         else "application/octet-stream",
     )
+    # An enterprise's licence or a complaint's evidence must not stay in a shared computer's
+    # browser cache, or in a proxy's, after the person signs out.
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @require_POST

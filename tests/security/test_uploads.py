@@ -2,7 +2,10 @@
 downloads; a hostile file name never reaches the disk; limits refuse cleanly, leaving nothing
 half-written."""
 
+import io
+import random
 import re
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,7 @@ from rest_framework.test import APIClient
 from appeals import services
 from appeals.codes import query_code_hash, query_code_new
 from appeals.models import Appeal, Attachment
+from core.errors import ServiceError
 from tests import workflow
 from tests.security._input_support import JPEG, PDF, PNG, docx
 
@@ -219,6 +223,8 @@ def test_a_download_is_an_attachment_with_nosniff_and_the_type_of_its_bytes(
     assert response["Content-Disposition"].startswith("attachment;")
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Content-Type"] == "image/png"
+    # Nor kept in a shared computer's browser cache once the person has gone.
+    assert response["Cache-Control"] == "no-store"
 
 
 def test_an_attachment_stored_with_a_broken_name_still_downloads_safely(
@@ -337,3 +343,152 @@ def test_a_failure_after_the_files_are_written_removes_them(
             )
     assert Attachment.objects.count() == 0
     assert _files(media) == []
+
+
+# --- Markup anywhere in the file ------------------------------------------------------------
+
+MB = 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param(PNG + b"\0" * (3 * MB) + HTML, id="page after three megabytes"),
+        # "<script>" across the boundary of the first megabyte the scan reads.
+        pytest.param(PNG + b"\0" * (MB - len(PNG) - 4) + b"<scr" + b"ipt>alert(1)", id="split"),
+        pytest.param(PDF + b"\0" * MB + b"<?php system($_GET[1]); ?>", id="php at the end"),
+    ],
+)
+def test_markup_deep_inside_a_file_is_found_and_refused(file_appeal, media, content):
+    name = "photo.png" if content.startswith(PNG) else "doc.pdf"
+    with pytest.raises(ServiceError) as refused:
+        file_appeal(attachments=[_upload(name, content)])
+    assert refused.value.code == "attachment_type"
+    assert Attachment.objects.count() == 0 and _files(media) == []
+
+
+def test_a_photo_whose_bytes_happen_to_spell_a_tag_name_is_accepted(file_appeal):
+    """Compressed bytes spell "<svg" by chance in about one photo in a hundred; only a tag name
+    ended as a browser ends it (space, "/" or ">") is markup."""
+    content = PNG + b"\x13<svg\x9c<bodyq<html\x00" + b"\0" * 64
+    appeal = file_appeal(attachments=[_upload("photo.png", content)]).appeal
+    assert appeal.attachments.get().content_type == "image/png"
+
+
+# --- Office files are zips: what they inflate to ------------------------------------------------
+
+
+def _office(parts: dict[str, bytes], *, big: tuple[str, int] | None = None) -> bytes:
+    """A Word document (a zip) with `parts`, and optionally a part of `big` = (name, n) that
+    is n zero bytes, deflated as it is written (a bomb without holding it in memory)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<w:document/>")
+        for name, data in parts.items():
+            archive.writestr(name, data)
+        if big:
+            name, size = big
+            with archive.open(name, "w", force_zip64=True) as part:
+                for _ in range(size // MB):
+                    part.write(bytes(MB))
+    return buffer.getvalue()
+
+
+def _refusal(file_appeal, content: bytes) -> ServiceError:
+    with pytest.raises(ServiceError) as refused:
+        file_appeal(attachments=[_upload("情况说明.docx", content)])
+    return refused.value
+
+
+def test_an_office_file_inflating_to_200_mb_is_refused_in_chinese_and_nothing_is_written(media):
+    bomb = _office({}, big=("word/media/image1.png", 200 * MB))
+    assert len(bomb) < 250 * 1024  # about 204 KB on disk
+    response = Client().post(
+        reverse("appeal_file"), _filing_form(attachments=[_upload("情况说明.docx", bomb)])
+    )
+    assert response.status_code == 400
+    assert (
+        "附件“情况说明.docx”解压后超过 100 MB 或压缩比异常，无法接收。" in response.content.decode()
+    )
+    assert Appeal.objects.count() == 0 and Attachment.objects.count() == 0
+    assert _files(media) == []
+
+
+def test_an_office_file_inflating_past_the_limit_is_refused_even_at_a_plain_ratio(
+    settings, file_appeal
+):
+    settings.APPEAL_ATTACHMENT_MAX_INFLATED_BYTES = MB
+    noise = random.Random(15).randbytes(2 * MB)  # does not compress: the ratio stays near 1
+    assert _refusal(file_appeal, _office({"word/media/image1.png": noise})).code == (
+        "attachment_inflates"
+    )
+    settings.APPEAL_ATTACHMENT_MAX_INFLATED_BYTES = 3 * MB
+    assert file_appeal(attachments=[_upload("a.docx", _office({"word/media/a.png": noise}))])
+
+
+def test_an_office_file_inflating_a_thousand_fold_is_refused_under_the_size_limit(file_appeal):
+    bomb = _office({}, big=("word/media/image1.png", 20 * MB))  # 20 MB < 100 MB, ~1000:1
+    assert _refusal(file_appeal, bomb).code == "attachment_inflates"
+
+
+def test_an_office_file_of_text_compressing_twenty_fold_is_accepted(file_appeal):
+    """Word XML of a long document: runs of text from a small vocabulary, about 25:1."""
+    words = "企业 诉求 办理 反馈 园区 道路 积水 货车 无法 通行 请尽快 安排 修复 部门 签收 退回"
+    runs = [f"<w:r><w:t>{word}</w:t></w:r>".encode() for word in words.split()]
+    text = b"".join(random.Random(15).choices(runs, k=2 * MB // 30))
+    document = _office({"word/document2.xml": text})
+    assert 20 * len(document) < len(text) < 100 * len(document)
+    assert file_appeal(attachments=[_upload("a.docx", document)])
+
+
+def test_an_office_file_with_too_many_parts_is_refused(settings, file_appeal):
+    settings.APPEAL_ATTACHMENT_MAX_ENTRIES = 20
+    many = _office({f"word/media/image{i}.png": b"x" for i in range(19)})  # 21 with the two
+    refusal = _refusal(file_appeal, many)
+    assert refusal.code == "attachment_entries"
+    assert "附件“情况说明.docx”包含的部件过多" in refusal.message
+    assert file_appeal(
+        attachments=[
+            _upload(
+                "a.docx",
+                _office(
+                    {"word/x.xml": b"x"} | {f"word/media/image{i}.png": b"x" for i in range(17)}
+                ),
+            )
+        ]
+    )
+
+
+def test_a_workbook_embedded_in_a_word_file_is_accepted_and_counted(settings, file_appeal):
+    """Word keeps a chart's data as an Excel file (a zip) inside the document."""
+    workbook = _office({"xl/workbook.xml": b"<workbook/>"})
+    document = _office({"word/embeddings/Microsoft_Excel_Worksheet.xlsx": workbook})
+    assert file_appeal(attachments=[_upload("a.docx", document)])
+    settings.APPEAL_ATTACHMENT_MAX_ENTRIES = 5  # 3 outside, 3 inside
+    assert _refusal(file_appeal, document).code == "attachment_entries"
+
+
+def test_a_bomb_inside_an_embedded_workbook_is_refused(file_appeal):
+    workbook = _office({}, big=("xl/sharedStrings.xml", 20 * MB))
+    document = _office({"word/embeddings/Microsoft_Excel_Worksheet.xlsx": workbook})
+    assert len(workbook) * 100 < 20 * MB  # only the inner directory shows it
+    assert _refusal(file_appeal, document).code == "attachment_inflates"
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        pytest.param(
+            _office({"word/embeddings/b.xlsx": _office({"xl/workbook.xml": b"<workbook/>"})}),
+            id="zip in a zip in a zip",
+        ),
+        pytest.param(b"\x1f\x8b\x08\x00" + b"\0" * 64, id="gzip"),
+        pytest.param(b"Rar!\x1a\x07\x00" + b"\0" * 64, id="rar"),
+    ],
+)
+def test_an_archive_nested_deeper_or_of_another_kind_is_refused(file_appeal, inner):
+    document = _office({"word/embeddings/a.bin": inner})
+    refusal = _refusal(file_appeal, document)
+    assert refusal.code == "attachment_nested"
+    assert "内嵌压缩包" in refusal.message
