@@ -114,6 +114,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The cache holds what several processes must agree on: the sweep's lock against two sweeps
+# overlapping (sla.services.clocks_sweep) and the working calendar's version stamp. Production
+# sets CACHE_URL=redis://… (it may share the broker's Redis, another database number); the
+# default, per-process memory, is right for one process only (tests, a developer's machine).
+CACHE_URL = env_str("CACHE_URL", "")
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+elif CACHE_URL:
+    raise ImproperlyConfigured("CACHE_URL must be a redis:// URL (or empty for local memory)")
+
 # The 等保 level-3 practice for passwords: at least 10 characters from three of the four
 # classes (upper, lower, digit, symbol), not a common password, not like the user's name.
 AUTH_PASSWORD_VALIDATORS = [
