@@ -652,7 +652,7 @@ def clocks_sweep(*, now: datetime | None = None, batch: int = 500, max_batches: 
             if batches >= max_batches:
                 stopped = f"{max_batches} batches"
                 break
-            if monotonic() - started > SWEEP_BUDGET_SECONDS:
+            if batches and monotonic() - started >= SWEEP_BUDGET_SECONDS:
                 stopped = f"the {SWEEP_BUDGET_SECONDS} s budget"
                 break
             batches += 1
@@ -676,6 +676,9 @@ def clocks_sweep(*, now: datetime | None = None, batch: int = 500, max_batches: 
                 break
             seen.update(ids)
         heartbeat("sla.sweep", now)
+    except BaseException as exc:
+        stopped = f"an error ({type(exc).__name__})"
+        raise
     finally:
         if cache.get(SWEEP_LOCK_KEY) == token:
             cache.delete(SWEEP_LOCK_KEY)
