@@ -19,7 +19,6 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_update_with_history
 
 from appeals.models import Appeal, Assignment, EventCode
 from appeals.services import (
@@ -546,19 +545,29 @@ def _check_batch(
 
             for clock in clocks:
                 _refresh(clock, today, steps, fired=fired[clock.pk])
-            # One UPDATE for the batch and one insert of history rows (reason "checked"), the
-            # same rows clock.save() would have written one by one.
-            bulk_update_with_history(
-                clocks,
-                Clock,
-                ["state", "colour", "next_check_at"],
-                batch_size=500,
-                default_change_reason="checked",
-            )
+            _save_checked(clocks)
             _recolour_many({c.appeal_id for c in clocks}, today)
             return clock_ids, [inserted[(clock.pk, step.pk)] for clock, step in firing]
     except Exception as exc:
         raise _BatchFailed(clock_ids) from exc
+
+
+def _save_checked(clocks: list[Clock]) -> None:
+    """Save the checked clocks' state, colour and next check: one UPDATE per distinct triple
+    (a batch has a handful: most clocks turn breached and red with nothing left to check), then
+    their history rows (reason "checked") in one insert — the rows clock.save() would have
+    written one by one. Not bulk_update: its CASE per row and field cost ~6 ms of Python a
+    clock."""
+    groups: dict[tuple, list[int]] = {}
+    for clock in clocks:
+        groups.setdefault((clock.state, clock.colour, clock.next_check_at), []).append(clock.pk)
+    for (state, colour, next_check_at), ids in groups.items():
+        Clock.objects.filter(pk__in=ids).update(
+            state=state, colour=colour, next_check_at=next_check_at
+        )
+    Clock.history.bulk_history_create(  # type: ignore[attr-defined]
+        clocks, update=True, default_change_reason="checked", batch_size=500
+    )
 
 
 def _recolour_many(appeal_ids: set[int], today: date) -> None:

@@ -132,8 +132,19 @@ def notify_users_many(notices: Iterable[Notice], channels: Iterable[str] = STAFF
             dedupe_key__in=unsent_keys[start : start + 1000], sent_at__isnull=True
         ).values_list("pk", flat=True)
     if ids:
-        transaction.on_commit(lambda: _dispatch(ids))
+        transaction.on_commit(lambda: _dispatch_many(ids))
     return len(rows)
+
+
+def _dispatch_many(ids: list[int], chunk: int = 100) -> None:
+    """One task per `chunk` notifications: queueing one message per e-mail cost more than
+    writing the e-mails (3–6 ms a message on Redis)."""
+    for start in range(0, len(ids), chunk):
+        try:
+            enqueue("appeals.notifications_send", ids[start : start + chunk])
+        except Exception:
+            logger.warning("%s notifications not dispatched; the sweep will retry", len(ids))
+            return
 
 
 def notify_phone(*, phone: str, appeal: Appeal, event: str, key: str, body: str) -> None:
