@@ -32,7 +32,7 @@ from appeals.services.notify import Notice, notify_users_many
 from core.jobs import enqueue
 from departments.models import Membership
 from departments.roles import Role
-from departments.selectors import department_staff, users_with_role
+from departments.selectors import department_staff, departments_staff, users_with_role
 from sla.calendar import calendar_reload, working_days_between
 from sla.models import COLOUR_RANK, Clock, Colour, Escalation, EscalationStep, Heartbeat
 from sla.selectors import appeal_colour, policy_for
@@ -773,6 +773,23 @@ def _recipients(step: EscalationStep, clock: Clock, appeal: Appeal, memo: dict) 
     return users
 
 
+def _department_staff_memo(escalations: list[Escalation]) -> dict:
+    """The departments' handlers and heads for the whole batch, in two queries, keyed as
+    _recipients keeps its look-ups."""
+    departments = {e.clock.department_id for e in escalations if e.clock.department_id}
+    memo: dict = {}
+    if not departments:
+        return memo
+    for target, roles in (
+        (EscalationStep.Target.HANDLERS, (Membership.Role.HANDLER, Membership.Role.LIAISON)),
+        (EscalationStep.Target.HEADS, (Membership.Role.HEAD,)),
+    ):
+        if any(target in e.step.target_list() for e in escalations):
+            for department_id, users in departments_staff(departments, *roles).items():
+                memo[(target, department_id)] = users
+    return memo
+
+
 def escalations_notify(*, escalation_ids: list[int]) -> int:
     """Write the notifications of fired escalations, from their outbox rows, in one
     transaction: the rows are locked (skipped if another worker holds them), the ones already
@@ -789,7 +806,7 @@ def escalations_notify(*, escalation_ids: list[int]) -> int:
         )
         if not escalations:
             return 0
-        memo: dict = {}
+        memo = _department_staff_memo(escalations)
         notices = []
         for escalation in escalations:
             step, clock, appeal = escalation.step, escalation.clock, escalation.appeal
