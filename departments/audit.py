@@ -54,7 +54,7 @@ def audit_record_many(*, event: str, objects: list[models.Model], at) -> None:
                 actor=None,
                 actor_name="",
                 event=event,
-                object_type=obj._meta.model_name,
+                object_type=obj._meta.model_name or "",
                 object_id=str(obj.pk),
                 outcome=AuditRecord.Outcome.SUCCESS,
                 ip_address=None,

@@ -10,7 +10,7 @@ constraint, not a hope.
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import date, datetime, time, timedelta
 from time import monotonic
 from typing import Any
@@ -407,9 +407,9 @@ sweep_logger = logging.getLogger("sla.sweep")
 class _BatchFailed(Exception):
     """A batch's transaction failed and was rolled back; these clocks were in it."""
 
-    def __init__(self, clock_ids: list[int]):
+    def __init__(self, clock_ids: list[int], error: Exception):
         super().__init__(clock_ids)
-        self.clock_ids = clock_ids
+        self.clock_ids, self.error = clock_ids, error
 
 
 def _lock_due(now: datetime, *, limit: int, exclude: set[int], clock_id: int | None) -> list:
@@ -495,7 +495,7 @@ def _plan_escalations(
 
 
 def _check_batch(
-    now: datetime, *, limit: int, exclude: set[int] = frozenset(), clock_id: int | None = None
+    now: datetime, *, limit: int, exclude: Collection[int] = (), clock_id: int | None = None
 ) -> tuple[list[int], list[int]]:
     """Check up to `limit` due clocks in one transaction. Returns the ids of the clocks checked
     and of the escalations fired (their outbox rows, to fan out once this has committed).
@@ -549,7 +549,7 @@ def _check_batch(
             _recolour_many({c.appeal_id for c in clocks}, today)
             return clock_ids, [inserted[(clock.pk, step.pk)] for clock, step in firing]
     except Exception as exc:
-        raise _BatchFailed(clock_ids) from exc
+        raise _BatchFailed(clock_ids, exc) from exc
 
 
 def _save_checked(clocks: list[Clock]) -> None:
@@ -608,7 +608,7 @@ def _check_one_by_one(clock_ids: list[int], now: datetime) -> tuple[int, int]:
             _checked, escalations = _check_batch(now, limit=1, clock_id=clock_id)
         except _BatchFailed as exc:
             failed += 1
-            logger.error("clock %s: check failed", clock_id, exc_info=exc.__cause__)
+            logger.error("clock %s: check failed", clock_id, exc_info=exc.error)
             _put_back(clock_id, now + FAILED_CHECK_RETRY)
             continue
         _fan_out(escalations)
@@ -637,7 +637,7 @@ def clock_check(*, clock_id: int, now: datetime | None = None) -> int:
     try:
         _checked, escalations = _check_batch(now, limit=1, clock_id=clock_id)
     except _BatchFailed as exc:
-        raise exc.__cause__ from None  # one clock: its own error, as it was
+        raise exc.error from None  # one clock: its own error, as it was
     _fan_out(escalations)
     return len(escalations)
 
@@ -671,11 +671,11 @@ def clocks_sweep(*, now: datetime | None = None, batch: int = 500, max_batches: 
                 logger.warning(
                     "sweep: a batch of %s clocks failed (%s); checking them one by one",
                     len(exc.clock_ids),
-                    type(exc.__cause__).__name__,
+                    type(exc.error).__name__,
                 )
                 ids = exc.clock_ids
                 if not ids:  # failed before it locked anything: nothing to retry
-                    raise exc.__cause__ from None
+                    raise exc.error from None
                 done, bad = _check_one_by_one(ids, now)
                 fired, failed = fired + done, failed + bad
             else:

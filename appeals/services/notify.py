@@ -126,7 +126,7 @@ def notify_users_many(notices: Iterable[Notice], channels: Iterable[str] = STAFF
         return 0
     Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
     unsent_keys = [row.dedupe_key for row in rows if row.sent_at is None]
-    ids = []
+    ids: list[int] = []
     for start in range(0, len(unsent_keys), 1000):
         ids += Notification.objects.filter(
             dedupe_key__in=unsent_keys[start : start + 1000], sent_at__isnull=True
