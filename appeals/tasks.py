@@ -11,6 +11,12 @@ def notification_send(notification_id: int) -> bool:
     return notify.notification_deliver(notification_id=notification_id)
 
 
+@shared_task(name="appeals.notifications_send")
+def notifications_send(notification_ids: list[int]) -> int:
+    """Many at once (the escalation fan-out): one message on the broker, not one per e-mail."""
+    return sum(notify.notification_deliver(notification_id=pk) for pk in notification_ids)
+
+
 @shared_task(name="appeals.notifications_redrive")
 def notifications_redrive() -> int:
     return notify.notifications_redrive()

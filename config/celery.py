@@ -42,6 +42,11 @@ app.conf.update(
     beat_schedule={
         "sla-sweep": {"task": "sla.sweep", "schedule": SWEEP_SECONDS},
         "notifications-redrive": {"task": "appeals.notifications_redrive", "schedule": 120.0},
+        # Escalations whose fan-out task was lost (sla.services.escalations_notify_redrive).
+        "escalations-notify-redrive": {
+            "task": "sla.escalations_notify_redrive",
+            "schedule": 120.0,
+        },
         "idempotency-purge": {"task": "appeals.idempotency_purge", "schedule": 3600.0},
         "board-publish": {"task": "reports.board_publish", "schedule": 300.0},
         # Just after midnight (Asia/Shanghai): freeze yesterday's board.

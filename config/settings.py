@@ -204,8 +204,8 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "qihu@localhost")
 
-# Django's cache holds the limits (API throttles, the tracking lockout) and the working-day
-# calendar's version stamp. Production runs several processes (gunicorn workers, Celery), and a
+# Django's cache holds the limits (API throttles, the tracking lockout), the escalation sweep's
+# lock against overlap and the working-day calendar's version stamp. Production runs several processes (gunicorn workers, Celery), and a
 # limit kept in one process's memory holds for that process only: CACHE_URL=redis://… shares
 # them. Without it (bin/serve, the tests, the embedded SQLite and file-broker mode) each process
 # keeps a local in-memory cache.

@@ -44,6 +44,28 @@ def audit_record(
     )
 
 
+def audit_record_many(*, event: str, objects: list[models.Model], at) -> None:
+    """One audit record per object, all for the same system event at the same moment, in one
+    insert (the escalation sweep's batches). No actor, no request: the system acted."""
+    AuditRecord.objects.bulk_create(
+        [
+            AuditRecord(
+                at=at,
+                actor=None,
+                actor_name="",
+                event=event,
+                object_type=obj._meta.model_name or "",
+                object_id=str(obj.pk),
+                outcome=AuditRecord.Outcome.SUCCESS,
+                ip_address=None,
+                detail={},
+            )
+            for obj in objects
+        ],
+        batch_size=1000,
+    )
+
+
 def audit_retention_days() -> int:
     return max(settings.AUDIT_RETENTION_DAYS, MIN_RETENTION_DAYS)
 

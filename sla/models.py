@@ -354,6 +354,10 @@ class Escalation(models.Model):
     skipped = models.BooleanField(
         _("已跳过"), default=False, help_text=_("同时到期的更高一级督办已发出，本级未再通知。")
     )
+    # The outbox: the sweep writes the escalation with this empty, in the batch's transaction;
+    # the fan-out task (sla.escalations_notify) writes the notifications and fills it, in one
+    # transaction. Empty on a skipped step for good: nobody is told of it.
+    notified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("督办记录")
@@ -364,6 +368,13 @@ class Escalation(models.Model):
         indexes = [
             # The board's latest escalations (485 ms → 9 ms at 1,000,000 appeals).
             models.Index(fields=["-created_at"], name="escalation_recent_idx"),
+            # The fan-out's re-drive (sla.services.escalations_notify_redrive): fired steps whose
+            # notifications are not written yet, oldest first.
+            models.Index(
+                fields=["created_at"],
+                name="escalation_unnotified_idx",
+                condition=Q(notified_at__isnull=True, skipped=False),
+            ),
         ]
 
 

@@ -9,20 +9,30 @@ constraint, not a hope.
 """
 
 import logging
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Collection
 from datetime import date, datetime, time, timedelta
+from time import monotonic
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.core.cache import cache
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appeals.models import Appeal, Assignment, EventCode
-from appeals.services import appeal_colour_set, appeal_rating_lapse, event_record
-from appeals.services.notify import notify_users
+from appeals.services import (
+    appeal_colour_set,
+    appeal_rating_lapse,
+    appeals_colour_set_many,
+    event_record,
+    events_record_many,
+)
+from appeals.services.notify import Notice, notify_users_many
+from core.jobs import enqueue
 from departments.models import Membership
 from departments.roles import Role
-from departments.selectors import department_staff, users_with_role
+from departments.selectors import department_staff, departments_staff, users_with_role
 from sla.calendar import calendar_reload, working_days_between
 from sla.models import COLOUR_RANK, Clock, Colour, Escalation, EscalationStep, Heartbeat
 from sla.selectors import appeal_colour, policy_for
@@ -42,15 +52,19 @@ def _save(clock: Clock, reason: str, fields: list[str]) -> None:
     clock.save(update_fields=fields)
 
 
-def _refresh(clock: Clock, today: date, steps: list[EscalationStep]) -> None:
-    """Recompute the cached colour and the next moment anything can change for this clock."""
+def _refresh(
+    clock: Clock, today: date, steps: list[EscalationStep], fired: set[int] | None = None
+) -> None:
+    """Recompute the cached colour and the next moment anything can change for this clock.
+    `fired`: the steps on record for it, when the caller has read them (the sweep's batch)."""
     clock.colour = clock.colour_on(today)
     if clock.state == Clock.State.RUNNING and clock.colour == Colour.RED:
         clock.state = Clock.State.BREACHED
     if clock.state not in (Clock.State.RUNNING, Clock.State.BREACHED):
         clock.next_check_at = None
         return
-    fired = set(clock.escalations.values_list("step_id", flat=True)) if clock.pk else set()
+    if fired is None:
+        fired = set(clock.escalations.values_list("step_id", flat=True)) if clock.pk else set()
     candidates = [clock.yellow_from(), clock.due_date + timedelta(days=1)]
     escalates = clock.obligation in Clock.ESCALATED_OBLIGATIONS
     if escalates:
@@ -364,32 +378,334 @@ def clocks_on_event(event, context: dict) -> None:
 
 
 # --- The sweep ------------------------------------------------------------------------------
+#
+# By batch: one transaction locks up to `batch` due clocks and their appeals in one statement,
+# then writes each kind of effect in one statement for the whole batch (escalations, timeline
+# events, audit records, clock updates and their history, appeal colours). Whom to tell is not
+# looked up here: each fired escalation is its own outbox row (`notified_at` empty), fanned out
+# after commit by `escalations_notify`, and re-driven by `escalations_notify_redrive` if that
+# task was lost. A batch that fails is rolled back and retried clock by clock, so one bad clock
+# costs its own check, not the batch's.
+
+# The sweep stops starting batches after this many seconds, well inside the task's soft limit
+# (240 s, config/celery.py): the next minute's sweep takes what is left.
+SWEEP_BUDGET_SECONDS = 150
+# Held while a sweep runs, so two never overlap (beat every minute, a slow sweep, a redelivered
+# task). It expires with the task's hard time limit (300 s), so a sweep killed outright holds
+# it no longer than that. Correctness does not rest on it — SKIP LOCKED and the unique
+# constraint keep two sweeps from doing anything twice — it saves their duplicated work. It
+# holds across processes only with a shared cache (CACHE_URL, config/settings.py).
+SWEEP_LOCK_KEY = "sla.sweep.running"
+SWEEP_LOCK_SECONDS = 300
+# A clock whose check fails on its own is looked at again after this, not every minute ahead
+# of the clocks behind it.
+FAILED_CHECK_RETRY = timedelta(minutes=15)
+
+sweep_logger = logging.getLogger("sla.sweep")
 
 
-def _lock_for_check(clock_id: int, now: datetime) -> tuple[Appeal, Clock] | None:
-    """Lock the clock's appeal, then the clock (the services' order), skipping rows that another
-    transaction holds; None when there is nothing (left) to do."""
-    appeal_id = (
-        Clock.objects.filter(pk=clock_id, next_check_at__lte=now)
-        .values_list("appeal_id", flat=True)
-        .first()
+class _BatchFailed(Exception):
+    """A batch's transaction failed and was rolled back; these clocks were in it."""
+
+    def __init__(self, clock_ids: list[int], error: Exception):
+        super().__init__(clock_ids)
+        self.clock_ids, self.error = clock_ids, error
+
+
+def _lock_due(now: datetime, *, limit: int, exclude: set[int], clock_id: int | None) -> list:
+    """Lock up to `limit` due clocks and their appeals in one statement, skipping rows another
+    transaction holds. The services lock the appeal, then its clocks; this statement takes both
+    at once in no promised order, which cannot deadlock because SKIP LOCKED never waits. (On
+    SQLite, which has no row locks, select_for_update is ignored and writers are serialised.)"""
+    clocks = (
+        Clock.objects.select_for_update(skip_locked=True, of=("self", "appeal"))
+        .select_related("appeal", "department")
+        .filter(next_check_at__lte=now, state__in=(Clock.State.RUNNING, Clock.State.BREACHED))
+        .order_by("next_check_at", "pk")
     )
-    if appeal_id is None:
-        return None
-    appeal = Appeal.objects.select_for_update(skip_locked=True).filter(pk=appeal_id).first()
-    if appeal is None:
-        return None
-    clock = (
-        Clock.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(
-            pk=clock_id,
-            next_check_at__lte=now,
-            state__in=(Clock.State.RUNNING, Clock.State.BREACHED),
+    if clock_id is not None:
+        clocks = clocks.filter(pk=clock_id)
+    if exclude:
+        clocks = clocks.exclude(pk__in=exclude)
+    return list(clocks[:limit])
+
+
+def _escalation_note(step: EscalationStep, clock: Clock) -> str:
+    return _("%(step)s：%(dept)s%(ob)s截止 %(due)s。") % {
+        "step": step.name,
+        "dept": clock.department.name if clock.department else "",
+        "ob": clock.get_obligation_display(),
+        "due": clock.due_date.isoformat(),
+    }
+
+
+def _insert_escalations(rows: list[tuple[Clock, EscalationStep, bool]], now: datetime) -> dict:
+    """Insert (clock, step, skipped) rows in one statement; a row whose step is on record for
+    its clock already is left out by the unique constraint. Returns {(clock_id, step_id): id} of
+    the rows inserted by this statement, and only those.
+
+    Raw SQL because the ORM cannot say this: bulk_create(ignore_conflicts=True) returns no ids
+    on PostgreSQL (nor says which rows it skipped), and we fire exactly the rows we inserted.
+    ON CONFLICT … RETURNING is the same on PostgreSQL and on SQLite (3.35+)."""
+    if not rows:
+        return {}
+    table = connection.ops.quote_name(Escalation._meta.db_table)
+    at = connection.ops.adapt_datetimefield_value(now)
+    params: list = []
+    for clock, step, skipped in rows:
+        params += [clock.pk, step.pk, clock.appeal_id, at, skipped]
+    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
+    with connection.cursor() as cursor:
+        # Only the model's own table name and placeholders go into the text; values are params.
+        sql = (
+            f"INSERT INTO {table} (clock_id, step_id, appeal_id, created_at, skipped) "  # noqa: S608
+            f"VALUES {values} ON CONFLICT (clock_id, step_id) DO NOTHING "
+            "RETURNING id, clock_id, step_id"
         )
-        .select_related("department")
-        .first()
+        cursor.execute(sql, params)
+        return {(clock_id, step_id): pk for pk, clock_id, step_id in cursor.fetchall()}
+
+
+def _plan_escalations(
+    clocks: list[Clock], steps: list[EscalationStep], fired: dict[int, set[int]], today: date
+) -> list[tuple[Clock, EscalationStep, bool]]:
+    """Per clock, the highest step that is due and not on record fires; the lower due ones are
+    recorded as skipped. After an outage, on first start or when a step is added to a clock long
+    in breach, the people are told once, at the level the clock has reached — not yellow, red
+    and the leaders in the same minute. Each step still happens at most once (the unique
+    constraint holds for the skipped rows too)."""
+    rows = []
+    for clock in clocks:
+        if clock.obligation not in Clock.ESCALATED_OBLIGATIONS:
+            continue
+        due = [s for s in steps if s.pk not in fired[clock.pk] and s.fires_on(clock) <= today]
+        if not due:
+            continue
+        *lower, highest = due  # steps are ordered by colour, then by the days after it
+        rows.append((clock, highest, False))
+        rows += [(clock, s, True) for s in lower]
+        if lower:
+            logger.info(
+                "clock %s: %s fired, %s skipped as already passed",
+                clock.pk,
+                highest.code,
+                ",".join(s.code for s in lower),
+            )
+    return rows
+
+
+def _check_batch(
+    now: datetime, *, limit: int, exclude: Collection[int] = (), clock_id: int | None = None
+) -> tuple[list[int], list[int]]:
+    """Check up to `limit` due clocks in one transaction. Returns the ids of the clocks checked
+    and of the escalations fired (their outbox rows, to fan out once this has committed).
+    Raises _BatchFailed, after the rollback, naming the clocks it had locked."""
+    today = timezone.localdate(now)
+    clock_ids: list[int] = []
+    try:
+        with transaction.atomic():
+            clocks = _lock_due(now, limit=limit, exclude=set(exclude), clock_id=clock_id)
+            clock_ids = [c.pk for c in clocks]
+            if not clocks:
+                return [], []
+            # A lapsed rating window closes its appeal through the appeals service, whose event
+            # marks the clock met: one at a time, and rare (an appeal waits days for it).
+            lapsing = [
+                c for c in clocks if c.obligation == Clock.Obligation.RATING and today > c.due_date
+            ]
+            for clock in lapsing:
+                appeal_rating_lapse(appeal_id=clock.appeal_id)
+            clocks = [c for c in clocks if c not in lapsing]
+            if not clocks:
+                return clock_ids, []
+
+            steps = _active_steps()
+            fired: dict[int, set[int]] = {c.pk: set() for c in clocks}
+            for on_clock, step_id in Escalation.objects.filter(
+                clock_id__in=list(fired)
+            ).values_list("clock_id", "step_id"):
+                fired[on_clock].add(step_id)
+            rows = _plan_escalations(clocks, steps, fired, today)
+            inserted = _insert_escalations(rows, now)
+            for clock, step, _skipped in rows:
+                if (clock.pk, step.pk) in inserted:
+                    fired[clock.pk].add(step.pk)
+            # Only rows this statement inserted fire: a row that met the constraint is on
+            # record already (impossible under our locks, but the constraint is the guarantee).
+            firing = [
+                (clock, step)
+                for clock, step, skipped in rows
+                if not skipped and (clock.pk, step.pk) in inserted
+            ]
+            events_record_many(
+                code=EventCode.ESCALATED,
+                notes=[(clock.appeal, _escalation_note(step, clock)) for clock, step in firing],
+                public=False,
+            )
+
+            for clock in clocks:
+                _refresh(clock, today, steps, fired=fired[clock.pk])
+            _save_checked(clocks)
+            _recolour_many({c.appeal_id for c in clocks}, today)
+            return clock_ids, [inserted[(clock.pk, step.pk)] for clock, step in firing]
+    except Exception as exc:
+        raise _BatchFailed(clock_ids, exc) from exc
+
+
+def _save_checked(clocks: list[Clock]) -> None:
+    """Save the checked clocks' state, colour and next check: one UPDATE per distinct triple
+    (a batch has a handful: most clocks turn breached and red with nothing left to check), then
+    their history rows (reason "checked") in one insert — the rows clock.save() would have
+    written one by one. Not bulk_update: its CASE per row and field cost ~6 ms of Python a
+    clock."""
+    groups: dict[tuple, list[int]] = {}
+    for clock in clocks:
+        groups.setdefault((clock.state, clock.colour, clock.next_check_at), []).append(clock.pk)
+    for (state, colour, next_check_at), ids in groups.items():
+        Clock.objects.filter(pk__in=ids).update(
+            state=state, colour=colour, next_check_at=next_check_at
+        )
+    Clock.history.bulk_history_create(  # type: ignore[attr-defined]
+        clocks, update=True, default_change_reason="checked", batch_size=500
     )
-    return (appeal, clock) if clock is not None else None
+
+
+def _recolour_many(appeal_ids: set[int], today: date) -> None:
+    """Recolour the batch's appeals (locked by _lock_due) from all of their clocks: two reads
+    and an UPDATE per colour that changes."""
+    clocks: dict[int, list[Clock]] = {pk: [] for pk in appeal_ids}
+    for clock in Clock.objects.filter(appeal_id__in=appeal_ids).exclude(
+        state=Clock.State.CANCELLED
+    ):
+        clocks[clock.appeal_id].append(clock)
+    changes = {}
+    for appeal in Appeal.objects.filter(pk__in=appeal_ids):
+        colour = appeal_colour(appeal, clocks[appeal.pk], today)
+        if appeal.colour != colour:
+            changes[appeal.pk] = colour
+    appeals_colour_set_many(colours=changes)
+
+
+def _fan_out(escalation_ids: list[int]) -> None:
+    """Queue the notifications of escalations just committed. A broker that is down loses
+    nothing: the outbox rows wait for escalations_notify_redrive."""
+    if not escalation_ids:
+        return
+    try:
+        enqueue("sla.escalations_notify", escalation_ids)
+    except Exception:
+        logger.warning(
+            "notifications of %s escalations not queued; the re-drive will", len(escalation_ids)
+        )
+
+
+def _check_one_by_one(clock_ids: list[int], now: datetime) -> tuple[int, int]:
+    """After a failed batch: each of its clocks in a transaction of its own. A clock that fails
+    alone is logged and put back FAILED_CHECK_RETRY later, so it does not lead every batch."""
+    fired = failed = 0
+    for clock_id in clock_ids:
+        try:
+            _checked, escalations = _check_batch(now, limit=1, clock_id=clock_id)
+        except _BatchFailed as exc:
+            failed += 1
+            logger.error("clock %s: check failed", clock_id, exc_info=exc.error)
+            _put_back(clock_id, now + FAILED_CHECK_RETRY)
+            continue
+        _fan_out(escalations)
+        fired += len(escalations)
+    return fired, failed
+
+
+def _put_back(clock_id: int, when: datetime) -> None:
+    """Look at a clock whose check failed again at `when` (its history says so)."""
+    try:
+        with transaction.atomic():
+            clock = Clock.objects.select_for_update(skip_locked=True).filter(pk=clock_id).first()
+            if clock is not None:
+                clock.next_check_at = when
+                _save(clock, "check_failed", ["next_check_at"])
+    except Exception:
+        # Even this fails: the clock stays due and is retried, alone, by the next sweep.
+        logger.exception("clock %s: could not be put back", clock_id)
+
+
+def clock_check(*, clock_id: int, now: datetime | None = None) -> int:
+    """Check one clock whose time has come: recolour it, fire the escalation steps that are
+    due (each once), or close the appeal when its rating window has lapsed. Returns the number
+    of escalations fired. Safe to run twice and from two sweeps at once."""
+    now = now or timezone.now()
+    try:
+        _checked, escalations = _check_batch(now, limit=1, clock_id=clock_id)
+    except _BatchFailed as exc:
+        raise exc.error from None  # one clock: its own error, as it was
+    _fan_out(escalations)
+    return len(escalations)
+
+
+def clocks_sweep(*, now: datetime | None = None, batch: int = 500, max_batches: int = 20) -> int:
+    """Check every clock whose next check has come, in bounded batches (the partial index on
+    next_check_at finds them without reading any other clock), within SWEEP_BUDGET_SECONDS.
+    Returns escalations fired. Safe to run twice and, besides the lock, from two workers at
+    once."""
+    now = now or timezone.now()
+    token = uuid.uuid4().hex
+    if not cache.add(SWEEP_LOCK_KEY, token, timeout=SWEEP_LOCK_SECONDS):
+        sweep_logger.info("sweep: another sweep is running; this one does nothing")
+        return 0
+    started = monotonic()
+    fired = failed = batches = 0
+    seen: set[int] = set()
+    stopped = "nothing left due"
+    try:
+        while True:
+            if batches >= max_batches:
+                stopped = f"{max_batches} batches"
+                break
+            if batches and monotonic() - started >= SWEEP_BUDGET_SECONDS:
+                stopped = f"the {SWEEP_BUDGET_SECONDS} s budget"
+                break
+            batches += 1
+            try:
+                ids, escalations = _check_batch(now, limit=batch, exclude=seen)
+            except _BatchFailed as exc:
+                logger.warning(
+                    "sweep: a batch of %s clocks failed (%s); checking them one by one",
+                    len(exc.clock_ids),
+                    type(exc.error).__name__,
+                )
+                ids = exc.clock_ids
+                if not ids:  # failed before it locked anything: nothing to retry
+                    raise exc.error from None
+                done, bad = _check_one_by_one(ids, now)
+                fired, failed = fired + done, failed + bad
+            else:
+                _fan_out(escalations)
+                fired += len(escalations)
+            if not ids:
+                break
+            seen.update(ids)
+        heartbeat("sla.sweep", now)
+    except BaseException as exc:
+        stopped = f"an error ({type(exc).__name__})"
+        raise
+    finally:
+        if cache.get(SWEEP_LOCK_KEY) == token:
+            cache.delete(SWEEP_LOCK_KEY)
+        # How far it got, even when it stopped on an error.
+        sweep_logger.info(
+            "sweep: %s clocks checked in %s batches, %s escalations fired, %s clocks failed, "
+            "%.1f s; stopped at %s",
+            len(seen),
+            batches,
+            fired,
+            failed,
+            monotonic() - started,
+            stopped,
+        )
+    return fired
+
+
+# --- Whom an escalation tells ---------------------------------------------------------------
 
 
 def _department_handlers(clock: Clock, appeal: Appeal) -> list:
@@ -431,122 +747,101 @@ RECIPIENTS: dict[str, Callable[[Clock, Appeal], list]] = {
 }
 
 
-def _recipients(step: EscalationStep, clock: Clock, appeal: Appeal) -> dict:
-    """The people the step tells about this clock, each once (by primary key)."""
+def _audience(target: str, clock: Clock, appeal: Appeal) -> tuple:
+    """What a target's people depend on: the department for its staff, the appeal's own
+    commissioner, nothing for the office and the leaders. Looked up once per batch each."""
+    if target in (EscalationStep.Target.HANDLERS, EscalationStep.Target.HEADS):
+        return (target, clock.department_id)
+    if target == EscalationStep.Target.COMMISSIONER:
+        return (target, appeal.commissioner_id)
+    return (target,)
+
+
+def _recipients(step: EscalationStep, clock: Clock, appeal: Appeal, memo: dict) -> dict:
+    """The people the step tells about this clock, each once (by primary key); `memo` keeps
+    each look-up for the rest of the batch."""
     users = {}
     for target in step.target_list():
         if target not in RECIPIENTS:
             # Only a row saved before targets were validated, or written around the admin.
             logger.error("escalation step %s names an unknown target %r", step.code, target)
             continue
-        users.update({u.pk: u for u in RECIPIENTS[target](clock, appeal)})
+        key = _audience(target, clock, appeal)
+        if key not in memo:
+            memo[key] = RECIPIENTS[target](clock, appeal)
+        users.update({u.pk: u for u in memo[key]})
     return users
 
 
-def _escalate(appeal: Appeal, clock: Clock, step: EscalationStep, now: datetime) -> bool:
-    try:
-        with transaction.atomic():
-            escalation = Escalation.objects.create(
-                clock=clock, step=step, appeal=appeal, created_at=now
-            )
-    except IntegrityError:
-        return False  # fired already (by an earlier or a concurrent sweep)
-    dept = clock.department.name if clock.department else ""
-    note = _("%(step)s：%(dept)s%(ob)s截止 %(due)s。") % {
-        "step": step.name,
-        "dept": dept,
-        "ob": clock.get_obligation_display(),
-        "due": clock.due_date.isoformat(),
-    }
-    event_record(appeal_id=appeal.pk, code=EventCode.ESCALATED, note=note, public=False)
-    users = _recipients(step, clock, appeal)
-    notify_users(
-        users=users.values(),
-        appeal=appeal,
-        event=f"escalation:{step.code}",
-        key=f"escalation:{escalation.pk}",
-        subject=_("【%(step)s】%(n)s %(t)s")
-        % {"step": step.name, "n": appeal.number, "t": appeal.title},
-        body=note,
-    )
-    return True
+def _department_staff_memo(escalations: list[Escalation]) -> dict:
+    """The departments' handlers and heads for the whole batch, in two queries, keyed as
+    _recipients keeps its look-ups."""
+    departments = {e.clock.department_id for e in escalations if e.clock.department_id}
+    memo: dict = {}
+    if not departments:
+        return memo
+    for target, roles in (
+        (EscalationStep.Target.HANDLERS, (Membership.Role.HANDLER, Membership.Role.LIAISON)),
+        (EscalationStep.Target.HEADS, (Membership.Role.HEAD,)),
+    ):
+        if any(target in e.step.target_list() for e in escalations):
+            for department_id, users in departments_staff(departments, *roles).items():
+                memo[(target, department_id)] = users
+    return memo
 
 
-def _escalate_due(appeal: Appeal, clock: Clock, steps: list[EscalationStep], now: datetime) -> int:
-    """Fire the highest step that is due and has not fired; record the lower due ones as
-    skipped. After an outage, on first start or when a step is added to a clock long in breach,
-    the people are told once, at the level the clock has reached — not yellow, red and the
-    leaders in the same minute. Each step still happens at most once (the unique constraint
-    holds for the skipped rows too)."""
-    today = timezone.localdate(now)
-    already = set(clock.escalations.values_list("step_id", flat=True))
-    due = [s for s in steps if s.pk not in already and s.fires_on(clock) <= today]
-    if not due:
-        return 0
-    *lower, highest = due  # steps are ordered by colour, then by the days after it
-    fired = _escalate(appeal, clock, highest, now)
-    if lower:
-        Escalation.objects.bulk_create(
-            [
-                Escalation(clock=clock, step=s, appeal=appeal, created_at=now, skipped=True)
-                for s in lower
-            ],
-            ignore_conflicts=True,
-        )
-        logger.info(
-            "clock %s: %s fired, %s skipped as already passed",
-            clock.pk,
-            highest.code,
-            ",".join(s.code for s in lower),
-        )
-    return int(fired)
-
-
-def clock_check(*, clock_id: int, now: datetime | None = None) -> int:
-    """Check one clock whose time has come: recolour it, fire the escalation steps that are
-    due (each once), or close the appeal when its rating window has lapsed. Returns the number
-    of escalations fired. Safe to run twice and from two sweeps at once."""
-    now = now or timezone.now()
-    today = timezone.localdate(now)
-    fired = 0
+def escalations_notify(*, escalation_ids: list[int]) -> int:
+    """Write the notifications of fired escalations, from their outbox rows, in one
+    transaction: the rows are locked (skipped if another worker holds them), the ones already
+    notified left alone, the notifications inserted once per dedupe key, the rows marked
+    notified. Safe to run twice and from two workers at once. Returns the escalations
+    notified. E-mail is sent after commit by appeals.notification_send, as for every
+    notification (appeals.services.notify says where "exactly once" ends)."""
     with transaction.atomic():
-        locked = _lock_for_check(clock_id, now)
-        if locked is None:
+        escalations = list(
+            Escalation.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(pk__in=escalation_ids, notified_at__isnull=True, skipped=False)
+            .select_related("step", "clock__department", "appeal__commissioner")
+            .order_by("pk")
+        )
+        if not escalations:
             return 0
-        appeal, clock = locked
-        if clock.obligation == Clock.Obligation.RATING and today > clock.due_date:
-            appeal_rating_lapse(appeal_id=appeal.pk)  # its event marks this clock met
-            return 0
-        steps = _active_steps()
-        if clock.obligation in Clock.ESCALATED_OBLIGATIONS:
-            fired += _escalate_due(appeal, clock, steps, now)
-        _refresh(clock, today, steps)
-        _save(clock, "checked", ["state", "colour", "next_check_at"])
-        _recolour(appeal, today)
-    return fired
+        memo = _department_staff_memo(escalations)
+        notices = []
+        for escalation in escalations:
+            step, clock, appeal = escalation.step, escalation.clock, escalation.appeal
+            notices.append(
+                Notice(
+                    users=_recipients(step, clock, appeal, memo).values(),
+                    appeal=appeal,
+                    event=f"escalation:{step.code}",
+                    key=f"escalation:{escalation.pk}",
+                    subject=_("【%(step)s】%(n)s %(t)s")
+                    % {"step": step.name, "n": appeal.number, "t": appeal.title},
+                    body=_escalation_note(step, clock),
+                )
+            )
+        notify_users_many(notices)
+        Escalation.objects.filter(pk__in=[e.pk for e in escalations]).update(
+            notified_at=timezone.now()
+        )
+    return len(escalations)
 
 
-def clocks_sweep(*, now: datetime | None = None, batch: int = 500, max_batches: int = 20) -> int:
-    """Check every clock whose next check has come, in bounded batches (the partial index on
-    next_check_at finds them without reading any other clock). Returns escalations fired."""
+def escalations_notify_redrive(
+    *, now: datetime | None = None, older_than=timedelta(minutes=2), batch: int = 500
+) -> int:
+    """Fan out what a lost task left unnotified (the broker was down, the worker died), a while
+    after it fired. Bounded: the oldest `batch`, by the partial index on unnotified escalations."""
     now = now or timezone.now()
-    fired = 0
-    seen: set[int] = set()
-    for _batch in range(max_batches):
-        ids = [
-            pk
-            for pk in Clock.objects.filter(next_check_at__lte=now)
-            .order_by("next_check_at")
-            .values_list("pk", flat=True)[: batch + len(seen)]
-            if pk not in seen
-        ][:batch]
-        if not ids:
-            break
-        for clock_id in ids:
-            fired += clock_check(clock_id=clock_id, now=now)
-        seen.update(ids)
-    heartbeat("sla.sweep", now)
-    return fired
+    ids = list(
+        Escalation.objects.filter(
+            notified_at__isnull=True, skipped=False, created_at__lte=now - older_than
+        )
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:batch]
+    )
+    return escalations_notify(escalation_ids=ids) if ids else 0
 
 
 def clocks_reschedule(*, now: datetime | None = None, batch: int = 500) -> int:

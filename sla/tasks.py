@@ -23,3 +23,13 @@ def clocks_reschedule() -> int:
 @shared_task(name="sla.recompute_deadlines")
 def recompute_deadlines() -> int:
     return services.clocks_recompute()
+
+
+@shared_task(name="sla.escalations_notify")
+def escalations_notify(escalation_ids: list[int]) -> int:
+    return services.escalations_notify(escalation_ids=escalation_ids)
+
+
+@shared_task(name="sla.escalations_notify_redrive")
+def escalations_notify_redrive() -> int:
+    return services.escalations_notify_redrive()

@@ -89,7 +89,7 @@ class TriageQueueApi(generics.ListAPIView):
     """Appeals waiting for triage: the commissioner's key enterprises first."""
 
     serializer_class = AppealListOut
-    filter_backends = []
+    filter_backends: list[type] = []
 
     def get_queryset(self):
         if not has_role(self.request.user, Role.COMMISSIONER, Role.OFFICE):
@@ -109,7 +109,7 @@ class InboxApi(generics.ListAPIView):
     """A department's assignments in one tab (to_sign, in_progress, done)."""
 
     serializer_class = InboxItemOut
-    filter_backends = []
+    filter_backends: list[type] = []
 
     def get_queryset(self):
         query = valid(InboxQueryIn, self.request.query_params)
@@ -123,7 +123,7 @@ class ReviewQueueApi(generics.ListAPIView):
     """Replies that say no, waiting for the caller's review (head, then office)."""
 
     serializer_class = ReviewItemOut
-    filter_backends = []
+    filter_backends: list[type] = []
 
     def get_queryset(self):
         return review_queue(self.request.user)

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from appeals import events
 from appeals.actions import (
     check_extension_decision,
     check_extension_request,
@@ -27,6 +28,7 @@ from appeals.models import (
     ExtensionRequest,
     Rating,
     Reply,
+    TimelineEvent,
 )
 from appeals.services._common import (
     forbid_for,
@@ -42,6 +44,7 @@ from appeals.services.handling import _lock_assignment
 from appeals.services.notify import notify_event
 from appeals.validators import clean_prose
 from core.errors import ServiceError
+from departments.audit import audit_record_many
 from departments.roles import Role
 from departments.selectors import department_staff, users_with_role
 
@@ -297,3 +300,38 @@ def event_record(
     """A timeline event from another app (an escalation, a recomputed deadline)."""
     appeal = Appeal.objects.get(pk=appeal_id)
     return record(appeal, code, actor=None, note=note, public=public, **context)
+
+
+def appeals_colour_set_many(*, colours: dict[int, str]) -> int:
+    """`appeal_colour_set` for a batch (the escalation sweep): one UPDATE per colour, for the
+    appeals whose colour changes. The caller holds the appeals' row locks and passes only the
+    changes. No history, as in `appeal_colour_set`: the clocks' history records every change."""
+    by_colour: dict[str, list[int]] = {}
+    for appeal_id, colour in colours.items():
+        by_colour.setdefault(colour, []).append(appeal_id)
+    return sum(
+        Appeal.objects.filter(pk__in=ids).update(colour=colour) for colour, ids in by_colour.items()
+    )
+
+
+def events_record_many(
+    *, code: EventCode, notes: list[tuple[Appeal, str]], public: bool = False
+) -> list[TimelineEvent]:
+    """`event_record` for a batch (the escalation sweep): one timeline event per (appeal, note)
+    and its audit record, each kind in one insert, then every event to the listeners, as
+    `record` does. The caller holds the appeals' row locks."""
+    code = EventCode(code)
+    now = timezone.now()
+    created = TimelineEvent.objects.bulk_create(
+        [
+            TimelineEvent(
+                appeal=appeal, code=code, actor=None, note=note, is_public=public, created_at=now
+            )
+            for appeal, note in notes
+        ],
+        batch_size=1000,
+    )
+    audit_record_many(event=f"appeal.{code}", objects=[appeal for appeal, _note in notes], at=now)
+    for event in created:
+        events.emit(event, {})
+    return created

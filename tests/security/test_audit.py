@@ -93,15 +93,42 @@ def _bulk_writes(tree: ast.AST):
         yield node.lineno, names
 
 
+# Bulk writes allowed, each named with its reason (the function holding it): no state change,
+# or history rows written by the same function.
+NOT_A_STATE_CHANGE = {
+    # The appeal's cached colour, derived from its clocks, whose history records every change;
+    # appeal_colour_set saves it without a history row too.
+    ("appeals/services/waiting.py", "appeals_colour_set_many"),
+    # The sweep's batch: the clocks' history rows are written in bulk right after, with the
+    # reason "checked" (tests/sla/test_sweep.py counts them).
+    ("sla/services.py", "_save_checked"),
+}
+
+
+def _functions(tree: ast.AST) -> dict[int, str]:
+    """The name of the function each line belongs to."""
+    lines = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            for line in range(node.lineno, (node.end_lineno or node.lineno) + 1):
+                lines[line] = node.name
+    return lines
+
+
 def test_no_code_updates_an_audited_model_in_bulk():
     offenders = []
     for folder in ("appeals", "departments", "sla", "config"):
         for path in (ROOT / folder).rglob("*.py"):
             if "migrations" in path.parts:
                 continue
-            for line, names in _bulk_writes(ast.parse(path.read_text())):
+            tree = ast.parse(path.read_text())
+            functions = _functions(tree)
+            name = str(path.relative_to(ROOT))
+            for line, names in _bulk_writes(tree):
+                if (name, functions.get(line)) in NOT_A_STATE_CHANGE:
+                    continue
                 if names & (AUDITED | AUDITED_RELATIONS):
-                    offenders.append(f"{path.relative_to(ROOT)}:{line}")
+                    offenders.append(f"{name}:{line}")
     assert offenders == []
 
 
