@@ -348,4 +348,9 @@ HEALTHZ_BEAT_MAX_AGE_SECONDS = env_int("HEALTHZ_BEAT_MAX_AGE_SECONDS", 300)
 # Audit records are kept this many days (at least 183: six months, the 等保 minimum).
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)
 
+# Exports (reports.jobs): a list of up to this many rows is sent at once; a longer one, and
+# the bulletin, is built by a task into a file kept this many hours.
+EXPORT_INLINE_MAX_ROWS = env_int("EXPORT_INLINE_MAX_ROWS", 2000)
+EXPORT_KEEP_HOURS = env_int("EXPORT_KEEP_HOURS", 24)
+
 SMS_BACKEND = env_str("SMS_BACKEND", "appeals.sms.ConsoleBackend")
