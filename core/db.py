@@ -117,3 +117,12 @@ def _replayed(position: str, *, wait: float) -> bool:
         if time.monotonic() >= deadline:
             return False
         time.sleep(0.05)
+
+
+class ReplicaListMixin:
+    """For a read-only list API (a DRF ListAPIView): the list, its count and its serialisation
+    read inside `replica_reads()`."""
+
+    def list(self, request, *args, **kwargs):
+        with replica_reads():
+            return super().list(request, *args, **kwargs)  # type: ignore[misc]

@@ -43,6 +43,9 @@ _STALE_RUNNING = timedelta(seconds=EXPORT_TIME_LIMIT + 60)
 # A job still queued after this long was probably never sent to the broker.
 _STALE_QUEUED = timedelta(minutes=5)
 SWEEP_BATCH = 200
+# How long a job waits for the replica to replay the requester's last writes before reading
+# from the primary instead (core.db).
+REPLICA_WAIT_SECONDS = 5.0
 
 Status = ExportJob.Status
 
@@ -94,7 +97,10 @@ def export_run(*, job_id: int, now: datetime | None = None) -> None:
     job = ExportJob.objects.get(pk=job_id)
     file: IO[bytes] | None = None
     try:
-        with translation.override(job.language), replica_reads(after=job.wal_position):
+        with (
+            translation.override(job.language),
+            replica_reads(after=job.wal_position, wait=REPLICA_WAIT_SECONDS),
+        ):
             file, count = _build(job)
         name = f"{job.kind}-{job.pk}-{secrets.token_hex(8)}.{job.format}"
         job.file.save(name, File(file, name=name), save=False)

@@ -44,12 +44,13 @@ from appeals.serializers import (
     ReviewItemOut,
     RouteIn,
 )
+from core.db import ReplicaListMixin
 from core.params import parse_id
 from departments.roles import Role, has_role
 
 
 @extend_schema(tags=["staff"])
-class AppealListApi(generics.ListAPIView):
+class AppealListApi(ReplicaListMixin, generics.ListAPIView):
     """Every appeal the caller may see, with allow-listed filters and ordering."""
 
     serializer_class = AppealListOut
@@ -93,7 +94,7 @@ class AppealDetailApi(APIView):
         OpenApiParameter("q", str),
     ],
 )
-class TriageQueueApi(generics.ListAPIView):
+class TriageQueueApi(ReplicaListMixin, generics.ListAPIView):
     """Appeals waiting for triage: the commissioner's key enterprises first."""
 
     serializer_class = AppealListOut
@@ -123,7 +124,7 @@ class TriageQueueApi(generics.ListAPIView):
         OpenApiParameter("tab", str, enum=list(INBOX_TABS)),
     ],
 )
-class InboxApi(generics.ListAPIView):
+class InboxApi(ReplicaListMixin, generics.ListAPIView):
     """A department's assignments in one tab (to_sign, in_progress, done)."""
 
     serializer_class = InboxItemOut
@@ -138,7 +139,7 @@ class InboxApi(generics.ListAPIView):
 
 
 @extend_schema(tags=["staff"])
-class ReviewQueueApi(generics.ListAPIView):
+class ReviewQueueApi(ReplicaListMixin, generics.ListAPIView):
     """Replies that say no, waiting for the caller's review (head, then office)."""
 
     serializer_class = ReviewItemOut
