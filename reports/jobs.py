@@ -124,9 +124,9 @@ def _build(job: ExportJob) -> tuple[IO[bytes], int]:
 
     if job.kind == ExportJob.Kind.BULLETIN:
         bulletin = bulletin_compute(job.filters["period"], today=today)
-        rows = [tuple(exports.neutralise(cell) for cell in row) for row in bulletin_rows(bulletin)]
-        ExportJob.objects.filter(pk=job.pk).update(progress_total=len(rows) - 1)
-        return xlsx_file(rows, sheet_title="分单位", progress=progress)
+        table = [tuple(exports.neutralise(cell) for cell in row) for row in bulletin_rows(bulletin)]
+        ExportJob.objects.filter(pk=job.pk).update(progress_total=len(table) - 1)
+        return xlsx_file(table, sheet_title="分单位", progress=progress)
     export = exports.LISTS[job.kind]
     params = QueryDict(mutable=True)
     for key, values in job.filters.items():
