@@ -105,7 +105,9 @@ def export_download(request, kind: str, fmt: str):
     export = exports.LISTS.get(kind)
     if export is None or fmt not in CONTENT_TYPES:
         raise Http404
-    params = request.POST if request.method == "POST" else request.GET
+    # The filters are in the query string either way: the page's form posts to the same URL
+    # as the link (its body carries only the CSRF token).
+    params = request.GET
     today = timezone.localdate()
     try:
         appeals = exports.filter_for_export(

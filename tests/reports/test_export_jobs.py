@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import io
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -44,7 +45,11 @@ def three_appeals(travel, file_appeal):
 
 
 def _ask(client, kind="full", fmt="xlsx", **params):
-    return client.post(reverse("export_download", args=[kind, fmt]), params)
+    # As the page's form does: the filters in the URL, the same as the download link's.
+    query = urlencode(params, doseq=True)
+    return client.post(
+        reverse("export_download", args=[kind, fmt]) + (f"?{query}" if query else "")
+    )
 
 
 def _workbook_rows(response) -> list[list]:
@@ -66,6 +71,8 @@ def test_a_long_list_is_not_built_in_the_request_but_asked_for_as_a_job(
     assert at_once.status_code == 302 and at_once["Location"].startswith(reverse("exports"))
     assert "status=triage" in at_once["Location"]
     assert "超过 2 条" in page.content.decode() and "后台生成 Excel" in page.content.decode()
+    # The page's form posts the filters in its URL, as _ask does.
+    assert 'action="/board/exports/full.xlsx?status=triage"' in page.content.decode()
     # The POST made a job and left; the file is built only once the task runs.
     job = ExportJob.objects.get()
     assert asked.status_code == 302 and asked["Location"] == reverse("export_job", args=[job.pk])
