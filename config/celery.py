@@ -33,8 +33,11 @@ app.conf.update(
     worker_task_log_format=LOG_FORMAT,
     # Sweeps and notifications on their own queues, so a province can give each its workers.
     task_routes={
-        # The snapshots stay beside the sweeps, off the queue the web app's own jobs use.
         "sla.*": {"queue": "sweeps"},
+        # Exports (a minute or more each) on their own queue: they never hold up a sweep.
+        # Listed before "reports.*": the first pattern that matches wins.
+        "reports.export_run": {"queue": "exports"},
+        # The snapshots stay beside the sweeps, off the queue the web app's own jobs use.
         "reports.*": {"queue": "sweeps"},
         "appeals.notification*": {"queue": "notifications"},
     },
@@ -49,6 +52,8 @@ app.conf.update(
         },
         "idempotency-purge": {"task": "appeals.idempotency_purge", "schedule": 3600.0},
         "board-publish": {"task": "reports.board_publish", "schedule": 300.0},
+        # Export files past their expiry are deleted; jobs no worker took are queued again.
+        "exports-sweep": {"task": "reports.exports_sweep", "schedule": 600.0},
         # Just after midnight (Asia/Shanghai): freeze yesterday's board.
         "board-freeze": {"task": "reports.board_freeze", "schedule": crontab(hour=0, minute=5)},
         # Audit records past their retention (at least six months) go at 03:30.

@@ -6,6 +6,7 @@ import time
 
 from django.conf import settings
 from django.contrib.sessions import middleware as sessions
+from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.template.loader import render_to_string
@@ -15,6 +16,7 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 
 from config.logs import REQUEST_ID_HEADER, request_id_accept, request_id_set
+from core.db import pinned_to_primary, replica_configured
 
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("qihu.access")
@@ -187,3 +189,53 @@ def _user_id(request) -> str:
     if user is None or not user.is_authenticated:
         return "-"
     return str(user.pk)
+
+
+# The cookie that pins a browser's reads to the primary after it wrote (core.db).
+PRIMARY_PIN_COOKIE = "primary_pin"
+_SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
+
+
+def _primary_pin_key(user_id: int) -> str:
+    return f"db:primary-pin:{user_id}"
+
+
+class PrimaryPinMiddleware:
+    """A user never misses their own write when reads go to a lagging replica (core.db): a
+    request that may write (any unsafe method) reads from the primary, and so does every
+    request of the same browser (a cookie) or user (the shared cache: an API client with a
+    token keeps no cookie) for DATABASE_REPLICA_PIN_SECONDS afterwards. Without a replica it
+    does nothing."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not replica_configured():
+            return self.get_response(request)
+        writes = request.method not in _SAFE_METHODS
+
+        def pinned() -> bool:
+            if writes or PRIMARY_PIN_COOKIE in request.COOKIES:
+                return True
+            # Asked lazily: DRF authenticates a token only inside the view, then sets the
+            # user on this request too.
+            user = getattr(request, "user", None)
+            return bool(user and user.is_authenticated and cache.get(_primary_pin_key(user.pk)))
+
+        with pinned_to_primary(pinned):
+            response = self.get_response(request)
+        if writes:
+            seconds = settings.DATABASE_REPLICA_PIN_SECONDS
+            response.set_cookie(
+                PRIMARY_PIN_COOKIE,
+                "1",
+                max_age=seconds,
+                httponly=True,
+                samesite="Lax",
+                secure=request.is_secure(),
+            )
+            user = getattr(request, "user", None)
+            if user is not None and user.is_authenticated:
+                cache.set(_primary_pin_key(user.pk), True, timeout=seconds)
+        return response

@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # After authentication: a pin may belong to the user (core.db, read-your-own-writes).
+    "config.middleware.PrimaryPinMiddleware",
     "config.middleware.DatabaseUnavailableMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -113,6 +115,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+# A PostgreSQL streaming replica of the primary (docs/deploy.md): boards, rates, league tables,
+# exports and read-only API lists read from it inside core.db's replica_reads(); everything
+# else, and everything inside a transaction, stays on the primary.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL,
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        conn_health_checks=True,
+    )
+    # Tests read the test database's copy on the same replica (only NAME is taken over).
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+# Seconds a browser or user that wrote keeps reading from the primary: longer than the
+# replica's lag ever is (config.middleware.PrimaryPinMiddleware).
+DATABASE_REPLICA_PIN_SECONDS = env_int("DATABASE_REPLICA_PIN_SECONDS", 15)
+DATABASE_ROUTERS = ["config.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The 等保 level-3 practice for passwords: at least 10 characters from three of the four
@@ -357,5 +375,10 @@ HEALTHZ_BEAT_MAX_AGE_SECONDS = env_int("HEALTHZ_BEAT_MAX_AGE_SECONDS", 300)
 
 # Audit records are kept this many days (at least 183: six months, the 等保 minimum).
 AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 365)
+
+# Exports (reports.jobs): a list of up to this many rows is sent at once; a longer one, and
+# the bulletin, is built by a task into a file kept this many hours.
+EXPORT_INLINE_MAX_ROWS = env_int("EXPORT_INLINE_MAX_ROWS", 2000)
+EXPORT_KEEP_HOURS = env_int("EXPORT_KEEP_HOURS", 24)
 
 SMS_BACKEND = env_str("SMS_BACKEND", "appeals.sms.ConsoleBackend")

@@ -1,4 +1,4 @@
-"""The reports through the API: the board (from its latest snapshot, anonymised for
+"""The reports through the API (read from the replica when there is one, core.db): the board (from its latest snapshot, anonymised for
 supervisors, exactly as the dashboard shows it), its 30-day trend, league tables (published
 ones frozen) and the bulletin of a period with the rates' definitions; and the office's one
 write, publishing a quarter's league table. The same functions and roles as the pages."""
@@ -9,6 +9,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.db import replica_reads
 from departments.roles import Role, has_role
 from reports.boards import (
     BOARD_ROLES,
@@ -45,6 +46,7 @@ class BoardApi(APIView):
             },
         ),
     )
+    @replica_reads()
     def get(self, request):
         _require(request.user, *BOARD_ROLES)
         snapshot = board_latest()
@@ -73,6 +75,7 @@ class BoardTrendApi(APIView):
             }
         },
     )
+    @replica_reads()
     def get(self, request):
         _require(request.user, *BOARD_ROLES)
         return Response(board_trend())
@@ -95,6 +98,7 @@ class LeagueApi(APIView):
             },
         ),
     )
+    @replica_reads()
     def get(self, request, quarter: str):
         _require(request.user, *BOARD_ROLES)
         table = LeagueTable.objects.filter(quarter=quarter).first()
@@ -136,6 +140,7 @@ class BulletinApi(APIView):
             },
         ),
     )
+    @replica_reads()
     def get(self, request, period: str):
         _require(request.user, Role.OFFICE, Role.LEADER)
         bulletin = bulletin_compute(period, today=timezone.localdate())

@@ -55,3 +55,84 @@ class LeagueTable(models.Model):
 
     def __str__(self) -> str:
         return self.quarter
+
+
+class ExportJob(models.Model):
+    """One export asked for on the exports or bulletin page, built by a Celery task
+    (reports.tasks.export_run) into a file that the requester (or the office) downloads until
+    it expires. The task reports its progress here; the job's page polls it."""
+
+    class Kind(models.TextChoices):
+        # The appeal lists of reports.exports.LISTS, and the bulletin's spreadsheet.
+        FULL = "full", _("全量问题清单")
+        RECTIFICATION = "rectification", _("分类整改清单")
+        CLOSED = "closed", _("逐批销号清单")
+        BULLETIN = "bulletin", _("诉求办理通报")
+
+    class Format(models.TextChoices):
+        XLSX = "xlsx", "Excel"
+        CSV = "csv", "CSV"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("排队中")
+        RUNNING = "running", _("生成中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+        EXPIRED = "expired", _("已过期")
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    format = models.CharField(max_length=4, choices=Format.choices)
+    # The allow-listed filters as lists of strings (a QueryDict's lists), or the bulletin's
+    # period: codes and dates, never personal data.
+    filters = models.JSONField(default=dict)
+    # The requester's language: the file's header and labels are written in it.
+    language = models.CharField(max_length=16)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    progress_count = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(null=True, blank=True)
+    file = models.FileField(upload_to="exports/%Y/%m/", blank=True)
+    # The primary's WAL position when the job was asked for (PostgreSQL with a replica only):
+    # the task reads from the replica once it has replayed this far, so the export holds every
+    # write the requester made before asking (core.db).
+    wal_position = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    # What each status may become. RUNNING → RUNNING is a task taking over a job whose worker
+    # died (reports.jobs.export_run).
+    TRANSITIONS = {
+        Status.QUEUED: {Status.RUNNING, Status.FAILED},
+        Status.RUNNING: {Status.RUNNING, Status.DONE, Status.FAILED},
+        Status.DONE: {Status.EXPIRED},
+        Status.FAILED: set(),
+        Status.EXPIRED: set(),
+    }
+
+    class Meta:
+        verbose_name = _("导出任务")
+        verbose_name_plural = _("导出任务")
+        indexes = [
+            # The exports page: the requester's latest jobs.
+            models.Index(fields=["requested_by", "-created_at"], name="exportjob_mine_idx"),
+            # The expiry sweep: finished files past their expiry (reports.jobs.exports_expire).
+            models.Index(
+                fields=["expires_at"], condition=Q(status="done"), name="exportjob_expiry_idx"
+            ),
+        ]
+
+    @property
+    def pending(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.progress_total:
+            return 0
+        return min(100, self.progress_count * 100 // self.progress_total)

@@ -1,8 +1,9 @@
-"""Celery tasks of the reports app: the battle map's snapshots. Each is safe to run twice."""
+"""Celery tasks of the reports app: the battle map's snapshots and the exports. Each is safe
+to run twice."""
 
 from celery import shared_task
 
-from reports import boards
+from reports import boards, jobs
 
 
 @shared_task(name="reports.board_publish")
@@ -13,3 +14,17 @@ def board_publish() -> int:
 @shared_task(name="reports.board_freeze")
 def board_freeze() -> int:
     return boards.board_freeze().pk
+
+
+@shared_task(
+    name="reports.export_run",
+    time_limit=jobs.EXPORT_TIME_LIMIT,
+    soft_time_limit=jobs.EXPORT_TIME_LIMIT - 60,
+)
+def export_run(job_id: int) -> None:
+    jobs.export_run(job_id=job_id)
+
+
+@shared_task(name="reports.exports_sweep")
+def exports_sweep() -> tuple[int, int]:
+    return jobs.exports_sweep()

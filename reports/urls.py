@@ -11,6 +11,13 @@ urlpatterns = [
     path("board/league/publish/", league.league_publish_view, name="league_publish"),
     path("board/exports/", exports.export_page, name="exports"),
     path("board/exports/<str:kind>.<str:fmt>", exports.export_download, name="export_download"),
+    path("board/exports/jobs/<int:pk>/", exports.export_job_page, name="export_job"),
+    path(
+        "board/exports/jobs/<int:pk>/progress/",
+        exports.export_job_progress,
+        name="export_job_progress",
+    ),
+    path("board/exports/jobs/<int:pk>/file/", exports.export_job_file, name="export_job_file"),
     path("board/bulletin/", bulletin.bulletin_view, name="bulletin"),
     path("board/bulletin.xlsx", bulletin.bulletin_xlsx, name="bulletin_xlsx"),
     path("public/", league.public_board, name="public_board"),

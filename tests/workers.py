@@ -132,7 +132,7 @@ def celery_worker(
         "worker",
         *(["--beat", "--schedule", str(tmp_path / "beat-schedule")] if beat else []),
         "-Q",
-        "default,sweeps,notifications",
+        "default,sweeps,notifications,exports",
         f"--pool={pool}",
         "--concurrency=1",
         "--loglevel=INFO",

@@ -15,10 +15,11 @@ from appeals.serializers import (
     NotificationReadIn,
 )
 from appeals.services import notify
+from core.db import ReplicaListMixin
 
 
 @extend_schema(tags=["notifications"], parameters=[NotificationQueryIn])
-class NotificationListApi(generics.ListAPIView):
+class NotificationListApi(ReplicaListMixin, generics.ListAPIView):
     """The caller's in-app messages, newest first (`?unread=true`: only the unread)."""
 
     serializer_class = NotificationOut
@@ -51,7 +52,7 @@ class NotificationReadApi(APIView):
 
 
 @extend_schema(tags=["office"])
-class ExtensionQueueApi(generics.ListAPIView):
+class ExtensionQueueApi(ReplicaListMixin, generics.ListAPIView):
     """Extension requests waiting for the office's decision, oldest first (empty for others)."""
 
     serializer_class = ExtensionItemOut

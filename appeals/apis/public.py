@@ -28,6 +28,7 @@ from appeals.serializers import (
     TrackMaterialIn,
     TrackRateIn,
 )
+from core.db import ReplicaListMixin
 
 
 def _request_hash(data: dict) -> str:
@@ -167,7 +168,7 @@ class TrackMaterialApi(_TrackingApi):
         return public_view(appeal)
 
 
-class MyAppealListApi(generics.ListAPIView):
+class MyAppealListApi(ReplicaListMixin, generics.ListAPIView):
     """An enterprise account's own appeals, newest first."""
 
     serializer_class = AppealListOut

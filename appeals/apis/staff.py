@@ -45,11 +45,12 @@ from appeals.serializers import (
     RouteIn,
     TriageQueryIn,
 )
+from core.db import ReplicaListMixin
 from departments.roles import Role, has_role
 
 
 @extend_schema(tags=["staff"])
-class AppealListApi(generics.ListAPIView):
+class AppealListApi(ReplicaListMixin, generics.ListAPIView):
     """Every appeal the caller may see, with allow-listed filters and ordering."""
 
     serializer_class = AppealListOut
@@ -85,7 +86,7 @@ class AppealDetailApi(APIView):
 
 
 @extend_schema(tags=["staff"], parameters=[TriageQueryIn])
-class TriageQueueApi(generics.ListAPIView):
+class TriageQueueApi(ReplicaListMixin, generics.ListAPIView):
     """Appeals waiting for triage: the commissioner's key enterprises first."""
 
     serializer_class = AppealListOut
@@ -105,7 +106,7 @@ class TriageQueueApi(generics.ListAPIView):
 
 
 @extend_schema(tags=["staff"], parameters=[InboxQueryIn])
-class InboxApi(generics.ListAPIView):
+class InboxApi(ReplicaListMixin, generics.ListAPIView):
     """A department's assignments in one tab (to_sign, in_progress, done)."""
 
     serializer_class = InboxItemOut
@@ -119,7 +120,7 @@ class InboxApi(generics.ListAPIView):
 
 
 @extend_schema(tags=["staff"])
-class ReviewQueueApi(generics.ListAPIView):
+class ReviewQueueApi(ReplicaListMixin, generics.ListAPIView):
     """Replies that say no, waiting for the caller's review (head, then office)."""
 
     serializer_class = ReviewItemOut

@@ -1,51 +1,49 @@
-"""The bulletin as a printable page and as a spreadsheet."""
+"""The bulletin as a printable page and as a spreadsheet, built by a task (reports.jobs): its
+rates read a whole period of appeals, which at a province's scale takes longer than a request
+should."""
 
-import tempfile
-
-from django.http import FileResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
-from openpyxl import Workbook
+from django.views.decorators.http import require_POST
 
 from appeals.views.access import role_required
+from core.db import replica_reads
 from core.errors import ServiceError
 from departments.roles import Role
-from reports.bulletin import bulletin_compute, bulletin_rows
-from reports.exports import neutralise
+from reports import jobs
+from reports.bulletin import bulletin_compute, period_bounds
 from reports.league import quarter_of
+from reports.models import ExportJob
 
 
-def _bulletin(request):
-    today = timezone.localdate()
-    period = request.GET.get("period") or quarter_of(today)
-    return bulletin_compute(period, today=today)
+def _period(request) -> str:
+    params = request.POST if request.method == "POST" else request.GET
+    return params.get("period") or quarter_of(timezone.localdate())
 
 
 @role_required(Role.OFFICE, Role.LEADER)
+@replica_reads()
 def bulletin_view(request):
     try:
-        bulletin = _bulletin(request)
+        bulletin = bulletin_compute(_period(request), today=timezone.localdate())
     except ServiceError as exc:
         return render(request, "reports/bulletin.html", {"error": exc.message}, status=400)
     return render(request, "reports/bulletin.html", {"bulletin": bulletin})
 
 
 @role_required(Role.OFFICE, Role.LEADER)
+@require_POST
 def bulletin_xlsx(request):
+    period = _period(request)
     try:
-        bulletin = _bulletin(request)
-    except ServiceError as exc:
-        return render(request, "reports/bulletin.html", {"error": exc.message}, status=400)
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title="分单位")
-    for row in bulletin_rows(bulletin):
-        sheet.append([neutralise(cell) if isinstance(cell, str) else cell for cell in row])
-    handle = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it when sent
-    workbook.save(handle)
-    handle.seek(0)
-    return FileResponse(
-        handle,
-        as_attachment=True,
-        filename=f"诉求办理通报-{bulletin['period']}.xlsx",
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        period_bounds(period)
+    except ServiceError:
+        # The same message as the page's, from the same check.
+        return bulletin_view(request)
+    job = jobs.export_job_request(
+        user=request.user,
+        kind=ExportJob.Kind.BULLETIN,
+        fmt=ExportJob.Format.XLSX,
+        filters={"period": period},
     )
+    return redirect("export_job", pk=job.pk)

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from appeals.filters import AppealFilter
 from appeals.selectors import appeals_visible_to
 from appeals.views.access import role_required
+from core.db import replica_reads
 from departments.roles import Role
 from reports.boards import (
     BOARD_ROLES,
@@ -20,6 +21,7 @@ from sla.selectors import appeal_ids_where_department_is
 
 
 @role_required(*BOARD_ROLES)
+@replica_reads()
 def dashboard_view(request):
     anonymised = board_anonymised_for(request.user)
     snapshot = board_latest()
@@ -36,6 +38,7 @@ def dashboard_view(request):
 
 
 @role_required(*BOARD_ROLES)
+@replica_reads()
 def lobby_view(request):
     """Full screen, large type, refreshes itself (static/js/board.js polls lobby_data)."""
     snapshot = board_latest()
@@ -47,12 +50,14 @@ def lobby_view(request):
 
 
 @role_required(*BOARD_ROLES)
+@replica_reads()
 def lobby_data(request):
     snapshot = board_latest()
     return JsonResponse(board_shown(snapshot, anonymised=True) if snapshot else {})
 
 
 @role_required(Role.OFFICE, Role.LEADER, Role.COMMISSIONER)
+@replica_reads()
 def board_appeal_list(request):
     """The appeals behind a number on the board, with the board's filters."""
     appeals = (

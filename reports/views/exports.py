@@ -1,52 +1,49 @@
 """Exports of the appeal lists (seed 003 §二) for the office and leaders, as Excel or CSV.
 
-A CSV is streamed row by row. An Excel file cannot be streamed (it is a zip, written whole at
-the end), so it is written row by row into a temporary file that spills to disk, then sent.
-Either way the rows are read in chunks (reports.exports) and memory stays bounded.
+A list of up to EXPORT_INLINE_MAX_ROWS rows is sent at once: a CSV streamed row by row, an
+Excel file written row by row into a temporary file (it is a zip, written whole at the end).
+A longer list is never built in the request: the download asks for an export job
+(reports.jobs), whose page shows the task's progress and then the file. Either way the rows
+are read in chunks (reports.exports) and memory stays bounded.
 
 Every export leaves one audit record (departments.audit): who, which list, which filters and
 how many rows; never a row's content.
 """
 
-import csv
-import io
 import re
-import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import date
 from urllib.parse import quote
 
+from django.conf import settings
+from django.contrib import messages
 from django.http import (
     FileResponse,
     Http404,
     HttpResponse,
     HttpResponseBadRequest,
+    HttpResponseGone,
     StreamingHttpResponse,
 )
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
+from django.views.decorators.http import require_http_methods
 
 from appeals.models import Appeal
 from appeals.selectors import appeals_visible_to
 from appeals.views.access import role_required
+from core.db import replica_reads
 from departments.audit import audit_record
 from departments.models import AuditRecord
-from departments.roles import Role
+from departments.roles import Role, has_role
 from departments.selectors import active_categories, regions
-from reports import exports
+from reports import exports, jobs
 from reports.exports import ExportList, InvalidFilters, Row
+from reports.models import ExportJob
+from reports.spreadsheets import CONTENT_TYPES, csv_chunks, xlsx_file
 
-CONTENT_TYPES = {
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "csv": "text/csv; charset=utf-8",
-}
 # The filters a download link carries (the rest of AppealFilter is accepted but not offered).
 FILTER_PARAMS = ("status", "colour", "category", "region", "filed_after", "filed_before")
 BATCH_PARAMS = ("closed_after", "closed_before")
@@ -54,13 +51,10 @@ BATCH_PARAMS = ("closed_after", "closed_before")
 # back: then the download has started and the "generating" note can go (static/js/exports.js).
 DONE_COOKIE = "export_done"
 _TOKEN = re.compile(r"^[A-Za-z0-9]{1,32}$")
-# An Excel file up to this size is built in memory, a larger one in a file on disk.
-XLSX_IN_MEMORY = 8 * 1024 * 1024
-CSV_FLUSH_AT = 64 * 1024
-COLUMN_WIDTH = 16
 
 
 @role_required(Role.OFFICE, Role.LEADER)
+@replica_reads()
 def export_page(request):
     today = timezone.localdate()
     appeals = appeals_visible_to(request.user)
@@ -78,6 +72,7 @@ def export_page(request):
         {
             "export": export,
             "count": counts.get(kind),
+            "inline": counts.get(kind, 0) <= settings.EXPORT_INLINE_MAX_ROWS,
             "links": [
                 (fmt, _download_url(export, fmt, request.GET, period)) for fmt in CONTENT_TYPES
             ],
@@ -97,19 +92,26 @@ def export_page(request):
             "regions": regions(),
             "period": period,
             "chosen_statuses": request.GET.getlist("status"),
+            "jobs": jobs.export_jobs_of(request.user),
         },
     )
 
 
 @role_required(Role.OFFICE, Role.LEADER)
+@require_http_methods(["GET", "HEAD", "POST"])
 def export_download(request, kind: str, fmt: str):
+    """GET: the file at once, for a list of up to EXPORT_INLINE_MAX_ROWS rows; a longer one
+    goes back to the exports page, which offers a background export. POST: an export job."""
     export = exports.LISTS.get(kind)
     if export is None or fmt not in CONTENT_TYPES:
         raise Http404
+    # The filters are in the query string either way: the page's form posts to the same URL
+    # as the link (its body carries only the CSRF token).
+    params = request.GET
     today = timezone.localdate()
     try:
         appeals = exports.filter_for_export(
-            appeals_visible_to(request.user), kind, request.GET, today=today
+            appeals_visible_to(request.user), kind, params, today=today
         )
     except InvalidFilters as exc:
         # Plain text: the messages may repeat what was typed into the URL.
@@ -117,6 +119,23 @@ def export_download(request, kind: str, fmt: str):
             _("筛选条件无效：") + "；".join(exc.messages),
             content_type="text/plain; charset=utf-8",
         )
+    if request.method == "POST":
+        job = jobs.export_job_request(
+            user=request.user, kind=kind, fmt=fmt, filters=_filters(params)
+        )
+        return redirect("export_job", pk=job.pk)
+    # One count (on an index for the common filters) before anything is built: a long list
+    # must never tie up a web worker for the minute its file takes.
+    with replica_reads():
+        count = appeals.count()
+    if count > settings.EXPORT_INLINE_MAX_ROWS:
+        messages.info(
+            request,
+            _("该清单共 %(n)d 条，超过 %(max)d 条，请点击“后台生成”，生成后在本页下载。")
+            % {"n": count, "max": settings.EXPORT_INLINE_MAX_ROWS},
+        )
+        query = request.GET.urlencode()
+        return redirect(reverse("exports") + (f"?{query}" if query else ""))
     rows = export.rows(appeals, today=today)
     filename = f"{export.title}-{today:%Y%m%d}.{fmt}"
     record = _audit_record(request, kind, fmt)
@@ -126,8 +145,9 @@ def export_download(request, kind: str, fmt: str):
             content_type=CONTENT_TYPES["csv"],
         )
     else:
-        file, count = _xlsx_file(rows, sheet_title=str(export.title))
-        record(count)
+        file, written = xlsx_file(rows, sheet_title=str(export.title))
+        record(written)
+        # Closed by FileResponse once sent, and then gone: it is a temporary file.
         response = FileResponse(file, content_type=CONTENT_TYPES["xlsx"])
     response["Content-Disposition"] = _attachment(filename, f"{kind}-{today:%Y%m%d}.{fmt}")
     response["Cache-Control"] = "no-store"
@@ -137,6 +157,64 @@ def export_download(request, kind: str, fmt: str):
             DONE_COOKIE, token, max_age=300, samesite="Lax", secure=request.is_secure()
         )
     return response
+
+
+def _job_for(request, pk: int) -> ExportJob:
+    """The export job, for the user who asked for it or the office; 404 for anyone else."""
+    job = ExportJob.objects.filter(pk=pk).first()
+    if job is None:
+        raise Http404
+    if job.requested_by_id != request.user.pk and not has_role(request.user, Role.OFFICE):
+        raise Http404
+    return job
+
+
+@role_required(Role.OFFICE, Role.LEADER)
+def export_job_page(request, pk: int):
+    job = _job_for(request, pk)
+    return render(request, "reports/export_job.html", {"job": job, "title": _job_title(job)})
+
+
+@role_required(Role.OFFICE, Role.LEADER)
+def export_job_progress(request, pk: int):
+    """The fragment the job's page polls (htmx) until the job is finished."""
+    job = _job_for(request, pk)
+    response = render(request, "reports/partials/export_progress.html", {"job": job})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@role_required(Role.OFFICE, Role.LEADER)
+def export_job_file(request, pk: int):
+    job = _job_for(request, pk)
+    if job.status == ExportJob.Status.EXPIRED:
+        return HttpResponseGone(_("导出文件已过期，请重新导出。"))
+    if job.status != ExportJob.Status.DONE or not job.file:
+        raise Http404
+    try:
+        handle = job.file.open("rb")
+    except FileNotFoundError:
+        # Deleted by the expiry sweep a moment ago.
+        return HttpResponseGone(_("导出文件已过期，请重新导出。"))
+    created = timezone.localdate(job.created_at)
+    title = _job_title(job)
+    response = FileResponse(handle, content_type=CONTENT_TYPES[job.format])
+    response["Content-Disposition"] = _attachment(
+        f"{title}-{created:%Y%m%d}.{job.format}", f"{job.kind}-{created:%Y%m%d}.{job.format}"
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _job_title(job: ExportJob) -> str:
+    if job.kind == ExportJob.Kind.BULLETIN:
+        return f"{_('诉求办理通报')}-{job.filters.get('period', '')}"
+    return str(exports.LISTS[job.kind].title)
+
+
+def _filters(params) -> dict[str, list[str]]:
+    # Filters are codes and dates (status, colour, category id…), never personal data.
+    return {k: params.getlist(k) for k in (*FILTER_PARAMS, *BATCH_PARAMS) if k in params}
 
 
 def _download_url(export: ExportList, fmt: str, params, period: tuple[date, date]) -> str:
@@ -157,10 +235,7 @@ def _attachment(filename: str, ascii_fallback: str) -> str:
 
 
 def _audit_record(request, kind: str, fmt: str):
-    # Filters are codes and dates (status, colour, category id…), never personal data.
-    filters = {
-        k: request.GET.getlist(k) for k in (*FILTER_PARAMS, *BATCH_PARAMS) if k in request.GET
-    }
+    filters = _filters(request.GET)
 
     def record(rows: int, *, complete: bool = True) -> None:
         audit_record(
@@ -175,67 +250,18 @@ def _audit_record(request, kind: str, fmt: str):
 
 
 def _csv_chunks(rows: Iterable[Row], *, language: str, record) -> Iterator[bytes]:
-    """UTF-8 with a byte-order mark, so that Excel opens Chinese text correctly; written into a
-    small buffer and sent each time it fills."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    buffer.write("\ufeff")
-    count, complete = -1, False  # the header is not counted
+    counted = [0]
+
+    def count(n: int) -> None:
+        counted[0] = n
+
+    complete = False
     try:
         # The rows are made after the view has returned; anything still translated then (the
         # anonymous enterprise's label) keeps the request's language.
         with translation.override(language):
-            for row in rows:
-                writer.writerow(row)
-                count += 1
-                if buffer.tell() >= CSV_FLUSH_AT:
-                    yield buffer.getvalue().encode("utf-8")
-                    buffer.seek(0)
-                    buffer.truncate()
-        yield buffer.getvalue().encode("utf-8")
+            yield from csv_chunks(rows, counted=count)
         complete = True
     finally:
         # Also when the browser gives up half-way (the server closes the generator).
-        record(max(count, 0), complete=complete)
-
-
-def _xlsx_file(rows: Iterable[Row], *, sheet_title: str):
-    """The rows as an Excel workbook in a temporary file, rewound; and the number of data rows.
-
-    openpyxl's write-only mode keeps the sheet's rows in a temporary file of its own until the
-    workbook is saved, so neither step holds the list in memory."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=sheet_title[:31])
-    sheet.freeze_panes = "A2"
-    rows = iter(rows)
-    header = next(rows)
-    for index in range(len(header)):
-        sheet.column_dimensions[get_column_letter(index + 1)].width = COLUMN_WIDTH
-    bold = Font(bold=True)
-    cells = []
-    for value in header:
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.font = bold
-        cells.append(cell)
-    sheet.append(cells)
-    count = 0
-    for row in rows:
-        sheet.append([_xlsx_value(v) for v in row])
-        count += 1
-    # Closed by FileResponse once sent, and then gone: it is a temporary file.
-    file = tempfile.SpooledTemporaryFile(max_size=XLSX_IN_MEMORY)  # noqa: SIM115
-    try:
-        workbook.save(file)
-    except BaseException:
-        file.close()
-        raise
-    file.seek(0)
-    return file, count
-
-
-def _xlsx_value(value):
-    # Control characters other than tab and newlines are not allowed in the XML of a
-    # workbook: openpyxl would raise half-way through the export.
-    if isinstance(value, str):
-        return ILLEGAL_CHARACTERS_RE.sub("", value)
-    return value
+        record(counted[0], complete=complete)

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from appeals.selectors import public_board_appeals
 from appeals.views.access import role_required
+from core.db import replica_reads
 from core.errors import ServiceError
 from departments.roles import Role, has_role
 from reports.boards import BOARD_ROLES
@@ -21,6 +22,7 @@ def _previous_quarter(today) -> str:
 
 
 @role_required(*BOARD_ROLES)
+@replica_reads()
 def league_view(request):
     today = timezone.localdate()
     candidate = _previous_quarter(today)
@@ -53,6 +55,7 @@ def league_publish_view(request):
     return redirect("league")
 
 
+@replica_reads()
 def public_board(request):
     """Open to everyone: the appeals the office chose, with colour and progress, and no
     personal data (no enterprise, no contact, no content)."""

@@ -10,6 +10,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from reports.bulletin import period_bounds
+from reports.models import ExportJob
 
 pytestmark = pytest.mark.django_db
 
@@ -25,12 +26,22 @@ def test_periods_are_quarters_or_two_month_spans():
 
 
 @time_machine.travel(IN_Q4, tick=False)
-def test_the_bulletin_page_and_spreadsheet_show_the_departments(client, office, appeal_at):
+def test_the_bulletin_page_and_spreadsheet_show_the_departments(
+    client, office, appeal_at, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = str(tmp_path)
     appeal_at("closed")
     client.force_login(office)
     page = client.get(reverse("bulletin") + "?period=2026Q4")
     assert page.status_code == 200 and "市住建局" in page.content.decode()
-    sheet = client.get(reverse("bulletin_xlsx") + "?period=2026Q4")
+    # The spreadsheet is built by a task (reports.jobs); the job's page then offers it.
+    with django_capture_on_commit_callbacks(execute=True):
+        asked = client.post(reverse("bulletin_xlsx"), {"period": "2026Q4"})
+    job = ExportJob.objects.get()
+    assert asked["Location"] == reverse("export_job", args=[job.pk])
+    assert (job.kind, job.filters, job.status) == ("bulletin", {"period": "2026Q4"}, "done")
+    sheet = client.get(reverse("export_job_file", args=[job.pk]))
+    assert "2026Q4" in sheet["Content-Disposition"]
     workbook = load_workbook(BytesIO(b"".join(sheet.streaming_content)))
     rows = list(workbook["分单位"].values)
     assert rows[0][0] == "单位" and rows[1][0] == "市住建局" and rows[1][1] == 1
@@ -39,7 +50,10 @@ def test_the_bulletin_page_and_spreadsheet_show_the_departments(client, office, 
 def test_a_wrong_period_is_answered_in_chinese(client, office):
     client.force_login(office)
     response = client.get(reverse("bulletin") + "?period=2026-13")
+    asked = client.post(reverse("bulletin_xlsx"), {"period": "2026-13"})
     assert response.status_code == 400 and "通报期应为季度" in response.content.decode()
+    assert asked.status_code == 400 and "通报期应为季度" in asked.content.decode()
+    assert not ExportJob.objects.exists()
 
 
 def test_a_handler_cannot_read_the_bulletin(client, handler_a):
