@@ -1,6 +1,6 @@
 from django.urls import path
 
-from appeals.views import public, staff
+from appeals.views import public, search, staff
 
 urlpatterns = [
     # Public and enterprise pages
@@ -20,6 +20,7 @@ urlpatterns = [
     ),
     # Staff pages
     path("triage/", staff.triage_queue_view, name="triage_queue"),
+    path("search/", search.appeal_search_view, name="appeal_search"),
     path("inbox/", staff.inbox_view, name="inbox"),
     path("reviews/", staff.review_queue_view, name="review_queue"),
     path("staff/file/", staff.staff_file_view, name="staff_file"),
