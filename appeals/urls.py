@@ -6,6 +6,7 @@ urlpatterns = [
     # Public and enterprise pages
     path("", public.home, name="home"),
     path("file/", public.appeal_file, name="appeal_file"),
+    path("file/check/", public.appeal_file_check, name="appeal_file_check"),
     path("file/receipt/", public.appeal_receipt, name="appeal_receipt"),
     path("track/", public.track, name="track"),
     path("track/<str:number>/", public.track_detail, name="track_detail"),

@@ -106,9 +106,8 @@ def require_text(value: str, field_label: str, *, max_length: int = 5000) -> str
 def search_text_refresh(appeal: Appeal) -> None:
     """Rewrite the appeal's search words from its title, content, enterprise name and replies
     (appeals.text). Called by each service that writes one of those texts, in its transaction,
-    with the appeal row already locked or just created. An update of that one column, not a
-    save: the column keeps no history (Appeal.history excludes it), and a save would write a
-    history row saying nothing."""
+    with the appeal row already locked or just created. Saved without a history row: the column
+    keeps no history (Appeal.history excludes it), so a row would say nothing."""
     appeal.search_text = appeal_search_text(
         title=appeal.title,
         content=appeal.content,
@@ -118,4 +117,8 @@ def search_text_refresh(appeal: Appeal) -> None:
         .order_by("pk")
         .values_list("content", flat=True),
     )
-    Appeal.objects.filter(pk=appeal.pk).update(search_text=appeal.search_text)
+    appeal.skip_history_when_saving = True  # type: ignore[attr-defined]
+    try:
+        appeal.save(update_fields=["search_text"])
+    finally:
+        del appeal.skip_history_when_saving  # type: ignore[attr-defined]

@@ -8,12 +8,14 @@ from django import forms as django_forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from appeals import forms, services
 from appeals.actions import Action, Allowed, appeal_actions_for, reply_under_review
 from appeals.models import Appeal, Assignment, EnterpriseTag
+from appeals.search import appeals_similar
 from appeals.selectors import (
     INBOX_TABS,
     appeal_detail,
@@ -160,6 +162,12 @@ def _detail_context(request, appeal: Appeal, bound: dict[str, django_forms.Form]
             if Allowed(Action.DECIDE_EXTENSION, extension=e.pk) in actions
         ],
         "suggestion": suggestion,
+        # At triage, the appeals most like this one, each mergeable with one click.
+        "similar": (
+            appeals_similar(request.user, appeal, now=timezone.now())
+            if Action.MERGE in offered
+            else []
+        ),
         "route_form": route_form,
         "decline_form": forms.DeclineForm(),
         "merge_form": forms.MergeForm(),

@@ -182,3 +182,14 @@ def test_the_api_searches_with_the_same_scope_and_refuses_bad_queries(
     api.force_authenticate(commissioner)
     filtered = api.get(reverse("api_search"), {"q": "塌陷", "status": "triage"}).json()
     assert filtered["results"] == []
+
+
+def test_refreshing_the_search_words_writes_no_history_row(power):
+    from appeals.services._common import search_text_refresh
+
+    before = power.history.count()
+    power.search_text = ""
+    search_text_refresh(power)
+    power.refresh_from_db()
+    assert "增容" in power.search_text.split()
+    assert power.history.count() == before
