@@ -71,6 +71,11 @@ urlpatterns = [
         name="reply_submit",
     ),
     path(
+        "appeals/<str:number>/replies/<int:reply_id>/model-answer/",
+        staff.reply_model_answer_view,
+        name="reply_model_answer",
+    ),
+    path(
         "appeals/<str:number>/replies/<int:reply_id>/review/",
         staff.reply_review_view,
         name="reply_review",
