@@ -145,7 +145,8 @@ def highlight(text: str, words, *, around: int | None = None) -> SafeString:
         return mark_safe(prefix + highlight(window, words) + escape(suffix))  # noqa: S308
     if pattern is None:
         return escape(text)
-    parts, last = [], 0
+    parts: list[str] = []
+    last = 0
     for match in pattern.finditer(simplified(text)):
         parts.append(escape(text[last : match.start()]))
         parts.append(f"<mark>{escape(text[match.start() : match.end()])}</mark>")
