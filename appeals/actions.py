@@ -89,6 +89,11 @@ def may_triage(user) -> bool:
     return has_role(user, Role.COMMISSIONER, Role.OFFICE)
 
 
+def may_mark_model_answer(user) -> bool:
+    """Mark a published reply as a model answer (示范答复) for departments to reuse."""
+    return has_role(user, Role.OFFICE)
+
+
 def may_close(user) -> bool:
     """Close a replied appeal without the enterprise's rating (销号)."""
     return has_role(user, Role.OFFICE, Role.COMMISSIONER)

@@ -218,8 +218,14 @@ class Appeal(models.Model):
     reopened_count = models.PositiveSmallIntegerField(_("重办次数"), default=0)
     filed_at = models.DateTimeField(_("登记时间"), default=timezone.now)
     closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
-    # The colour is derived from the clocks, which keep their own history.
-    history = HistoricalRecords(excluded_fields=["query_code_hash", "colour"])
+    # The words of the title, the content, the enterprise's name and the replies, segmented
+    # (appeals.text says why and how), for search and similar appeals. Written by the services
+    # that write those texts (appeals.services._common.search_text_refresh). A database
+    # default, so that rows written by COPY (bench/generate.py) get one too.
+    search_text = models.TextField(blank=True, editable=False, default="", db_default="")
+    # The colour is derived from the clocks, which keep their own history; the search words
+    # from texts whose history is kept.
+    history = HistoricalRecords(excluded_fields=["query_code_hash", "colour", "search_text"])
 
     OPEN_STATUSES = (Status.TRIAGE, Status.ASSIGNED, Status.IN_PROGRESS, Status.REPLIED)
 
@@ -239,6 +245,14 @@ class Appeal(models.Model):
             ),
             # The rates of a period (reports.rates.rates_for_period): the appeals filed in it.
             models.Index(fields=["filed_at"], name="appeal_filed_idx"),
+            # Search by credit code and by phone (appeals.search.appeals_search), and the
+            # public form's duplicate check (open_duplicate_exists): exact matches.
+            models.Index(
+                fields=["credit_code"], name="appeal_credit_code_idx", condition=~Q(credit_code="")
+            ),
+            models.Index(
+                fields=["contact_phone"], name="appeal_phone_idx", condition=~Q(contact_phone="")
+            ),
         ]
 
     def __str__(self) -> str:
@@ -406,6 +420,9 @@ class Reply(models.Model):
     content = models.TextField(_("答复内容"), max_length=5000)
     state = models.CharField(_("状态"), max_length=16, choices=State.choices)
     review_note = models.TextField(_("审核意见"), blank=True)
+    # Marked by the office as a model answer (示范答复): shown first among the earlier replies
+    # a department reads for reference (appeals.search.reply_references).
+    is_model_answer = models.BooleanField(_("示范答复"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
     published_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()

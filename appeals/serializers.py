@@ -431,3 +431,14 @@ class InboxQueryIn(serializers.Serializer):
 
 class PubliciseIn(serializers.Serializer):
     public = StrictBooleanField()
+
+
+class SearchHitOut(AppealListOut):
+    """A search result: the appeal's list fields, and its title and a piece of its content
+    as HTML, escaped, with the query's words in <mark>. No contact details."""
+
+    title_html = serializers.CharField(source="hit_title")
+    snippet_html = serializers.CharField(source="hit_snippet")
+
+    class Meta(AppealListOut.Meta):
+        fields = [*AppealListOut.Meta.fields, "title_html", "snippet_html"]

@@ -1,11 +1,12 @@
 from django.urls import path
 
-from appeals.views import public, staff
+from appeals.views import public, search, staff
 
 urlpatterns = [
     # Public and enterprise pages
     path("", public.home, name="home"),
     path("file/", public.appeal_file, name="appeal_file"),
+    path("file/check/", public.appeal_file_check, name="appeal_file_check"),
     path("file/receipt/", public.appeal_receipt, name="appeal_receipt"),
     path("track/", public.track, name="track"),
     path("track/<str:number>/", public.track_detail, name="track_detail"),
@@ -20,6 +21,7 @@ urlpatterns = [
     ),
     # Staff pages
     path("triage/", staff.triage_queue_view, name="triage_queue"),
+    path("search/", search.appeal_search_view, name="appeal_search"),
     path("inbox/", staff.inbox_view, name="inbox"),
     path("reviews/", staff.review_queue_view, name="review_queue"),
     path("staff/file/", staff.staff_file_view, name="staff_file"),
@@ -67,6 +69,11 @@ urlpatterns = [
         "appeals/<str:number>/assignments/<int:assignment_id>/reply/",
         staff.reply_submit_view,
         name="reply_submit",
+    ),
+    path(
+        "appeals/<str:number>/replies/<int:reply_id>/model-answer/",
+        staff.reply_model_answer_view,
+        name="reply_model_answer",
     ),
     path(
         "appeals/<str:number>/replies/<int:reply_id>/review/",

@@ -125,6 +125,11 @@ def normalize_phone(value: str) -> str:
     return digits if _MOBILE.match(digits) else phone
 
 
+def is_phone(value: str) -> bool:
+    """Whether a normalised value is a mobile or landline number."""
+    return bool(_MOBILE.match(value) or _LANDLINE.match(value))
+
+
 def validate_phone(value: str) -> None:
     phone = normalize_phone(value)
     if not (_MOBILE.match(phone) or _LANDLINE.match(phone)):

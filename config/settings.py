@@ -295,6 +295,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "filing": env_str("API_FILING_RATE", "30/minute"),
         "tracking": env_str("API_TRACKING_RATE", "20/minute"),
+        # Staff search (issue #18): a person types a few queries a minute; a script that
+        # pages through everything by searching is slowed down.
+        "search": env_str("API_SEARCH_RATE", "60/minute"),
     },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from appeals.apis import inbox as inbox_apis
 from appeals.apis import public as appeal_public_apis
+from appeals.apis import search as appeal_search_apis
 from appeals.apis import staff as appeal_staff_apis
 from config.health import healthz
 from departments import apis as department_apis
@@ -45,6 +46,7 @@ api_v1 = [
     # Staff side
     path("appeal-list/", A.AppealListApi.as_view(), name="api_appeal_list"),
     path("triage/", A.TriageQueueApi.as_view(), name="api_triage"),
+    path("search/", appeal_search_apis.AppealSearchApi.as_view(), name="api_search"),
     path("inbox/", A.InboxApi.as_view(), name="api_inbox"),
     path("reviews/", A.ReviewQueueApi.as_view(), name="api_reviews"),
     path("appeals/<str:number>/", A.AppealDetailApi.as_view(), name="api_appeal"),

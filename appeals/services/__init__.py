@@ -17,6 +17,7 @@ from appeals.services.handling import (
     reply_review,
     reply_submit,
 )
+from appeals.services.model_answers import reply_mark_model_answer
 from appeals.services.triage import appeal_decline, appeal_merge, appeal_route
 from appeals.services.waiting import (
     appeal_colour_set,
@@ -61,6 +62,7 @@ __all__ = [
     "followup_record",
     "idempotency_purge",
     "opinion_submit",
+    "reply_mark_model_answer",
     "reply_review",
     "reply_submit",
 ]

@@ -14,7 +14,8 @@ from django.utils.translation import gettext as _
 
 from appeals import events
 from appeals.actions import check_move
-from appeals.models import Appeal, EventCode, TimelineEvent
+from appeals.models import Appeal, EventCode, Reply, TimelineEvent
+from appeals.text import appeal_search_text
 from appeals.validators import clean_prose
 from core.errors import ServiceError, ServiceForbidden
 from departments.audit import audit_record
@@ -106,3 +107,24 @@ def require_text(value: str, field_label: str, *, max_length: int = 5000) -> str
             _("%(field)s不能超过%(n)d个字。") % {"field": field_label, "n": max_length},
         )
     return text
+
+
+def search_text_refresh(appeal: Appeal) -> None:
+    """Rewrite the appeal's search words from its title, content, enterprise name and replies
+    (appeals.text). Called by each service that writes one of those texts, in its transaction,
+    with the appeal row already locked or just created. Saved without a history row: the column
+    keeps no history (Appeal.history excludes it), so a row would say nothing."""
+    appeal.search_text = appeal_search_text(
+        title=appeal.title,
+        content=appeal.content,
+        enterprise_name=appeal.enterprise_name,
+        is_anonymous=appeal.is_anonymous,
+        replies=Reply.objects.filter(appeal=appeal)
+        .order_by("pk")
+        .values_list("content", flat=True),
+    )
+    appeal.skip_history_when_saving = True  # type: ignore[attr-defined]
+    try:
+        appeal.save(update_fields=["search_text"])
+    finally:
+        del appeal.skip_history_when_saving  # type: ignore[attr-defined]

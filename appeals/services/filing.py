@@ -31,6 +31,7 @@ from appeals.models import (
 from appeals.selectors import idempotency_owner
 from appeals.services._common import record, require_role, require_text
 from appeals.services.notify import notify_event
+from appeals.text import appeal_search_text
 from appeals.validators import (
     clean_words,
     normalize_credit_code,
@@ -365,6 +366,13 @@ def appeal_file(
     if actor is not None and actor.is_authenticated:
         appeal._history_user = actor
     appeal._change_reason = "filed"
+    appeal.search_text = appeal_search_text(
+        title=title,
+        content=content,
+        enterprise_name=appeal.enterprise_name,
+        is_anonymous=is_anonymous,
+        replies=[],
+    )
     appeal.save()
 
     with attachments_stored(appeal, checked, uploaded_by=appeal.filed_by):

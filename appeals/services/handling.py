@@ -32,6 +32,7 @@ from appeals.services._common import (
     record,
     require_text,
     save_tracked,
+    search_text_refresh,
     transition,
 )
 from appeals.services.notify import notify_event, notify_phone, notify_users
@@ -264,6 +265,7 @@ def reply_submit(*, actor, assignment_id: int, outcome: str, content: str) -> Re
     reply._history_user = actor
     reply._change_reason = "submitted"
     reply.save()
+    search_text_refresh(appeal)
     if says_no:
         event = record(
             appeal,

@@ -66,3 +66,9 @@ def bs(field):
     if field.errors:
         css += " is-invalid"
     return field.as_widget(attrs={"class": css} if css else {})
+
+
+@register.filter
+def get_item(mapping, key):
+    """mapping[key] in a template, or None: {{ references|get_item:a.pk }}."""
+    return mapping.get(key) if mapping else None

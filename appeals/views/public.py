@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from appeals import services
 from appeals.forms import AppealFileForm, MaterialSupplyForm, RateForm, TrackForm
 from appeals.models import Appeal, EventCode, Reply
+from appeals.search import open_duplicate_exists
 from appeals.selectors import (
     appeal_detail,
     appeal_find_by_code,
@@ -93,6 +94,27 @@ def appeal_receipt(request):
     response = render(request, "appeals/receipt.html", {"appeal": appeal, "code": receipt["code"]})
     response["Cache-Control"] = "no-store"
     return response
+
+
+DUPLICATE_CHECKS_LIMIT = 30
+DUPLICATE_CHECKS_WINDOW = 10 * 60
+
+
+def appeal_file_check(request):
+    """htmx, from the filing form: does this credit code already have an open appeal on the
+    matter of this title? Only a yes or no reaches the page: never the other appeal's number,
+    title or filer. Counted per address, so that the check cannot be run down a list of codes
+    (past the limit it says nothing)."""
+    key = f"file-checks:{request.META.get('REMOTE_ADDR', '')}"
+    checks = cache.get(key, 0)
+    duplicate = False
+    if checks < DUPLICATE_CHECKS_LIMIT:
+        cache.set(key, checks + 1, DUPLICATE_CHECKS_WINDOW)
+        duplicate = open_duplicate_exists(
+            credit_code=request.GET.get("credit_code", "")[:40],
+            title=request.GET.get("title", "")[:100],
+        )
+    return render(request, "appeals/partials/duplicate_check.html", {"duplicate": duplicate})
 
 
 def _client_key(request) -> str:

@@ -8,12 +8,20 @@ from django import forms as django_forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from appeals import forms, services
-from appeals.actions import Action, Allowed, appeal_actions_for, reply_under_review
+from appeals.actions import (
+    Action,
+    Allowed,
+    appeal_actions_for,
+    may_mark_model_answer,
+    reply_under_review,
+)
 from appeals.models import Appeal, Assignment, EnterpriseTag
+from appeals.search import appeals_similar, reply_references
 from appeals.selectors import (
     INBOX_TABS,
     appeal_detail,
@@ -141,6 +149,11 @@ def _detail_context(request, appeal: Appeal, bound: dict[str, django_forms.Form]
     assignments = list(appeal.assignments.all())
     replies = list(appeal.replies.all())
     route_form, suggestion = _route_form(appeal) if Action.ROUTE in offered else (None, None)
+    assignment_actions = [
+        (a, codes)
+        for a in assignments
+        if (codes := {x.code for x in actions if x.assignment == a.pk})
+    ]
     context = {
         "appeal": appeal,
         "assignments": assignments,
@@ -148,11 +161,12 @@ def _detail_context(request, appeal: Appeal, bound: dict[str, django_forms.Form]
         "pending_reply": reply_under_review(appeal),
         # Actions on the whole appeal, by code; the others with the object they act on.
         "offered": offered,
-        "assignment_actions": [
-            (a, codes)
-            for a in assignments
-            if (codes := {x.code for x in actions if x.assignment == a.pk})
-        ],
+        "assignment_actions": assignment_actions,
+        # 类案参考: beside each reply form, this department's earlier replies to like appeals.
+        "references": {
+            a.pk: reply_references(a) for a, codes in assignment_actions if Action.REPLY in codes
+        },
+        "may_mark_model_answer": may_mark_model_answer(request.user),
         "reviews": [r for r in replies if Allowed(Action.REVIEW, reply=r.pk) in actions],
         "extension_decisions": [
             e
@@ -160,6 +174,12 @@ def _detail_context(request, appeal: Appeal, bound: dict[str, django_forms.Form]
             if Allowed(Action.DECIDE_EXTENSION, extension=e.pk) in actions
         ],
         "suggestion": suggestion,
+        # At triage, the appeals most like this one, each mergeable with one click.
+        "similar": (
+            appeals_similar(request.user, appeal, now=timezone.now())
+            if Action.MERGE in offered
+            else []
+        ),
         "route_form": route_form,
         "decline_form": forms.DeclineForm(),
         "merge_form": forms.MergeForm(),
@@ -482,4 +502,22 @@ def appeal_publicise_view(request, number: str):
             actor=request.user, appeal_id=appeal.pk, public=request.POST.get("public") == "1"
         ),
         _("已更新张榜公示。"),
+    )
+
+
+@role_required(Role.OFFICE)
+@require_POST
+def reply_model_answer_view(request, number: str, reply_id: int):
+    appeal = appeal_for_staff(request, number)
+    reply = get_object_or_404(appeal.replies, pk=reply_id)
+    model = request.POST.get("model") == "1"
+    return _act(
+        request,
+        appeal,
+        "model_answer_form",
+        django_forms.Form(request.POST),
+        lambda d: services.reply_mark_model_answer(
+            actor=request.user, reply_id=reply.pk, model=model
+        ),
+        _("已设为示范答复。") if model else _("已取消示范答复。"),
     )

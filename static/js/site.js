@@ -9,3 +9,17 @@ document.addEventListener("click", function (event) {
 document.addEventListener("change", function (event) {
   if (event.target.matches("select[data-autosubmit]")) { event.target.form.submit(); }
 });
+
+// 类案参考: a button with data-copy-from (the id of an earlier reply's text) and data-copy-into
+// (the id of the reply draft) copies that text into the draft, after what is already there. It
+// is a starting point: nothing is sent until the handler submits the form.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("[data-copy-from][data-copy-into]");
+  if (!button) { return; }
+  var source = document.getElementById(button.dataset.copyFrom);
+  var draft = document.getElementById(button.dataset.copyInto);
+  if (!source || !draft) { return; }
+  var text = source.textContent.trim();
+  draft.value = draft.value.trim() ? draft.value.replace(/\s+$/, "") + "\n\n" + text : text;
+  draft.focus();
+});

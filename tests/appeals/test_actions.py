@@ -65,7 +65,10 @@ PAGE_URLS = {
     "contact_reveal": Action.REVEAL_CONTACT,
 }
 # Forms of the page frame (language switch, sign out), not actions on the appeal.
-FRAME_URLS = {"set_language", "logout"}
+# Also the office's 示范答复 button (issue #18): it marks a reply for other departments to
+# reuse, not a step of this appeal; its one rule, may_mark_model_answer, serves the page and
+# the service (tests/appeals/test_references.py).
+FRAME_URLS = {"set_language", "logout", "reply_model_answer"}
 
 ON_ASSIGNMENT = {
     Action.SIGN,

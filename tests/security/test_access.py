@@ -34,6 +34,7 @@ pytestmark = pytest.mark.django_db
 PUBLIC = {
     "home",
     "appeal_file",
+    "appeal_file_check",  # yes or no only, counted per address (issue #18)
     "appeal_receipt",
     "track",
     "track_detail",  # 404 unless this browser proved the query code (appeal_for_tracker)

@@ -1,0 +1,41 @@
+"""Staff search (issue #18): one page, scoped by appeals_visible_to through appeals.search."""
+
+from django.core.paginator import Paginator
+from django.shortcuts import render
+
+from appeals.filters import AppealFilter
+from appeals.models import Appeal
+from appeals.search import SearchRefused, appeals_search, parse_query, search_hits
+from appeals.views.access import staff_required
+from departments.selectors import active_categories, active_departments, regions
+
+PAGE_SIZE = 25
+
+
+@staff_required
+def appeal_search_view(request):
+    raw = request.GET.get("q", "")
+    context = {
+        "q": raw[:200],
+        "categories": active_categories(),
+        "regions": regions(),
+        "departments": active_departments(),
+        "statuses": Appeal.Status.choices,
+        "chosen_statuses": request.GET.getlist("status"),
+    }
+    status = 200
+    if "q" in request.GET:
+        try:
+            query = parse_query(raw)
+        except SearchRefused as refused:
+            context["refused"] = refused.message
+            status = 400
+        else:
+            filtered = AppealFilter(request.GET, queryset=appeals_search(request.user, query))
+            if not filtered.is_valid():
+                context["refused"] = filtered.errors
+                status = 400
+            else:
+                page = Paginator(filtered.qs, PAGE_SIZE).get_page(request.GET.get("page"))
+                context.update(searched=True, page=page, hits=search_hits(page, query), query=query)
+    return render(request, "appeals/search.html", context, status=status)
