@@ -669,6 +669,12 @@ class Notification(models.Model):
             ),
             # A user's in-app inbox, newest first.
             models.Index(fields=["recipient", "-created_at"], name="notification_inbox_idx"),
+            # The top bar's unread badge, on every page (appeals.selectors.unread_count).
+            models.Index(
+                fields=["recipient"],
+                name="notification_unread_idx",
+                condition=Q(channel="inapp", read_at__isnull=True),
+            ),
         ]
 
 

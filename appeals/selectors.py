@@ -252,10 +252,19 @@ def notifications_of(user) -> QuerySet[Notification]:
     ).select_related("appeal")
 
 
+UNREAD_SHOWN = 99  # the top bar's badge says "99+" beyond this
+
+
 def unread_count(user) -> int:
+    """Unread in-app messages for the top bar, counted up to UNREAD_SHOWN + 1 only: every page
+    shows it, and a user with thousands unread must not make every page count them all (the
+    partial index notification_unread_idx serves it)."""
     if not getattr(user, "is_authenticated", False):
         return 0
-    return notifications_of(user).filter(read_at__isnull=True).count()
+    unread = Notification.objects.filter(
+        recipient=user, channel=Notification.Channel.INAPP, read_at__isnull=True
+    )
+    return len(unread.values_list("pk", flat=True)[: UNREAD_SHOWN + 1])
 
 
 def replies_published_of(appeal: Appeal) -> QuerySet[Reply]:
