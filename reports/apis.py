@@ -3,13 +3,20 @@ supervisors, exactly as the dashboard shows it), its 30-day trend, league tables
 ones frozen) and the bulletin of a period with the rates' definitions; and the office's one
 write, publishing a quarter's league table. The same functions and roles as the pages."""
 
+from django.http import FileResponse, QueryDict
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from appeals.apis._base import valid
+from appeals.selectors import appeals_visible_to
 from core.db import replica_reads
+from core.errors import ServiceError
 from departments.roles import Role, has_role
 from reports.boards import (
     BOARD_ROLES,
@@ -18,10 +25,13 @@ from reports.boards import (
     board_shown,
     board_trend,
 )
-from reports.bulletin import bulletin_compute
+from reports.bulletin import bulletin_compute, period_bounds
+from reports.exports import InvalidFilters, filter_for_export
+from reports.jobs import export_filters, export_job_for, export_job_request
 from reports.league import league_compute, league_publish, quarter_bounds, quarter_of
-from reports.models import LeagueTable
+from reports.models import ExportJob, LeagueTable
 from reports.rates import RATE_DEFINITIONS
+from reports.spreadsheets import CONTENT_TYPES
 
 
 def _require(user, *roles: Role) -> None:
@@ -161,3 +171,122 @@ class LeaguePublishApi(APIView):
     def post(self, request, quarter: str):
         table = league_publish(actor=request.user, quarter=quarter)
         return Response({"quarter": table.quarter, "data": table.data}, status=201)
+
+
+class ExportIn(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ExportJob.Kind.choices)
+    format = serializers.ChoiceField(choices=ExportJob.Format.choices, default="xlsx")
+    filters = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField(max_length=40), max_length=20),
+        required=False,
+        default=dict,
+        help_text="The list's filters, each a list of values: status, colour, category, region, "
+        "filed_after, filed_before; closed_after and closed_before for the closed list.",
+    )
+    period = serializers.CharField(
+        max_length=7,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="The bulletin's period (2026Q3).",
+    )
+
+
+class ExportJobOut(serializers.ModelSerializer):
+    file_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ExportJob
+        fields = [
+            "id",
+            "kind",
+            "format",
+            "status",
+            "progress_count",
+            "progress_total",
+            "created_at",
+            "finished_at",
+            "expires_at",
+            "file_url",
+        ]
+
+    def get_file_url(self, job) -> str | None:
+        if job.status != ExportJob.Status.DONE:
+            return None
+        return reverse("api_export_file", args=[job.pk])
+
+
+def _job(request, pk: int) -> ExportJob:
+    _require(request.user, Role.OFFICE, Role.LEADER)
+    job = export_job_for(request.user, pk)
+    if job is None:
+        raise exceptions.NotFound
+    return job
+
+
+class ExportJobStartApi(APIView):
+    """Start an export (one of the office's lists, or the bulletin's spreadsheet) as a
+    background job; poll it at `/api/v1/exports/{id}/`, download it from its `file_url`."""
+
+    @extend_schema(
+        tags=["office"],
+        operation_id="export_start",
+        request=ExportIn,
+        responses={202: ExportJobOut},
+    )
+    def post(self, request):
+        _require(request.user, Role.OFFICE, Role.LEADER)
+        data = valid(ExportIn, request.data)
+        if data["kind"] == ExportJob.Kind.BULLETIN:
+            try:
+                period_bounds(data["period"])
+            except ServiceError as exc:
+                raise exceptions.ValidationError({"period": [exc.message]}) from None
+            filters = {"period": data["period"]}
+            fmt = ExportJob.Format.XLSX
+        else:
+            params = QueryDict(mutable=True)
+            for name, values in data["filters"].items():
+                params.setlist(name, values)
+            try:
+                filter_for_export(
+                    appeals_visible_to(request.user),
+                    data["kind"],
+                    params,
+                    today=timezone.localdate(),
+                )
+            except InvalidFilters as exc:
+                raise exceptions.ValidationError({"filters": exc.messages}) from None
+            filters, fmt = export_filters(params), data["format"]
+        job = export_job_request(user=request.user, kind=data["kind"], fmt=fmt, filters=filters)
+        return Response(ExportJobOut(job).data, status=202)
+
+
+class ExportJobApi(APIView):
+    """An export job's progress: for the user who asked for it, or the office."""
+
+    @extend_schema(tags=["office"], operation_id="export_job", responses=ExportJobOut)
+    def get(self, request, pk: int):
+        return Response(ExportJobOut(_job(request, pk)).data)
+
+
+class ExportJobFileApi(APIView):
+    """The finished export's file (410 once it has expired)."""
+
+    @extend_schema(
+        tags=["office"],
+        operation_id="export_file",
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+    )
+    def get(self, request, pk: int):
+        job = _job(request, pk)
+        if job.status == ExportJob.Status.EXPIRED:
+            return Response(
+                {"code": "expired", "message": _("导出文件已过期，请重新导出。")}, status=410
+            )
+        if job.status != ExportJob.Status.DONE or not job.file:
+            raise exceptions.NotFound
+        response = FileResponse(job.file.open("rb"), content_type=CONTENT_TYPES[job.format])
+        response["Content-Disposition"] = f'attachment; filename="{job.kind}-{job.pk}.{job.format}"'
+        response["Cache-Control"] = "no-store"
+        return response

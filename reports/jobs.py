@@ -29,6 +29,7 @@ from core.db import replica_reads, wal_position
 from core.jobs import enqueue
 from departments.audit import audit_record
 from departments.models import AuditRecord
+from departments.roles import Role, has_role
 from reports import exports
 from reports.bulletin import bulletin_compute, bulletin_rows
 from reports.models import ExportJob
@@ -192,6 +193,28 @@ def exports_sweep(*, now: datetime | None = None) -> tuple[int, int]:
         _enqueue(pk)
         requeued += 1
     return expired, requeued
+
+
+# The filters an export keeps (codes and dates: status, colour, category id…, never personal
+# data), and for the closed list its batch period.
+FILTER_PARAMS = ("status", "colour", "category", "region", "filed_after", "filed_before")
+BATCH_PARAMS = ("closed_after", "closed_before")
+
+
+def export_filters(params) -> dict[str, list[str]]:
+    """The allow-listed filters of a QueryDict, as a job stores them."""
+    return {k: params.getlist(k) for k in (*FILTER_PARAMS, *BATCH_PARAMS) if k in params}
+
+
+def export_job_for(user, pk: int) -> ExportJob | None:
+    """The export job, for the user who asked for it or the office; None for anyone else (the
+    page and the API answer 404 either way)."""
+    job = ExportJob.objects.filter(pk=pk).first()
+    if job is None:
+        return None
+    if job.requested_by_id != user.pk and not has_role(user, Role.OFFICE):
+        return None
+    return job
 
 
 def export_jobs_of(user, *, limit: int = 10) -> list[ExportJob]:

@@ -37,7 +37,7 @@ from appeals.views.access import role_required
 from core.db import replica_reads
 from departments.audit import audit_record
 from departments.models import AuditRecord
-from departments.roles import Role, has_role
+from departments.roles import Role
 from departments.selectors import active_categories, regions
 from reports import exports, jobs
 from reports.exports import ExportList, InvalidFilters, Row
@@ -45,8 +45,6 @@ from reports.models import ExportJob
 from reports.spreadsheets import CONTENT_TYPES, csv_chunks, xlsx_file
 
 # The filters a download link carries (the rest of AppealFilter is accepted but not offered).
-FILTER_PARAMS = ("status", "colour", "category", "region", "filed_after", "filed_before")
-BATCH_PARAMS = ("closed_after", "closed_before")
 # The page's script adds a token to a download link and waits for this cookie to carry it
 # back: then the download has started and the "generating" note can go (static/js/exports.js).
 DONE_COOKIE = "export_done"
@@ -121,7 +119,7 @@ def export_download(request, kind: str, fmt: str):
         )
     if request.method == "POST":
         job = jobs.export_job_request(
-            user=request.user, kind=kind, fmt=fmt, filters=_filters(params)
+            user=request.user, kind=kind, fmt=fmt, filters=jobs.export_filters(params)
         )
         return redirect("export_job", pk=job.pk)
     # One count (on an index for the common filters) before anything is built: a long list
@@ -161,10 +159,8 @@ def export_download(request, kind: str, fmt: str):
 
 def _job_for(request, pk: int) -> ExportJob:
     """The export job, for the user who asked for it or the office; 404 for anyone else."""
-    job = ExportJob.objects.filter(pk=pk).first()
+    job = jobs.export_job_for(request.user, pk)
     if job is None:
-        raise Http404
-    if job.requested_by_id != request.user.pk and not has_role(request.user, Role.OFFICE):
         raise Http404
     return job
 
@@ -212,13 +208,8 @@ def _job_title(job: ExportJob) -> str:
     return str(exports.LISTS[job.kind].title)
 
 
-def _filters(params) -> dict[str, list[str]]:
-    # Filters are codes and dates (status, colour, category id…), never personal data.
-    return {k: params.getlist(k) for k in (*FILTER_PARAMS, *BATCH_PARAMS) if k in params}
-
-
 def _download_url(export: ExportList, fmt: str, params, period: tuple[date, date]) -> str:
-    query = [(k, v) for k in FILTER_PARAMS for v in params.getlist(k) if v]
+    query = [(k, v) for k in jobs.FILTER_PARAMS for v in params.getlist(k) if v]
     if export.batched:
         query += [("closed_after", period[0].isoformat()), ("closed_before", period[1].isoformat())]
     url = reverse("export_download", args=[export.kind, fmt])
@@ -235,7 +226,7 @@ def _attachment(filename: str, ascii_fallback: str) -> str:
 
 
 def _audit_record(request, kind: str, fmt: str):
-    filters = _filters(request.GET)
+    filters = jobs.export_filters(request.GET)
 
     def record(rows: int, *, complete: bool = True) -> None:
         audit_record(
