@@ -322,6 +322,7 @@ SPECTACULAR_SETTINGS = {
         "ReviewStateEnum": ["pending_head", "pending_office"],
         "DeclineStatusEnum": ["not_accepted", "redirected"],
         "ActionCodeEnum": "appeals.actions.Action",
+        "ExportKindEnum": "reports.models.ExportJob.Kind",
     },
 }
 

@@ -16,6 +16,7 @@ from reports import apis as report_apis
 from sla import apis as sla_apis
 
 handler400 = "config.views.bad_request"
+handler404 = "config.views.not_found"
 handler500 = "config.views.server_error"
 
 A = appeal_staff_apis

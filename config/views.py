@@ -58,3 +58,18 @@ def bad_request(request, exception, template_name="400.html"):
             status=400,
         )
     return defaults.bad_request(request, exception, template_name)
+
+
+def not_found(request, exception, template_name="404.html"):
+    """No page here. Under /api/ in the API's shape (a URL no route matches, e.g. an id that
+    is not a number), as the schema documents every 404; pages keep the 404 page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {
+                "code": "not_found",
+                "message": _("未找到。"),
+                "request_id": getattr(request, "request_id", "") or current_request_id(),
+            },
+            status=404,
+        )
+    return defaults.page_not_found(request, exception, template_name)

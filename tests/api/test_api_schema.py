@@ -157,3 +157,13 @@ def test_a_page_size_above_the_limit_is_cut_to_it(api, office, file_appeal):
     file_appeal()
     answer = api(office).get("/api/v1/appeal-list/?page_size=1000")
     assert answer.status_code == 200 and answer.json()["count"] == 1
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/nothing-here/", "/api/v1/appeals/X/assignments/abc/sign/", "/api/v1/exports/x/"],
+)
+def test_a_url_no_route_matches_answers_404_in_the_error_shape(api, office, path):
+    answer = api(office).post(path)
+    assert answer.status_code == 404 and answer["Content-Type"] == "application/json"
+    assert answer.json()["code"] == "not_found"
