@@ -145,10 +145,10 @@ def api_schema(world, monkeypatch):
     # request.
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
-    # Filing and tracking are throttled per IP; here every request comes from one address.
-    monkeypatch.setattr(
-        ScopedRateThrottle, "THROTTLE_RATES", {"filing": "100000/hour", "tracking": "100000/hour"}
-    )
+    # Filing, tracking and search are throttled; here every request comes from one address.
+    # Every scope the settings name is lifted, so that a new one is never left unconfigured.
+    unlimited = {scope: "100000/hour" for scope in ScopedRateThrottle.THROTTLE_RATES}
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", unlimited)
     yield schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
     signals.request_started.connect(close_old_connections)
     signals.request_finished.connect(close_old_connections)
