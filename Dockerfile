@@ -14,12 +14,12 @@ RUN python -m venv /opt/venv
 WORKDIR /app
 
 # The dependencies first, so a code change does not reinstall them: the runtime lock file,
-# every package at its version, hash-checked, none built from source but lunar-python, which
-# ships no wheel (bin/lock writes it from
+# every package at its version, hash-checked, none built from source but lunar-python and
+# jieba, which ship no wheel (bin/lock writes it from
 # pyproject.toml; the project itself is not an installed package). They provide gunicorn and
 # celery.
 COPY requirements/runtime.txt requirements/
-RUN pip install --require-hashes --no-deps --only-binary :all: --no-binary lunar-python -r requirements/runtime.txt
+RUN pip install --require-hashes --no-deps --only-binary :all: --no-binary lunar-python,jieba -r requirements/runtime.txt
 
 COPY . .
 

@@ -30,7 +30,7 @@ DOCKERFILE = ROOT / "Dockerfile"
 RUNTIME_LOCK = ROOT / "requirements/runtime.txt"
 # How the Dockerfile installs the runtime lock file (bin/setup installs it the same way).
 INSTALLS_THE_LOCK = (
-    "RUN pip install --require-hashes --no-deps --only-binary :all: --no-binary lunar-python"
+    "RUN pip install --require-hashes --no-deps --only-binary :all: --no-binary lunar-python,jieba"
     " -r requirements/runtime.txt"
 )
 # Services running the image this repository builds; the others run official images.
