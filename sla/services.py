@@ -458,7 +458,7 @@ def _insert_escalations(rows: list[tuple[Clock, EscalationStep, bool]], now: dat
     with connection.cursor() as cursor:
         # Only the model's own table name and placeholders go into the text; values are params.
         sql = (
-            f"INSERT INTO {table} (clock_id, step_id, appeal_id, created_at, skipped) "  # noqa: S608
+            f"INSERT INTO {table} (clock_id, step_id, appeal_id, created_at, skipped) "  # noqa: S608  # nosec B608
             f"VALUES {values} ON CONFLICT (clock_id, step_id) DO NOTHING "
             "RETURNING id, clock_id, step_id"
         )
