@@ -795,8 +795,8 @@ def escalations_notify(*, escalation_ids: list[int]) -> int:
     transaction: the rows are locked (skipped if another worker holds them), the ones already
     notified left alone, the notifications inserted once per dedupe key, the rows marked
     notified. Safe to run twice and from two workers at once. Returns the escalations
-    notified. E-mail is sent after commit by appeals.notification_send, as for every
-    notification (appeals.services.notify says where "exactly once" ends)."""
+    notified. E-mail is sent after commit by appeals.notifications_send (in batches), as
+    for every notification (appeals.services.notify says where "exactly once" ends)."""
     with transaction.atomic():
         escalations = list(
             Escalation.objects.select_for_update(skip_locked=True, of=("self",))

@@ -86,13 +86,13 @@ def test_an_overdue_appeal_turns_red_and_escalates_under_a_real_worker_and_beat(
     # …and, a month overdue, every step is due at once: only the highest (leadership: the
     # leaders and the office) is sent, so the office gets one e-mail per clock and the head,
     # whose yellow and red steps were skipped, none; each sent once by the worker's
-    # appeals.notification_send.
+    # appeals.notifications_send (the escalation fan-out sends its e-mails in batches).
     emails = notifications.filter(channel=Notification.Channel.EMAIL)
     assert set(emails.values_list("address", flat=True)) == {OFFICE_EMAIL}
     assert emails.count() == clocks.count()
     assert all(e.attempts == 1 and e.sent_at >= real_start for e in emails), worker.tail()
     assert log.count(f"To: {OFFICE_EMAIL}") == emails.count(), worker.tail()
-    assert "Task appeals.notification_send" in log, worker.tail()
+    assert "Task appeals.notifications_send" in log, worker.tail()
 
     beat = Heartbeat.objects.filter(name="sla.sweep").first()
     assert beat is not None and beat.beat_at >= real_start, worker.tail()
