@@ -193,7 +193,14 @@ class OpinionForm(AppealPageForm):
 
 class ReplyForm(AppealPageForm):
     id_prefix = "reply"
-    outcome = forms.ChoiceField(label=_("办理结果"), choices=Reply.Outcome.choices)
+    # No outcome is chosen in advance: "resolved" skips review and goes straight to the
+    # enterprise, so it must be picked on purpose, never submitted because it came first.
+    outcome = forms.ChoiceField(
+        label=_("办理结果"),
+        choices=Reply.Outcome.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("请选择办理结果。")},
+    )
     content = forms.CharField(
         label=_("答复内容"),
         max_length=5000,

@@ -111,6 +111,11 @@ def test_a_department_signs_asks_for_material_replies_and_its_no_is_reviewed(
     expect(handler.locator(".card", has_text=FIRST_ANSWER)).to_contain_text(
         f"审核意见：{OFFICE_NOTE}"
     )
+    # The reply sent back is the start of the next one: its text and its outcome are kept.
+    reply_form = handler.locator("form", has=handler.get_by_role("button", name="提交办理反馈"))
+    expect(reply_form.get_by_label("答复内容")).to_have_value(FIRST_ANSWER)
+    expect(reply_form.get_by_label("解释说明")).to_be_checked()
+    expect(reply_form.get_by_label("已解决")).not_to_be_checked()
     _reply(handler, SECOND_ANSWER)
     _review(head, "待单位负责人审核", approve=True)
     _review(office, "待营商办审核", approve=True)
@@ -129,7 +134,8 @@ def test_a_department_signs_asks_for_material_replies_and_its_no_is_reviewed(
 
 
 def _reply(page, content: str) -> None:
-    page.get_by_label("办理结果").select_option(label="解释说明")
+    # No outcome is chosen in advance (已解决 would skip review): the handler picks one.
+    page.get_by_label("解释说明").check()
     page.get_by_label("答复内容").fill(content)
     page.get_by_role("button", name="提交办理反馈").click()
     expect_message(page, "办理反馈已提交。")
