@@ -39,6 +39,8 @@ class AppealFileForm(forms.Form):
         label=_("无署名提交"),
         required=False,
         help_text=_("选择后不填写企业和联系人信息，凭登记号和查询码查询进度。"),
+        # static/js/site.js disables these while the box is ticked; the service drops them.
+        widget=forms.CheckboxInput(attrs={"data-disables": "id_contact_name id_contact_phone"}),
     )
     enterprise_name = forms.CharField(label=_("企业名称"), max_length=200, required=False)
     credit_code = CreditCodeFormField(
@@ -79,6 +81,8 @@ class AppealFileForm(forms.Form):
 
     def clean_contact_phone(self):
         value = self.cleaned_data["contact_phone"]
+        if self.cleaned_data.get("is_anonymous"):
+            return ""  # not kept (appeal_file drops it): a typo in it is no reason to refuse
         if value:
             validate_phone(value)
         return value

@@ -23,3 +23,16 @@ document.addEventListener("click", function (event) {
   draft.value = draft.value.trim() ? draft.value.replace(/\s+$/, "") + "\n\n" + text : text;
   draft.focus();
 });
+
+// A checkbox with data-disables (space-separated ids) disables those fields while it is ticked
+// (无署名: no contact name or phone). Disabled fields are not sent; the service drops them too.
+function applyDisables(box) {
+  box.dataset.disables.split(/\s+/).forEach(function (id) {
+    var field = document.getElementById(id);
+    if (field) { field.disabled = box.checked; }
+  });
+}
+document.addEventListener("change", function (event) {
+  if (event.target.matches("input[type=checkbox][data-disables]")) { applyDisables(event.target); }
+});
+document.querySelectorAll("input[type=checkbox][data-disables]").forEach(applyDisables);
