@@ -124,8 +124,19 @@ class TrackForm(forms.Form):
         max_length=30,
         widget=forms.TextInput(attrs={"placeholder": "XC-2026-000123"}),
     )
+    # Shown as typed, not masked: a 26-character code typed blind is mistyped, and it is read
+    # off a receipt, not remembered like a password. Case, dashes and spaces do not matter.
     code = forms.CharField(
-        label=_("查询码"), max_length=60, widget=forms.PasswordInput(render_value=False)
+        label=_("查询码"),
+        max_length=60,
+        help_text=_("不区分大小写，短横线和空格可输可不输。"),
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+            }
+        ),
     )
 
 

@@ -153,7 +153,12 @@ def track(request):
                     cache.decr(key)  # only failures count
                 tracking_grant(request, appeal)
                 return redirect("track_detail", number=appeal.number)
-    return render(request, "appeals/track.html", {"form": form}, status=400 if form.errors else 200)
+    response = render(
+        request, "appeals/track.html", {"form": form}, status=400 if form.errors else 200
+    )
+    # The code field shows what was typed (it is not masked): never keep the page in a cache.
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _tracking_context(
