@@ -48,3 +48,15 @@ def test_the_staff_timeline_credits_steps_by_family_name_first(client, appeal_at
     page = client.get(reverse("appeal_detail", args=[appeal.number])).content.decode()
     assert "潘海燕" in page
     assert "海燕 潘" not in page
+
+
+@pytest.mark.django_db
+def test_the_office_finds_a_colleague_by_the_name_it_reads(client, office):
+    UserFactory(username="pan", last_name="潘", first_name="海燕")
+    UserFactory(username="wang", last_name="王", first_name="明")
+    client.force_login(office)
+
+    page = client.get(reverse("staff_list"), {"q": "潘海燕"}).content.decode()
+
+    assert 'href="/staff/' in page and ">pan<" in page
+    assert ">wang<" not in page
