@@ -16,7 +16,10 @@ def query_code_new() -> str:
 
 
 def query_code_normalize(code: str) -> str:
-    return clean_text(code).upper().replace("-", "").replace(" ", "")
+    """The code as issued, however it was kept: in any case, with or without the dashes, with
+    spaces, full-width characters or other dashes (－, —) from a phone's note or a chat app.
+    A code holds only A–Z and 2–7, so dropping everything else loses nothing."""
+    return "".join(c for c in clean_text(code).upper() if c.isascii() and c.isalnum())
 
 
 def query_code_hash(code: str) -> str:

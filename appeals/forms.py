@@ -39,6 +39,8 @@ class AppealFileForm(forms.Form):
         label=_("无署名提交"),
         required=False,
         help_text=_("选择后不填写企业和联系人信息，凭登记号和查询码查询进度。"),
+        # static/js/site.js disables these while the box is ticked; the service drops them.
+        widget=forms.CheckboxInput(attrs={"data-disables": "id_contact_name id_contact_phone"}),
     )
     enterprise_name = forms.CharField(label=_("企业名称"), max_length=200, required=False)
     credit_code = CreditCodeFormField(
@@ -79,6 +81,8 @@ class AppealFileForm(forms.Form):
 
     def clean_contact_phone(self):
         value = self.cleaned_data["contact_phone"]
+        if self.cleaned_data.get("is_anonymous"):
+            return ""  # not kept (appeal_file drops it): a typo in it is no reason to refuse
         if value:
             validate_phone(value)
         return value
@@ -120,8 +124,19 @@ class TrackForm(forms.Form):
         max_length=30,
         widget=forms.TextInput(attrs={"placeholder": "XC-2026-000123"}),
     )
+    # Shown as typed, not masked: a 26-character code typed blind is mistyped, and it is read
+    # off a receipt, not remembered like a password. Case, dashes and spaces do not matter.
     code = forms.CharField(
-        label=_("查询码"), max_length=60, widget=forms.PasswordInput(render_value=False)
+        label=_("查询码"),
+        max_length=60,
+        help_text=_("不区分大小写，短横线和空格可输可不输。"),
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+            }
+        ),
     )
 
 
@@ -193,7 +208,14 @@ class OpinionForm(AppealPageForm):
 
 class ReplyForm(AppealPageForm):
     id_prefix = "reply"
-    outcome = forms.ChoiceField(label=_("办理结果"), choices=Reply.Outcome.choices)
+    # No outcome is chosen in advance: "resolved" skips review and goes straight to the
+    # enterprise, so it must be picked on purpose, never submitted because it came first.
+    outcome = forms.ChoiceField(
+        label=_("办理结果"),
+        choices=Reply.Outcome.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("请选择办理结果。")},
+    )
     content = forms.CharField(
         label=_("答复内容"),
         max_length=5000,

@@ -19,6 +19,7 @@ from simple_history.models import HistoricalRecords
 from appeals.fields import CreditCodeField
 from appeals.validators import CREDIT_CODE_STORED, validate_credit_code
 from departments.models import Category, Department, Region
+from departments.names import person_name
 from departments.roles import Role, has_role
 
 
@@ -103,7 +104,7 @@ class Enterprise(models.Model):
                         "“%(user)s”不是为企服务专员，不能担任企业的服务专员；"
                         "请选择为企服务专员，或先授予其该角色。"
                     )
-                    % {"user": commissioner.get_full_name() or commissioner.get_username()}
+                    % {"user": person_name(commissioner)}
                 }
             )
 

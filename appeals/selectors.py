@@ -7,7 +7,9 @@ from datetime import datetime
 
 from django.db.models import (
     Case,
+    Count,
     IntegerField,
+    Max,
     OuterRef,
     Prefetch,
     Q,
@@ -16,7 +18,9 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.functions import TruncDate
 from django.http import Http404
+from django.utils import timezone
 
 from appeals.codes import query_code_hash
 from appeals.models import (
@@ -250,6 +254,33 @@ def notifications_of(user) -> QuerySet[Notification]:
     return Notification.objects.filter(
         recipient=user, channel=Notification.Channel.INAPP
     ).select_related("appeal")
+
+
+def notification_groups(user) -> QuerySet:
+    """A user's in-app messages, one row per appeal and local day, newest first (a busy appeal
+    sends several a day; one row with a count keeps the inbox readable). Each row is a dict:
+    `appeal_id`, `day`, `count`, `unread` (how many of them), `newest` (the newest one's id)
+    and `last_at`. `notification_groups_shown` adds the newest message to the rows shown."""
+    return (
+        Notification.objects.filter(recipient=user, channel=Notification.Channel.INAPP)
+        .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
+        .values("appeal_id", "day")
+        .annotate(
+            count=Count("pk"),
+            unread=Count("pk", filter=Q(read_at__isnull=True)),
+            newest=Max("pk"),
+            last_at=Max("created_at"),
+        )
+        .order_by("-last_at", "-newest")
+    )
+
+
+def notification_groups_shown(groups: Iterable[dict]) -> list[dict]:
+    """The rows of one page of `notification_groups`, each with `latest`: its newest message
+    and that message's appeal (one query for the page)."""
+    groups = list(groups)
+    newest = Notification.objects.select_related("appeal").in_bulk([g["newest"] for g in groups])
+    return [{**g, "latest": newest[g["newest"]]} for g in groups]
 
 
 UNREAD_SHOWN = 99  # the top bar's badge says "99+" beyond this

@@ -2,7 +2,8 @@
 
 from dataclasses import dataclass, field
 
-from django.db.models import Prefetch, Q
+from django.db.models import CharField, Prefetch, Q
+from django.db.models.functions import Concat
 
 from departments.models import AuditRecord, Category, Department, Membership, Region, RoutingRule
 from departments.roles import Role
@@ -176,7 +177,15 @@ def staff_accounts(*, search: str = ""):
         .order_by("-is_active", "username")
     )
     if search:
-        users = users.filter(Q(username__icontains=search) | Q(first_name__icontains=search))
+        # A name as departments.names.person_name shows it: 潘海燕 is family then given name.
+        users = users.annotate(
+            family_given=Concat("last_name", "first_name", output_field=CharField())
+        ).filter(
+            Q(username__icontains=search)
+            | Q(first_name__icontains=search)
+            | Q(last_name__icontains=search)
+            | Q(family_given__icontains=search)
+        )
     return users
 
 

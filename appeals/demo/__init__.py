@@ -9,6 +9,7 @@ simulated moment of the last ~60 days (time-machine), so timelines and history a
 - `city`: regions, departments, categories, routing rules, logins, enterprises;
 - `stories`: each appeal's scenario, filer, filing time and text, and `StoryTime`;
 - `replay`: playing the stories through the services;
+- `inbox`: the inboxes as people left them (read as they came, a few waiting);
 - `reset`: deleting the demo again.
 """
 
@@ -17,7 +18,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from appeals.demo.city import MARKER_USERNAME, PASSWORD, City, build_city
+from appeals.demo.city import MARKER_USERNAME, PASSWORD, City, build_city, demo_usernames
+from appeals.demo.inbox import inbox_settle
 from appeals.demo.replay import Replay
 from appeals.demo.reset import demo_delete
 from appeals.demo.stories import plan_stories
@@ -54,4 +56,5 @@ def build_demo(*, appeal_count: int, out) -> City:
             replay.play(story)
             if done % 50 == 0 or done == len(stories):
                 out.write(f"已生成 {done}/{len(stories)} 件诉求……")
+    inbox_settle(usernames=demo_usernames(), rng=rng, now=limit)
     return city

@@ -61,17 +61,23 @@ def record(
     note: str = "",
     department=None,
     public: bool = True,
+    credit_to=None,
     **context,
 ) -> TimelineEvent:
     """One line of the appeal's timeline and one audit record, written in the same transaction
     as the change, and passed with `context` (e.g. assignment=…) to the listeners of
     appeals.events. Every workflow event goes through here. An unknown code is refused: the
-    listeners (the clocks) would otherwise pass over it in silence."""
+    listeners (the clocks) would otherwise pass over it in silence.
+
+    `credit_to` names whose work the event shows when that is not the actor's: a reviewed
+    reply is its author's, though the reviewer's approval published it. The audit record
+    still names the actor, who did the step."""
     code = EventCode(code)
+    shown = credit_to if credit_to is not None else actor
     event = TimelineEvent.objects.create(
         appeal=appeal,
         code=code,
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor=shown if shown is not None and shown.is_authenticated else None,
         department=department,
         note=note,
         is_public=public,

@@ -308,6 +308,11 @@ def appeal_file(
     title = require_text(clean_words(title), _("诉求标题"), max_length=100)
     content = require_text(content, _("诉求内容"), max_length=5000)
     enterprise_name = clean_words(enterprise_name)
+    if is_anonymous:
+        # 无署名: the filer chose to give no name and no number to be called on. A name or
+        # phone sent anyway (an old page, a script, an API client) is dropped, never kept where
+        # handlers would read it or SMS would go to it.
+        contact_name = contact_phone = ""
     contact_name = clean_words(contact_name)
     credit_code = normalize_credit_code(credit_code) if credit_code else ""
     contact_phone = normalize_phone(contact_phone) if contact_phone else ""

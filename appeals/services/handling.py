@@ -212,6 +212,8 @@ def _publish(appeal: Appeal, reply: Reply, *, actor) -> None:
         appeal,
         EventCode.REPLIED,
         actor=actor,
+        # The reply is its author's, whoever approved it last (the approval has its own event).
+        credit_to=reply.author,
         department=lead.department,
         assignment=lead,
         note=_("办理结果：%(outcome)s。") % {"outcome": reply.get_outcome_display()},

@@ -237,11 +237,16 @@ def notifications_mark_read(*, actor, ids: list[int]) -> None:
         )
 
 
-def notifications_mark_all_read(*, actor) -> int:
-    """Mark every unread in-app message of the actor read; how many were."""
-    return Notification.objects.filter(
+def notifications_mark_all_read(*, actor, up_to: int | None = None) -> int:
+    """Mark every unread in-app message of the actor read; how many were. With `up_to` (the
+    newest message id the page showed), only those up to it: a message that arrived after the
+    reader looked stays unread, since nobody has seen it."""
+    unread = Notification.objects.filter(
         recipient=actor, channel=Notification.Channel.INAPP, read_at__isnull=True
-    ).update(read_at=timezone.now())
+    )
+    if up_to is not None:
+        unread = unread.filter(pk__lte=up_to)
+    return unread.update(read_at=timezone.now())
 
 
 def notify_event(event, *, users: Iterable = (), phone: str = "", subject: str, body: str):

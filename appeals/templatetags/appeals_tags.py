@@ -2,6 +2,7 @@ from django import forms, template
 
 from appeals import validators
 from appeals.models import EventCode
+from departments.names import person_name
 from departments.roles import Role
 
 register = template.Library()
@@ -45,7 +46,7 @@ def actor_name(user) -> str:
     """Who did a step, on the staff timeline: staff by name (accountability); an enterprise
     account masked like any contact name, since co-handlers see the timeline too. Reads the
     groups prefetched by appeals.selectors.appeal_detail."""
-    name = user.get_full_name() or user.username
+    name = person_name(user)
     if any(g.name == Role.ENTERPRISE for g in user.groups.all()):
         return validators.mask_name(name)
     return name

@@ -20,7 +20,8 @@ from appeals.selectors import (
     appeal_find_by_code,
     appeals_visible_to,
     my_appeals,
-    notifications_of,
+    notification_groups,
+    notification_groups_shown,
     replies_published_of,
 )
 from appeals.services import notify
@@ -152,7 +153,12 @@ def track(request):
                     cache.decr(key)  # only failures count
                 tracking_grant(request, appeal)
                 return redirect("track_detail", number=appeal.number)
-    return render(request, "appeals/track.html", {"form": form}, status=400 if form.errors else 200)
+    response = render(
+        request, "appeals/track.html", {"form": form}, status=400 if form.errors else 200
+    )
+    # The code field shows what was typed (it is not masked): never keep the page in a cache.
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _tracking_context(
@@ -261,12 +267,23 @@ def track_material(request, number: str):
 
 @login_required
 def notification_list(request):
-    """The in-app inbox. Reading it changes nothing (a GET never writes); the button marks the
-    messages on the page as read (POST)."""
-    page = Paginator(notifications_of(request.user), 30).get_page(request.GET.get("page"))
+    """The in-app inbox, one row per appeal and day. Reading it changes nothing (a GET never
+    writes); the button marks all read (POST), up to the newest message the page showed."""
     if request.method == "POST":
-        ids = [parse_id(v) for v in request.POST.getlist("ids")]
-        notify.notifications_mark_read(actor=request.user, ids=[i for i in ids if i is not None])
+        notify.notifications_mark_all_read(
+            actor=request.user, up_to=parse_id(request.POST.get("up_to"))
+        )
         return redirect(request.get_full_path())
-    unread = [n.pk for n in page if n.read_at is None]
-    return render(request, "appeals/notifications.html", {"page": page, "unread": unread})
+    page = Paginator(notification_groups(request.user), 30).get_page(request.GET.get("page"))
+    groups = notification_groups_shown(page)
+    return render(
+        request,
+        "appeals/notifications.html",
+        {
+            "page": page,
+            "groups": groups,
+            # "Mark all read" reaches up to the newest message, at the top of the first page
+            # (the button is offered there, when the top bar's count says any are unread).
+            "newest": groups[0]["newest"] if page.number == 1 and groups else None,
+        },
+    )

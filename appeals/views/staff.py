@@ -20,7 +20,7 @@ from appeals.actions import (
     may_mark_model_answer,
     reply_under_review,
 )
-from appeals.models import Appeal, Assignment, EnterpriseTag
+from appeals.models import Appeal, Assignment, EnterpriseTag, Reply
 from appeals.search import appeals_similar, reply_references
 from appeals.selectors import (
     INBOX_TABS,
@@ -141,6 +141,19 @@ def _route_form(
     ), suggestion
 
 
+def _draft_after_send_back(replies: list[Reply], assignment_actions) -> dict:
+    """The reply a reviewer sent back (退回修改), as the start of the next one: the handler
+    revises the text and the outcome chosen, rather than typing them again."""
+    for assignment, codes in assignment_actions:
+        if Action.REPLY not in codes:
+            continue
+        own = [r for r in replies if r.assignment_id == assignment.pk]
+        latest = max(own, key=lambda r: r.pk, default=None)
+        if latest is not None and latest.state == Reply.State.SENT_BACK:
+            return {"outcome": latest.outcome, "content": latest.content}
+    return {}
+
+
 def _detail_context(request, appeal: Appeal, bound: dict[str, django_forms.Form]) -> dict:
     """The appeal and the forms of exactly the actions appeal_actions_for allows."""
     appeal = appeal_detail(appeal)
@@ -185,7 +198,7 @@ def _detail_context(request, appeal: Appeal, bound: dict[str, django_forms.Form]
         "merge_form": forms.MergeForm(),
         "return_form": forms.ReturnForm(),
         "opinion_form": forms.OpinionForm(),
-        "reply_form": forms.ReplyForm(),
+        "reply_form": forms.ReplyForm(initial=_draft_after_send_back(replies, assignment_actions)),
         "review_form": forms.ReviewForm(),
         "close_form": forms.CloseForm(),
         "followup_form": forms.FollowUpForm(),

@@ -23,3 +23,46 @@ document.addEventListener("click", function (event) {
   draft.value = draft.value.trim() ? draft.value.replace(/\s+$/, "") + "\n\n" + text : text;
   draft.focus();
 });
+
+// A checkbox with data-disables (space-separated ids) disables those fields while it is ticked
+// (无署名: no contact name or phone). Disabled fields are not sent; the service drops them too.
+function applyDisables(box) {
+  box.dataset.disables.split(/\s+/).forEach(function (id) {
+    var field = document.getElementById(id);
+    if (field) { field.disabled = box.checked; }
+  });
+}
+document.addEventListener("change", function (event) {
+  if (event.target.matches("input[type=checkbox][data-disables]")) { applyDisables(event.target); }
+});
+document.querySelectorAll("input[type=checkbox][data-disables]").forEach(applyDisables);
+
+// A button with data-copy-text (the id of an element) copies that element's text to the
+// clipboard (the receipt's number and query code) and says so with its data-copied label.
+document.addEventListener("click", function (event) {
+  var button = event.target.closest("[data-copy-text]");
+  if (!button) { return; }
+  var source = document.getElementById(button.dataset.copyText);
+  if (!source) { return; }
+  var text = source.textContent.trim();
+  var done = function () {
+    if (!button.dataset.label) { button.dataset.label = button.textContent; }
+    button.textContent = button.dataset.copied || button.dataset.label;
+    setTimeout(function () { button.textContent = button.dataset.label; }, 2000);
+  };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text).then(done, function () { selectText(source); });
+  } else {
+    selectText(source);
+    try { if (document.execCommand("copy")) { done(); } } catch (e) { /* the text stays selected */ }
+  }
+});
+
+// Select an element's text, so that a browser without clipboard access lets the user copy it.
+function selectText(element) {
+  var range = document.createRange();
+  range.selectNodeContents(element);
+  var selection = window.getSelection();
+  selection.removeAllRanges();
+  selection.addRange(range);
+}

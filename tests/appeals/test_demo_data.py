@@ -1,11 +1,13 @@
 """`manage.py demo_data`: what a newcomer notices after running it on an empty database."""
 
+from collections import Counter
 from io import StringIO
 
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db.models import F
 from django.test import RequestFactory
 from django.utils import timezone
 
@@ -135,6 +137,20 @@ def test_the_demo_history_queues_nothing_to_send():
     # The enterprises' SMS would be queued for now if the history were not a replay.
     assert Notification.objects.filter(channel=Notification.Channel.SMS).exists()
     assert Notification.objects.filter(sent_at__isnull=True).count() == 0
+
+
+def test_each_demo_login_starts_with_a_handful_of_unread_messages():
+    run_demo()
+
+    inapp = Notification.objects.filter(channel=Notification.Channel.INAPP)
+    unread = Counter(
+        inapp.filter(read_at__isnull=True).values_list("recipient__username", flat=True)
+    )
+    assert unread, "nobody has anything new to read"
+    assert max(unread.values()) <= 6
+    # The rest were read as they came, never before they arrived.
+    assert inapp.filter(read_at__isnull=False).exists()
+    assert not inapp.filter(read_at__lt=F("created_at")).exists()
 
 
 def test_a_second_run_changes_nothing():

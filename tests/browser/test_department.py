@@ -1,12 +1,14 @@
 """A department handler signs, asks the enterprise for more material, replies; a co-handler
 sends an opinion; a head and the office review a reply that says no, and the office sends it
-back once before it reaches the enterprise."""
+back once before it reaches the enterprise: the handler finds the draft and its outcome kept,
+and the published answer is credited to the handler. The handler's inbox groups the appeal's
+messages of the day into one row and marks all read."""
 
 import pytest
 from django.contrib.auth import get_user_model
 
 from appeals import services
-from appeals.models import Appeal, Reply
+from appeals.models import Appeal, Notification, Reply
 from departments.models import Category, Department
 from tests import workflow
 from tests.browser.support import expect, expect_message, tiny_png
@@ -108,9 +110,14 @@ def test_a_department_signs_asks_for_material_replies_and_its_no_is_reviewed(
 
     # -- the handler rewrites it; head and office approve; the enterprise has its answer ---
     handler.reload()
-    expect(handler.locator(".card", has_text=FIRST_ANSWER)).to_contain_text(
-        f"审核意见：{OFFICE_NOTE}"
-    )
+    # The reply sent back (its card; the reply form below now holds its text too).
+    sent_back = handler.locator(".card", has_text="审核退回").filter(has_text=FIRST_ANSWER)
+    expect(sent_back).to_contain_text(f"审核意见：{OFFICE_NOTE}")
+    # The reply sent back is the start of the next one: its text and its outcome are kept.
+    reply_form = handler.locator("form", has=handler.get_by_role("button", name="提交办理反馈"))
+    expect(reply_form.get_by_label("答复内容")).to_have_value(FIRST_ANSWER)
+    expect(reply_form.get_by_label("解释说明")).to_be_checked()
+    expect(reply_form.get_by_label("已解决")).not_to_be_checked()
     _reply(handler, SECOND_ANSWER)
     _review(head, "待单位负责人审核", approve=True)
     _review(office, "待营商办审核", approve=True)
@@ -126,10 +133,30 @@ def test_a_department_signs_asks_for_material_replies_and_its_no_is_reviewed(
     assert states == [Reply.State.SENT_BACK, Reply.State.PUBLISHED]
     appeal.refresh_from_db()
     assert appeal.status == Appeal.Status.REPLIED
+    # The published answer is credited to the handler who wrote it, not the office.
+    replied = appeal.events.get(code="replied")
+    assert replied.actor.username == "zrj_handler"
+
+    # -- the handler's inbox: the appeal's messages today in one row; then all read ---------
+    mine = Notification.objects.filter(
+        recipient__username="zrj_handler", channel=Notification.Channel.INAPP
+    )
+    today = mine.filter(appeal=appeal).count()
+    assert today >= 2
+    handler.get_by_role("link", name="消息").click()
+    row = handler.locator(".notification-group", has_text=appeal.number)
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(f"当天共 {today} 条")
+    journey.shot(handler, "inbox-grouped")
+    handler.get_by_role("button", name="全部标为已读").click()
+    expect(handler.locator(".navbar .badge")).to_have_count(0)
+    expect(handler.get_by_role("button", name="全部标为已读")).to_have_count(0)
+    assert not mine.filter(read_at__isnull=True).exists()
 
 
 def _reply(page, content: str) -> None:
-    page.get_by_label("办理结果").select_option(label="解释说明")
+    # No outcome is chosen in advance (已解决 would skip review): the handler picks one.
+    page.get_by_label("解释说明").check()
     page.get_by_label("答复内容").fill(content)
     page.get_by_role("button", name="提交办理反馈").click()
     expect_message(page, "办理反馈已提交。")

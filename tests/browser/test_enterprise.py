@@ -1,6 +1,7 @@
-"""An enterprise on a phone files an appeal without a name, with an attachment; keeps the
-receipt; later tracks it by number and code; reads the reply; rates it unsatisfied and asks for
-re-handling; after the second reply rates it satisfied.
+"""An enterprise on a phone files an appeal without a name (the name and phone fields switch
+off), with an attachment; keeps the receipt (copies the code, prints it; it is shown once);
+later tracks it by number and code, typed in lower case without dashes; reads the reply;
+rates it unsatisfied and asks for re-handling; after the second reply rates it satisfied.
 
 The departments' side of the loop happens through the services between the enterprise's
 visits (their pages have journeys of their own)."""
@@ -43,7 +44,12 @@ def test_an_enterprise_on_a_phone_files_tracks_and_rates_an_appeal(journey, demo
     expect(page.get_by_text("该字段是必填项。")).to_have_count(2)  # title, content
     assert_fits_phone(page)
 
+    # A name typed before choosing 无署名: the box disables the name and phone fields, and
+    # nothing typed in them is kept.
+    page.get_by_label("联系人").fill("李四")
     page.get_by_label("无署名提交").check()
+    expect(page.get_by_label("联系人")).to_be_disabled()
+    expect(page.get_by_label("联系电话")).to_be_disabled()
     page.get_by_label("诉求类别").select_option(label="用地")
     page.get_by_label("所在县（市、区）").select_option(label="宣州区")
     page.get_by_label("诉求标题").fill(TITLE)
@@ -65,10 +71,29 @@ def test_an_enterprise_on_a_phone_files_tracks_and_rates_an_appeal(journey, demo
     code = page.locator("#receipt-code").inner_text().strip()
     appeal = Appeal.objects.get(number=number)
     assert appeal.is_anonymous and appeal.title == TITLE
+    assert (appeal.contact_name, appeal.contact_phone) == ("", "")
     assert [a.original_name for a in appeal.attachments.all()] == ["现场照片.png"]
     assert len(code) >= 8
+    expect(page.get_by_text("查询码只显示这一次。")).to_be_visible()
+    # The copy button puts the code on the clipboard and says so.
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    copy_code = page.locator("#receipt-code ~ button", has_text="复制")
+    copy_code.click()
+    expect(copy_code).to_have_text("已复制")
+    assert page.evaluate("navigator.clipboard.readText()") == code
     assert_fits_phone(page)
     journey.shot(page, "receipt")
+    # Printed (or saved as PDF), the receipt is the receipt: no top bar, no buttons.
+    page.emulate_media(media="print")
+    expect(page.locator(".navbar")).to_be_hidden()
+    expect(copy_code).to_be_hidden()
+    expect(page.locator("#receipt-code")).to_be_visible()
+    journey.shot(page, "receipt-print")
+    page.emulate_media(media="screen")
+    # Reloaded, it is gone: the receipt said so.
+    page.reload()
+    expect(page.get_by_role("heading", name="进度查询")).to_be_visible()
+    expect(page.get_by_text(code)).to_have_count(0)
 
     # -- the city answers (routed, signed, replied "resolved") ----------------------------
     users = get_user_model().objects
@@ -88,7 +113,10 @@ def test_an_enterprise_on_a_phone_files_tracks_and_rates_an_appeal(journey, demo
     page.get_by_role("navigation").get_by_role("link", name="进度查询").click()
     expect(page.get_by_role("heading", name="进度查询")).to_be_visible()
     page.get_by_label("登记号").fill(number)
-    page.get_by_label("查询码").fill(code)
+    # Kept as a note might keep it: lower case, no dashes; the field shows what is typed.
+    code_field = page.get_by_label("查询码")
+    expect(code_field).to_have_attribute("type", "text")
+    code_field.fill(code.replace("-", "").lower())
     query = page.get_by_role("button", name="查询")
     assert_reachable_on_phone(query)
     assert_fits_phone(page)

@@ -15,6 +15,7 @@ from django.db.models import ProtectedError
 
 from appeals.demo import MARKER_USERNAME, PASSWORD, City, build_demo, demo_delete
 from appeals.models import Appeal, Reply
+from departments.names import person_name
 
 
 class Command(BaseCommand):
@@ -103,7 +104,7 @@ class Command(BaseCommand):
         w("  leader         市领导")
         w("  supervisor     特约监督员")
         for i, user in enumerate(city.commissioners, start=1):
-            w(f"  commissioner{i:<3}为企服务专员 {user.last_name}{user.first_name}")
+            w(f"  commissioner{i:<3}为企服务专员 {person_name(user)}")
         w("  <代码>_handler / <代码>_head   各单位承办人 / 单位负责人，单位代码：")
         for department in city.departments.values():
             w(f"      {department.code:<6}{department.name}")

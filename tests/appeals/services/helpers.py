@@ -14,9 +14,12 @@ NOW = datetime(2026, 3, 2, 9, 30, tzinfo=SHANGHAI)  # a Monday, a working day
 S = Appeal.Status
 
 
-def assert_change_recorded(appeal, *, status, reason, actor, event, public=True):
+_UNSET = object()
+
+
+def assert_change_recorded(appeal, *, status, reason, actor, event, public=True, credited=_UNSET):
     """The appeal is in `status`, its newest history row names `actor` and `reason`, and its
-    newest timeline event is `event`, by `actor`."""
+    newest timeline event is `event`, credited to `credited` (by default `actor`)."""
     appeal.refresh_from_db()
     assert appeal.status == status
     row = appeal.history.first()
@@ -25,7 +28,7 @@ def assert_change_recorded(appeal, *, status, reason, actor, event, public=True)
     assert row.history_user == actor
     last = appeal.events.last()
     assert last.code == event
-    assert last.actor == actor
+    assert last.actor == (actor if credited is _UNSET else credited)
     assert last.is_public is public
 
 

@@ -38,6 +38,8 @@ ALLOWED_MOVES = {
     "rate_rehandle": (S.REPLIED, S.IN_PROGRESS, "reopened", "enterprise_user", "reopened"),
     "rating_lapse": (S.REPLIED, S.CLOSED, "rating_lapsed", None, "rating_lapsed"),
 }
+# A reviewed reply's event is its author's, though the office's approval published it.
+CREDITED = {"reply_approved": "handler_a"}
 
 
 def test_the_allowed_moves_cover_the_transitions_table_exactly():
@@ -136,6 +138,7 @@ def test_every_allowed_move_leaves_a_history_row_and_a_timeline_event(
         actor=people[persona] if persona else None,
         event=event,
         public=event != "returned",
+        credited=people[CREDITED.get(move, persona)] if persona else None,
     )
     assert appeal.events.count() > events_before
 

@@ -11,7 +11,7 @@ import pytest
 import time_machine
 
 from appeals.codes import query_code_hash
-from appeals.models import Appeal, NumberSequence
+from appeals.models import Appeal, Notification, NumberSequence
 from core.errors import ServiceError, ServiceForbidden
 from tests.appeals.services.helpers import SHANGHAI, S, assert_change_recorded
 from tests.factories import credit_code
@@ -141,6 +141,24 @@ def test_an_anonymous_appeal_needs_no_name_or_phone(file_appeal):
 
     assert appeal.status == S.TRIAGE
     assert appeal.display_enterprise == "（无署名）"
+
+
+def test_an_anonymous_appeal_keeps_no_name_or_phone_sent_with_it(file_appeal):
+    # 无署名 with a name and a phone anyway (a stale page, an API client): neither is kept,
+    # and no SMS goes to that phone.
+    appeal = file_appeal(
+        actor=None, is_anonymous=True, contact_name="李四", contact_phone="13905630002"
+    ).appeal
+
+    appeal.refresh_from_db()
+    assert (appeal.contact_name, appeal.contact_phone) == ("", "")
+    assert not Notification.objects.filter(channel=Notification.Channel.SMS).exists()
+
+
+def test_an_anonymous_appeal_is_not_refused_for_a_bad_phone_it_does_not_keep(file_appeal):
+    appeal = file_appeal(actor=None, is_anonymous=True, contact_phone="12345").appeal
+
+    assert appeal.contact_phone == ""
 
 
 def test_staff_may_enter_a_hotline_appeal(file_appeal, commissioner):

@@ -6,7 +6,7 @@ import pytest
 from appeals import services
 from appeals.models import Assignment, Opinion, Reply
 from core.errors import ServiceError, ServiceForbidden
-from departments.models import Membership
+from departments.models import AuditRecord, Membership
 from departments.roles import Role
 from tests.appeals.services.helpers import (
     NOW,
@@ -288,9 +288,10 @@ def test_a_reply_that_says_no_is_published_after_the_head_and_the_office_approve
 
     services.reply_review(actor=office, reply_id=reply.pk, approve=True, note="同意")
 
-    assert_change_recorded(
-        appeal, status=S.REPLIED, reason="replied", actor=office, event="replied"
-    )
+    appeal.refresh_from_db()
+    assert appeal.status == S.REPLIED
+    assert appeal.history.first().history_change_reason == "replied"
+    assert appeal.history.first().history_user == office
     reply.refresh_from_db()
     assert (reply.state, reply.published_at) == (Reply.State.PUBLISHED, NOW)
     assert history_reasons(reply) == ["submitted", "head_approved", "office_approved", "published"]
@@ -302,6 +303,23 @@ def test_a_reply_that_says_no_is_published_after_the_head_and_the_office_approve
         "review_office_approved",
         "replied",
     ]
+
+
+def test_a_reviewed_reply_is_credited_to_its_author_and_the_approval_to_the_reviewer(
+    appeal_at, handler_a, head_a, office
+):
+    appeal = appeal_at(S.IN_PROGRESS)
+    reply = submit_says_no(appeal, handler_a)
+    services.reply_review(actor=head_a, reply_id=reply.pk, approve=True)
+
+    services.reply_review(actor=office, reply_id=reply.pk, approve=True)
+
+    replied = appeal.events.get(code="replied")
+    assert replied.actor == handler_a
+    assert appeal.events.get(code="review_office_approved").actor == office
+    # The audit trail still says who published it: the office's approval did.
+    audit = AuditRecord.objects.get(event="appeal.replied", object_id=str(appeal.pk))
+    assert audit.actor == office
 
 
 @pytest.mark.parametrize("persona", ["handler_a", "head_b", "office", "commissioner"])
