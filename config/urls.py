@@ -113,6 +113,7 @@ api_v1 = [
     path("board/trend/", report_apis.BoardTrendApi.as_view(), name="api_board_trend"),
     path("league/<str:quarter>/", report_apis.LeagueApi.as_view(), name="api_league"),
     path("bulletin/<str:period>/", report_apis.BulletinApi.as_view(), name="api_bulletin"),
+    path("assessment/<str:period>/", report_apis.AssessmentApi.as_view(), name="api_assessment"),
     path("exports/", report_apis.ExportJobStartApi.as_view(), name="api_export_start"),
     path("exports/<int:pk>/", report_apis.ExportJobApi.as_view(), name="api_export"),
     path("exports/<int:pk>/file/", report_apis.ExportJobFileApi.as_view(), name="api_export_file"),
