@@ -206,6 +206,39 @@ def test_a_department_is_scored_on_its_own_work_only(
     assert [d["department"] for d in data["departments"]] == [dept_a.pk]
 
 
+def test_what_does_not_count_against_a_department(
+    scheme, office, head_a, dept_a, file_appeal, cast
+):
+    """A lapsed rating is no rating; an escalation that did not reach the leaders, or was
+    skipped, is no leaders' escalation; a head's send-back is the department's own review,
+    not its "no" overturned."""
+    with time_machine.travel(IN_Q1, tick=False):
+        lapsed = workflow.walk_to(file_appeal().appeal, Appeal.Status.REPLIED, cast=cast)
+        services.appeal_rating_lapse(appeal_id=lapsed.pk)
+        say_no = workflow.walk_to(file_appeal().appeal, Appeal.Status.IN_PROGRESS, cast=cast)
+        reply = services.reply_submit(
+            actor=cast.lead_handler,
+            assignment_id=workflow.lead_assignment(say_no).pk,
+            outcome=Reply.Outcome.EXPLAINED,
+            content="该事项不符合政策规定。",
+        )
+        services.reply_review(actor=head_a, reply_id=reply.pk, approve=False, note="请补充依据。")
+        clock = Clock.objects.filter(appeal=say_no, department=cast.lead).first()
+        office_only = EscalationStep.objects.create(
+            code="office", name="营商办督办", colour=Colour.RED, targets="office"
+        )
+        leaders = EscalationStep.objects.create(
+            code="leaders", name="领导督办", colour=Colour.RED, targets="leaders"
+        )
+        Escalation.objects.create(clock=clock, step=office_only, appeal=say_no)
+        Escalation.objects.create(clock=clock, step=leaders, appeal=say_no, skipped=True)
+    with time_machine.travel(AFTER_Q1, tick=False):
+        scored = _by_indicator(assessment_compute("2026Q1", scheme), dept_a)
+    assert scored["satisfaction"]["rate"] is None
+    assert scored["leader_escalations"]["count"] == 0
+    assert scored["say_no_overturned"]["count"] == 0
+
+
 # --- Publishing and freezing -----------------------------------------------------------------
 
 
