@@ -18,6 +18,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from appeals.demo.city import MARKER_USERNAME, PASSWORD, City, build_city
+from appeals.demo.hooks import demo_built
 from appeals.demo.replay import Replay
 from appeals.demo.reset import demo_delete
 from appeals.demo.stories import plan_stories
@@ -54,4 +55,5 @@ def build_demo(*, appeal_count: int, out) -> City:
             replay.play(story)
             if done % 50 == 0 or done == len(stories):
                 out.write(f"已生成 {done}/{len(stories)} 件诉求……")
+        demo_built.send(sender=City, city=city, limit=limit, out=out)
     return city

@@ -10,13 +10,14 @@ from reports.models import AssessmentResult, AssessmentScheme, LeagueTable
 
 def assessment_quarter(quarter: str) -> dict | None:
     """The quarter's scores: the published ones ({"published": True, …}), else a preview
-    computed now for a finished quarter of a year with a scheme; None otherwise."""
-    start, end = quarter_bounds(quarter)
+    computed now for a quarter that has begun, of a year with a scheme (the quarter under way
+    counts its work so far); None otherwise."""
+    start, _end = quarter_bounds(quarter)
     result = AssessmentResult.objects.filter(quarter=quarter).first()
     if result is not None:
         return {**result.data, "published": True, "published_at": result.published_at}
     scheme = AssessmentScheme.objects.filter(year=start.year).first()
-    if scheme is None or end >= timezone.localdate():
+    if scheme is None or start > timezone.localdate():
         return None
     return {**assessment_compute(quarter, scheme), "published": False, "published_at": None}
 
@@ -35,6 +36,7 @@ def assessment_quarters(year: int) -> list[dict]:
         {
             "quarter": q,
             "over": quarter_bounds(q)[1] < today,
+            "begun": quarter_bounds(q)[0] <= today,
             "league_published": q in leagues,
             "published": q in published,
         }
