@@ -1,6 +1,8 @@
 """What a scheme may hold: the indicators (a closed set), their scoring rules and parameters,
 and weights that add up to 100."""
 
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -68,7 +70,9 @@ def scheme_clean(indicators) -> list[dict]:
     """The scheme's indicators as stored, or a ServiceError saying what is wrong."""
     if not isinstance(indicators, list) or not indicators:
         raise _refuse(_("考核方案至少包含一项指标。"))
-    cleaned, seen = [], set()
+    cleaned: list[dict[str, Any]] = []
+    seen: set[Indicator] = set()
+    total = 0.0
     for item in indicators:
         if not isinstance(item, dict) or item.get("indicator") not in Indicator.values:
             raise _refuse(_("考核指标无效。"))
@@ -84,7 +88,8 @@ def scheme_clean(indicators) -> list[dict]:
         weight = _number(item.get("weight"), _("权重"))
         if weight <= 0:
             raise _refuse(_("权重应大于 0。"))
-        row = {"indicator": indicator.value, "weight": weight, "rule": rule.value}
+        total += weight
+        row: dict[str, Any] = {"indicator": indicator.value, "weight": weight, "rule": rule.value}
         if rule == Rule.RATE:
             floor = _number(item.get("floor", 0), _("起评线"))
             if not 0 <= floor < 1:
@@ -96,6 +101,6 @@ def scheme_clean(indicators) -> list[dict]:
                 raise _refuse(_("每件扣分应大于 0。"))
             row["points"] = points
         cleaned.append(row)
-    if abs(sum(r["weight"] for r in cleaned) - TOTAL_WEIGHT) > 1e-6:
+    if abs(total - TOTAL_WEIGHT) > 1e-6:
         raise _refuse(_("各项指标权重之和应为 %(n)d。") % {"n": TOTAL_WEIGHT})
     return cleaned
