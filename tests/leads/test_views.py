@@ -112,3 +112,15 @@ def test_the_lead_pages_are_in_english_apart_from_what_people_wrote(
             for text in user_data:
                 page = page.replace(text, "")
             assert re.findall(r"[\u3400-\u9fff]+", page) == [], url
+
+
+def test_the_lead_list_page_takes_a_query_count(
+    client, office, file_lead, django_assert_num_queries
+):
+    for _ in range(3):
+        file_lead()
+    client.force_login(office)
+    # 1 session, 2 user, 3 roles, 4 the count, 5 the counts per status, 6 unread messages
+    # (nav), 7 the page with department, referral and appeal.
+    with django_assert_num_queries(7):
+        assert client.get("/leads/").status_code == 200
