@@ -368,6 +368,21 @@ def replies_published() -> QuerySet[Reply]:
     return Reply.objects.filter(state=Reply.State.PUBLISHED)
 
 
+def assignments_returned_in(since: datetime, until: datetime) -> QuerySet[Assignment]:
+    """Departments' returns (退回) made in [since, until)."""
+    return Assignment.objects.filter(
+        state=Assignment.State.RETURNED, done_at__gte=since, done_at__lt=until
+    )
+
+
+def replies_sent_back_by_office_in(since: datetime, until: datetime) -> QuerySet:
+    """The history rows of say-no replies the office sent back on review in [since, until):
+    the department's "no" overturned (reason code of appeals.services.handling.reply_review)."""
+    return Reply.history.filter(
+        history_change_reason="office_sent_back", history_date__gte=since, history_date__lt=until
+    )
+
+
 def idempotency_owner(actor, client: str) -> str:
     """Whose `Idempotency-Key` it is: a user's, or for anonymous callers their address's."""
     if actor is not None and actor.is_authenticated:

@@ -12,6 +12,7 @@ from appeals.apis import staff as appeal_staff_apis
 from config.health import healthz
 from departments import apis as department_apis
 from departments import password_reset
+from leads import apis as lead_apis
 from reports import apis as report_apis
 from sla import apis as sla_apis
 
@@ -99,6 +100,9 @@ api_v1 = [
         A.ExtensionDecideApi.as_view(),
         name="api_extension_decide",
     ),
+    # Observers' leads
+    path("leads/", lead_apis.LeadListApi.as_view(), name="api_leads"),
+    path("leads/<int:pk>/", lead_apis.LeadDetailApi.as_view(), name="api_lead"),
     # Reference data
     path("categories/", department_apis.CategoryListApi.as_view(), name="api_categories"),
     path("regions/", department_apis.RegionListApi.as_view(), name="api_regions"),
@@ -109,6 +113,7 @@ api_v1 = [
     path("board/trend/", report_apis.BoardTrendApi.as_view(), name="api_board_trend"),
     path("league/<str:quarter>/", report_apis.LeagueApi.as_view(), name="api_league"),
     path("bulletin/<str:period>/", report_apis.BulletinApi.as_view(), name="api_bulletin"),
+    path("assessment/<str:period>/", report_apis.AssessmentApi.as_view(), name="api_assessment"),
     path("exports/", report_apis.ExportJobStartApi.as_view(), name="api_export_start"),
     path("exports/<int:pk>/", report_apis.ExportJobApi.as_view(), name="api_export"),
     path("exports/<int:pk>/file/", report_apis.ExportJobFileApi.as_view(), name="api_export_file"),
@@ -157,6 +162,7 @@ urlpatterns = [
     ),
     path("", include("departments.urls")),
     path("", include("reports.urls")),
+    path("", include("leads.urls")),
     path("", include("appeals.urls")),
 ]
 

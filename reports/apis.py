@@ -18,6 +18,8 @@ from appeals.selectors import appeals_visible_to
 from core.db import replica_reads
 from core.errors import ServiceError
 from departments.roles import Role, has_role
+from reports.assessment.compute import assessment_year
+from reports.assessment.reads import assessment_quarter
 from reports.boards import (
     BOARD_ROLES,
     board_anonymised_for,
@@ -290,3 +292,38 @@ class ExportJobFileApi(APIView):
         response["Content-Disposition"] = f'attachment; filename="{job.kind}-{job.pk}.{job.format}"'
         response["Cache-Control"] = "no-store"
         return response
+
+
+class AssessmentApi(APIView):
+    """The assessment (综合考核): a quarter's scores ("2026Q3": published and frozen, or a
+    preview with `published` false) with the breakdown and the appeals behind every lost point,
+    or a year's ("2026"): each department's mean of its published quarters."""
+
+    @extend_schema(
+        tags=["office"],
+        operation_id="assessment",
+        responses=inline_serializer(
+            "Assessment",
+            {
+                "period": serializers.CharField(),
+                "published": serializers.BooleanField(),
+                "data": serializers.JSONField(),
+            },
+        ),
+    )
+    @replica_reads()
+    def get(self, request, period: str):
+        _require(request.user, Role.OFFICE, Role.LEADER)
+        if period.isdigit() and len(period) == 4:
+            return Response(
+                {"period": period, "published": True, "data": assessment_year(int(period))}
+            )
+        try:
+            data = assessment_quarter(period)
+        except ServiceError as exc:
+            raise exceptions.ValidationError({"period": [exc.message]}) from None
+        if data is None:
+            raise exceptions.NotFound
+        published = data.pop("published")
+        data.pop("published_at", None)
+        return Response({"period": period, "published": published, "data": data})

@@ -8,4 +8,8 @@ class ReportsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the tasks in every process (see core.jobs).
+        from appeals.demo.hooks import demo_built
         from reports import tasks  # noqa: F401
+        from reports.assessment.demo import assessment_demo_build
+
+        demo_built.connect(assessment_demo_build, dispatch_uid="assessment_demo_build")

@@ -136,3 +136,48 @@ class ExportJob(models.Model):
         if not self.progress_total:
             return 0
         return min(100, self.progress_count * 100 // self.progress_total)
+
+
+class AssessmentScheme(models.Model):
+    """The office's assessment scheme for a year (综合考核): weighted indicators, each with a
+    scoring rule (reports.assessment.scheme checks the list). Editable until the first
+    quarter of its year is published; frozen afterwards, so every published score of a year
+    was computed by the same scheme."""
+
+    year = models.PositiveSmallIntegerField(_("年度"), unique=True)
+    # [{"indicator": "on_time", "weight": 40, "rule": "rate", "floor": 0.6}, …]
+    indicators = models.JSONField()
+    defined_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    defined_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("综合考核方案")
+        verbose_name_plural = _("综合考核方案")
+        ordering = ["-year"]
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
+class AssessmentResult(models.Model):
+    """A quarter's published assessment: each department's score with the breakdown behind
+    every point and the appeals behind every lost point. Written once and never updated, so
+    later changes to the data never alter it."""
+
+    scheme = models.ForeignKey(AssessmentScheme, on_delete=models.PROTECT, related_name="results")
+    quarter = models.CharField(_("季度"), max_length=7, unique=True)  # e.g. 2026Q3
+    published_at = models.DateTimeField(_("发布时间"))
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    data = models.JSONField()
+
+    class Meta:
+        verbose_name = _("季度考核结果")
+        verbose_name_plural = _("季度考核结果")
+        ordering = ["-quarter"]
+
+    def __str__(self) -> str:
+        return self.quarter

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reports.views import bulletin, dashboard, exports, league
+from reports.views import assessment, bulletin, dashboard, exports, league
 
 urlpatterns = [
     path("board/", dashboard.dashboard_view, name="dashboard"),
@@ -20,5 +20,22 @@ urlpatterns = [
     path("board/exports/jobs/<int:pk>/file/", exports.export_job_file, name="export_job_file"),
     path("board/bulletin/", bulletin.bulletin_view, name="bulletin"),
     path("board/bulletin.xlsx", bulletin.bulletin_xlsx, name="bulletin_xlsx"),
+    path("board/assessment/", assessment.assessment_view, name="assessment"),
+    path("board/assessment/scheme/", assessment.assessment_scheme_view, name="assessment_scheme"),
+    path(
+        "board/assessment/<str:quarter>/",
+        assessment.assessment_quarter_view,
+        name="assessment_quarter",
+    ),
+    path(
+        "board/assessment/<str:quarter>/publish/",
+        assessment.assessment_publish_view,
+        name="assessment_publish",
+    ),
+    path(
+        "board/assessment/<str:quarter>/accountability.xlsx",
+        assessment.accountability_xlsx,
+        name="assessment_accountability",
+    ),
     path("public/", league.public_board, name="public_board"),
 ]

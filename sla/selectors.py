@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from appeals.models import Appeal
 from appeals.selectors import assignments_active_on_open_appeals
-from sla.models import COLOUR_RANK, Clock, Colour, Escalation, Heartbeat, Policy
+from sla.models import COLOUR_RANK, Clock, Colour, Escalation, EscalationStep, Heartbeat, Policy
 
 
 def policy_for(appeal: Appeal) -> Policy:
@@ -170,3 +170,15 @@ def appeal_ids_where_department_is(department_id: int, colour: str) -> QuerySet:
 
 def escalations_of_open_clocks() -> QuerySet[Escalation]:
     return Escalation.objects.filter(clock__state__in=Clock.OPEN_STATES, skipped=False)
+
+
+def escalations_to_leaders_in(since: datetime, until: datetime) -> QuerySet[Escalation]:
+    """Escalations that reached the city's leaders (督办) in [since, until) on a department's
+    own clock."""
+    return Escalation.objects.filter(
+        skipped=False,
+        created_at__gte=since,
+        created_at__lt=until,
+        clock__department__isnull=False,
+        step__targets__contains=EscalationStep.Target.LEADERS,
+    )

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ["core", "departments", "appeals", "sla", "reports", "config"]
+APPS = ["core", "departments", "appeals", "sla", "leads", "reports", "config"]
 # Each app may import the apps before it in this list, never those after (config wires all).
 ORDER = {app: i for i, app in enumerate(APPS)}
 

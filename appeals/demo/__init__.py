@@ -19,6 +19,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from appeals.demo.city import MARKER_USERNAME, PASSWORD, City, build_city, demo_usernames
+from appeals.demo.hooks import demo_built
 from appeals.demo.inbox import inbox_settle
 from appeals.demo.replay import Replay
 from appeals.demo.reset import demo_delete
@@ -56,5 +57,6 @@ def build_demo(*, appeal_count: int, out) -> City:
             replay.play(story)
             if done % 50 == 0 or done == len(stories):
                 out.write(f"已生成 {done}/{len(stories)} 件诉求……")
+        demo_built.send(sender=City, city=city, limit=limit, out=out)
     inbox_settle(usernames=demo_usernames(), rng=rng, now=limit)
     return city

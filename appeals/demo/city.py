@@ -145,7 +145,7 @@ TAG_WEIGHTS = {
 
 
 def demo_usernames() -> list[str]:
-    names = ["office", "admin", "leader", "supervisor"]
+    names = ["office", "admin", "leader", "supervisor", "supervisor2"]
     names += [f"commissioner{i}" for i in range(1, 4)]
     names += [f"{code}_{suffix}" for code in DEPARTMENT_CODES for suffix in ("handler", "head")]
     names += [f"enterprise{i}" for i in range(1, 6)]
@@ -298,6 +298,7 @@ class _CityBuilder:
         self._user("admin", superuser=True)
         user_grant_role(user=self._user("leader"), role=Role.LEADER)
         user_grant_role(user=self._user("supervisor"), role=Role.SUPERVISOR)
+        user_grant_role(user=self._user("supervisor2"), role=Role.SUPERVISOR)
         for i in range(1, 4):
             user_grant_role(user=self._user(f"commissioner{i}"), role=Role.COMMISSIONER)
         for code, department in self.city.departments.items():

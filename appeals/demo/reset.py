@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from appeals.demo.city import CATEGORY_CODES, DEPARTMENT_CODES, demo_region_codes, demo_usernames
+from appeals.demo.hooks import demo_deleting
 from appeals.models import Appeal, Enterprise, NumberSequence, Reply
 from departments.models import Category, Department, Region
 
@@ -15,6 +16,7 @@ def demo_delete() -> int:
     outside the demo still refers to it (call it in a transaction, so nothing half goes)."""
     regions = Region.objects.filter(code__in=demo_region_codes())
     users = get_user_model().objects.filter(username__in=demo_usernames())
+    demo_deleting.send(sender=None, users=users)
     enterprises = Enterprise.objects.filter(region__in=regions)
     appeals = Appeal.objects.filter(
         Q(region__in=regions)
