@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "departments",
     "appeals",
     "sla",
+    "engagement",
     "reports",
 ]
 
