@@ -157,6 +157,7 @@ urlpatterns = [
     ),
     path("", include("departments.urls")),
     path("", include("reports.urls")),
+    path("", include("engagement.urls")),
     path("", include("appeals.urls")),
 ]
 
