@@ -212,3 +212,14 @@ def test_the_window_must_be_between_one_and_the_maximum():
         selectors.coverage_window_start(TODAY, 0)
     with pytest.raises(ValueError):
         selectors.coverage_window_start(TODAY, selectors.COVERAGE_MAX_DAYS + 1)
+
+
+def test_a_commissioner_whose_role_was_taken_away_logs_no_more_contacts(
+    commissioner, grid_enterprise
+):
+    from django.contrib.auth import get_user_model
+
+    commissioner.groups.clear()  # still on the grid until the office reassigns it
+    former = get_user_model().objects.get(pk=commissioner.pk)
+    with pytest.raises(ServiceForbidden):
+        _log(former, grid_enterprise)

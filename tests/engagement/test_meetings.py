@@ -305,3 +305,26 @@ def test_a_meeting_whose_appeals_all_ended_is_all_closed(meeting, office, invite
     assert report[0].outcome == "已解决" and report[0].rating == "满意"
     assert report[0].working_days == 0
     assert report[1].status == "不予受理" and report[1].outcome == ""
+
+
+def test_a_county_government_may_not_schedule_for_another_county(county_staff, city):
+    from departments.models import Department
+    from tests.factories import DepartmentFactory, RegionFactory
+
+    other = DepartmentFactory(
+        code="gd",
+        name="广德市人民政府",
+        kind=Department.Kind.COUNTY_GOV,
+        region=RegionFactory(code="341822", name="广德市", level="county", parent=city),
+    )
+    with pytest.raises(ServiceForbidden):
+        services.meeting_schedule(
+            actor=county_staff,
+            kind="forum",
+            title="广德恳谈会",
+            held_on=dt.date(2026, 11, 25),
+            place="广德",
+            presiding_leader="某领导",
+            region=other.region,
+            organiser=other,
+        )
