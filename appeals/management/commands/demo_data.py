@@ -9,6 +9,7 @@ from collections import Counter
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import ProtectedError
@@ -64,11 +65,14 @@ class Command(BaseCommand):
             if reset:
                 self._reset()
             city = build_demo(appeal_count=appeals, out=self.stdout)
+            # Meetings, grids and contacts: a hook of the engagement app, called by name.
+            call_command("demo_engagement", force=True, stdout=self.stdout)
         elapsed = time.perf_counter() - started
         self._summary(city, elapsed)
 
     def _reset(self) -> None:
         try:
+            call_command("demo_engagement", delete=True, force=True, stdout=self.stdout)
             deleted = demo_delete()
         except ProtectedError as exc:
             raise CommandError(
