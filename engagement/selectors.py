@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 from django.db.models import Max, Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from appeals.models import Assignment, Enterprise, Reply
 from appeals.selectors import appeals_visible_to
@@ -146,7 +147,7 @@ def report_rows(rows: list[MeetingAppeal]) -> list[ReportRow]:
                 title=appeal.title,
                 category=str(appeal.category) if appeal.category_id else "",
                 proposed_lead=row.proposed_lead.name if row.proposed_lead_id else "",
-                lead="、".join(a.department.name for a in appeal.leads),
+                lead=_("、").join(a.department.name for a in appeal.leads),
                 status=appeal.get_status_display(),
                 outcome=reply.get_outcome_display() if reply else "",
                 rating=rating.get_score_display() if rating else "",

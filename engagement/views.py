@@ -143,7 +143,7 @@ def meeting_batch_view(request, pk: int):
                 messages.success(
                     request,
                     _("已登记 %(n)d 件诉求：%(numbers)s。")
-                    % {"n": len(filed), "numbers": "、".join(f.appeal.number for f in filed)},
+                    % {"n": len(filed), "numbers": _("、").join(f.appeal.number for f in filed)},
                 )
                 return redirect("meeting_detail", pk=meeting.pk)
         status = 400
