@@ -22,7 +22,7 @@ from appeals import services as appeal_services
 from appeals.demo.city import CITY, COUNTIES, demo_region_codes
 from appeals.models import Appeal, Assignment, Enterprise
 from appeals.services import notify
-from departments.models import Department, Region
+from departments.models import Category, Department, Region
 from departments.selectors import routing_suggest
 from engagement import services
 from engagement.models import Contact, Grid, GridMember, Meeting, MeetingAppeal
@@ -30,13 +30,25 @@ from engagement.services import MeetingRow
 
 SEED = 20240621
 
-MEETING_TEXTS = [
-    ("厂区周边道路破损", "厂区门口市政道路破损严重，雨天积水，货车进出困难，希望尽快修复。"),
-    ("用电增容报装慢", "企业新上生产线需增容至2000千伏安，报装已两个月尚未完成，影响投产。"),
-    ("新厂房规划许可办理", "新厂房规划许可材料已齐全，审批进度较慢，希望加快办理。"),
-    ("稳岗补贴申领", "去年稳岗补贴尚未到账，希望说明申领进度。"),
-    ("出口退税进度", "出口退税申报后到账周期较长，资金周转压力大。"),
-    ("招工难", "企业技术工人缺口约50人，希望协助对接职业院校。"),
+MEETING_TEXTS = [  # title, text, category code of the demo city
+    (
+        "厂区周边道路破损",
+        "厂区门口市政道路破损严重，雨天积水，货车进出困难，希望尽快修复。",
+        "other",
+    ),
+    (
+        "用电增容报装慢",
+        "企业新上生产线需增容至2000千伏安，报装已两个月尚未完成，影响投产。",
+        "utilities-power",
+    ),
+    (
+        "新厂房规划许可办理",
+        "新厂房规划许可材料已齐全，审批进度较慢，希望加快办理。",
+        "approval-construction",
+    ),
+    ("稳岗补贴申领", "去年稳岗补贴尚未到账，希望说明申领进度。", "policy"),
+    ("出口退税进度", "出口退税申报后到账周期较长，资金周转压力大。", "approval-tax"),
+    ("招工难", "企业技术工人缺口约50人，希望协助对接职业院校。", "labour"),
 ]
 CONTACT_TEXTS = [
     "了解企业一季度生产经营情况，订单饱满，暂无困难。",
@@ -149,9 +161,10 @@ def _meeting(
             departments=list(Department.objects.filter(code__in=["zjj", "zrj", "gdgs", "rsj"])),
             enterprises=invited,
         )
+    categories = dict(Category.objects.values_list("code", "pk"))
     rows = [
-        MeetingRow(enterprise_id=invited[i].pk, title=t, content=c)
-        for i, (t, c) in enumerate(texts)
+        MeetingRow(enterprise_id=invited[i].pk, title=t, content=c, category_id=categories.get(k))
+        for i, (t, c, k) in enumerate(texts)
     ]
     with time_machine.travel(clock.next(), tick=False):
         filed = services.meeting_appeals_enter(actor=office, meeting_id=meeting.pk, rows=rows)
@@ -188,8 +201,6 @@ def _meeting(
 
 
 def _category_for(department):
-    from departments.models import Category
-
     return Category.objects.filter(lead_department=department).first() or Category.objects.first()
 
 
