@@ -105,3 +105,30 @@ def test_coverage_through_the_api(office, commissioner, grid_enterprise, handler
     assert _api(commissioner).get("/api/v1/coverage/").json()["days"] == 20
     assert _api(office).get("/api/v1/coverage/?days=0").status_code == 400
     assert _api(handler_a).get("/api/v1/coverage/").status_code == 403
+
+
+def test_the_meeting_detail_reads_a_fixed_number_of_queries_however_many_appeals(
+    meeting, office, invited, commissioner, dept_a, category, walk_to
+):
+    client = _api(office)
+
+    def queries_for_detail() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/api/v1/meetings/{meeting.pk}/").status_code == 200
+        return len(queries)
+
+    def enter_two():
+        for one in services.meeting_appeals_enter(
+            actor=office,
+            meeting_id=meeting.pk,
+            rows=[MeetingRow(enterprise_id=e.pk, content="融资难。") for e in invited],
+        ):
+            walk_to(one.appeal, "closed")  # a lead, a published reply and its rating each
+
+    enter_two()
+    few = queries_for_detail()
+    enter_two()
+    # The meeting; its departments; its enterprises; the visible rows with appeal, category,
+    # enterprise and proposed lead; their lead assignments; their published replies (with
+    # ratings) — the same count for 2 appeals as for 4.
+    assert queries_for_detail() == few == 6
