@@ -86,12 +86,19 @@ class MeetingAppeal(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     entered_at = models.DateTimeField(default=timezone.now)
+    # The batch table's key (a fresh one per page shown): a second submission of the same
+    # table (a double click, a retry after a timeout) registers nothing again.
+    batch_key = models.CharField(max_length=40, blank=True, default="")
     history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("会上诉求")
         verbose_name_plural = _("会上诉求")
         ordering = ["pk"]
+        indexes = [
+            # meeting_appeals_enter: was this batch of the meeting entered already?
+            models.Index(fields=["meeting", "batch_key"], name="meetingappeal_batch_idx"),
+        ]
 
 
 class Grid(models.Model):

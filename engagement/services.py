@@ -174,7 +174,7 @@ def _row_checked(
 
 @transaction.atomic
 def meeting_appeals_enter(
-    *, actor, meeting_id: int, rows: Sequence[MeetingRow]
+    *, actor, meeting_id: int, rows: Sequence[MeetingRow], batch_key: str = ""
 ) -> list[FiledAppeal]:
     """Register the appeals raised at a meeting, one per non-blank row, each through
     appeal_file with channel "meeting" and linked to the meeting with its proposed lead.
@@ -182,9 +182,16 @@ def meeting_appeals_enter(
     All or nothing: every row is checked (and filed in a savepoint, so that the filing
     service's own refusals are collected too); if any row is refused, the whole batch rolls
     back and BatchRefused names every bad row, so the table comes back with everything typed
-    and nothing half-registered."""
+    and nothing half-registered.
+
+    With a `batch_key` (the page sends a fresh one with each table it shows), a batch already
+    entered under that key is refused: a double click or a retry registers nothing twice. The
+    meeting's row lock makes a second submission wait for the first and then see its rows."""
     _forbid_unless(may_enter_meeting_appeals(actor))
     meeting = Meeting.objects.select_for_update().get(pk=meeting_id)
+    batch_key = batch_key[:40]
+    if batch_key and MeetingAppeal.objects.filter(meeting=meeting, batch_key=batch_key).exists():
+        raise ServiceError("batch_already_entered", _("这批诉求已经登记过了，没有重复登记。"))
     lines = [(i, row) for i, row in enumerate(rows) if not row.is_blank]
     if not lines:
         raise ServiceError("empty_batch", _("请至少填写一行诉求。"))
@@ -224,6 +231,7 @@ def meeting_appeals_enter(
                     appeal=one.appeal,
                     proposed_lead=data["lead"],
                     entered_by=actor,
+                    batch_key=batch_key,
                 )
                 _tracked(link, actor=actor, reason="entered")
                 link.save()

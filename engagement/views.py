@@ -2,6 +2,7 @@
 selectors), one service call, redirect — or the same page again with what was typed kept and
 the errors shown."""
 
+import uuid
 from io import BytesIO
 
 from django.contrib import messages
@@ -14,6 +15,7 @@ from django.utils.translation import gettext as _
 from appeals.views.access import role_required
 from core.errors import ServiceError
 from core.params import parse_id
+from departments.audit import audit_record
 from departments.roles import STAFF_ROLES, Role
 from engagement import forms, services
 from engagement.actions import (
@@ -120,6 +122,8 @@ def meeting_batch_view(request, pk: int):
     any is refused, none: the table comes back with every line as typed and each bad line's
     errors under it."""
     meeting = meeting_get_visible(request.user, pk)
+    # A refused batch keeps its key: the same table, corrected, is still one batch.
+    batch_key = request.POST.get("batch_key", "")[:40] or uuid.uuid4().hex
     if request.method == "POST":
         formset = forms.MeetingRowFormSet(
             request.POST, form_kwargs={"meeting": meeting}, prefix="rows"
@@ -130,6 +134,7 @@ def meeting_batch_view(request, pk: int):
                     actor=request.user,
                     meeting_id=meeting.pk,
                     rows=[_row_input(form) for form in formset.forms],
+                    batch_key=batch_key,
                 )
             except services.BatchRefused as refused:
                 for index, errors in refused.rows.items():
@@ -138,6 +143,9 @@ def meeting_batch_view(request, pk: int):
                         formset.forms[index].add_error(target, message)
                 messages.error(request, refused.message)
             except ServiceError as exc:
+                if exc.code == "batch_already_entered":
+                    messages.info(request, exc.message)
+                    return redirect("meeting_detail", pk=meeting.pk)
                 messages.error(request, exc.message)
             else:
                 messages.success(
@@ -157,7 +165,7 @@ def meeting_batch_view(request, pk: int):
     return render(
         request,
         "engagement/meeting_batch.html",
-        {"meeting": meeting, "formset": formset},
+        {"meeting": meeting, "formset": formset, "batch_key": batch_key},
         status=status,
     )
 
@@ -196,6 +204,8 @@ def meeting_report_xlsx_view(request, pk: int):
         messages.error(request, exc.message)
         return redirect("meeting_detail", pk=pk)
     content = closing_report_xlsx(meeting, lines)
+    # An export of enterprises' names and appeals, audited as the reports' exports are.
+    audit_record(event="export.meeting_report", actor=request.user, obj=meeting, request=request)
     return FileResponse(
         BytesIO(content),
         as_attachment=True,

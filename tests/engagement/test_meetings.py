@@ -328,3 +328,15 @@ def test_a_county_government_may_not_schedule_for_another_county(county_staff, c
             region=other.region,
             organiser=other,
         )
+
+
+def test_the_same_batch_submitted_twice_registers_once(meeting, office, invited):
+    rows = [MeetingRow(enterprise_id=invited[0].pk, content="融资难。")]
+    services.meeting_appeals_enter(actor=office, meeting_id=meeting.pk, rows=rows, batch_key="k1")
+    with pytest.raises(ServiceError) as again:
+        services.meeting_appeals_enter(
+            actor=office, meeting_id=meeting.pk, rows=rows, batch_key="k1"
+        )
+    assert again.value.code == "batch_already_entered"
+    services.meeting_appeals_enter(actor=office, meeting_id=meeting.pk, rows=rows, batch_key="k2")
+    assert Appeal.objects.count() == 2

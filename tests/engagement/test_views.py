@@ -3,6 +3,7 @@ scope, the closing report, grids, contacts and coverage as each role sees them."
 
 import datetime as dt
 import io
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -179,3 +180,23 @@ def test_the_office_reads_coverage_and_a_bad_window_is_refused(office, grid_ente
 
 def test_a_department_cannot_see_grids(handler_a):
     assert _client(handler_a).get("/grids/").status_code == 403
+
+
+def test_a_table_submitted_twice_is_registered_once(meeting, office, invited):
+    client = _client(office)
+    page = client.get(f"/meetings/{meeting.pk}/appeals/").content.decode()
+    key = re.search(r'name="batch_key" value="(\w+)"', page)[1]
+    data = {**_batch_post([{"enterprise": invited[0].pk, "content": "融资难。"}]), "batch_key": key}
+    assert client.post(f"/meetings/{meeting.pk}/appeals/", data).status_code == 302
+    again = client.post(f"/meetings/{meeting.pk}/appeals/", data, follow=True)
+    assert "这批诉求已经登记过了" in again.content.decode()
+    assert Appeal.objects.count() == 1
+
+
+def test_downloading_the_closing_report_is_audited(entered, meeting, office, walk_to):
+    from departments.models import AuditRecord
+
+    for filed in entered:
+        walk_to(filed.appeal, Appeal.Status.CLOSED)
+    _client(office).get(f"/meetings/{meeting.pk}/report.xlsx")
+    assert AuditRecord.objects.filter(event="export.meeting_report", actor=office).count() == 1
