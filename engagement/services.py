@@ -288,11 +288,8 @@ def contact_raise_appeal(
     """Register an appeal from a contact, in one step: filed through appeal_file (channel
     "visit", 走访: what a commissioner hears on their rounds) for the contact's enterprise,
     and linked to the contact. Once per contact, by the commissioner who logged it."""
-    contact = (
-        Contact.objects.select_for_update()
-        .select_related("enterprise__region", "appeal")
-        .get(pk=contact_id)
-    )
+    # Locked alone: PostgreSQL locks no row on the nullable side of a join (the appeal).
+    contact = Contact.objects.select_for_update().get(pk=contact_id)
     _forbid_unless(may_raise_from_contact(actor, contact))
     check_raise_from_contact(contact)
     enterprise = contact.enterprise
