@@ -200,3 +200,27 @@ def test_downloading_the_closing_report_is_audited(entered, meeting, office, wal
         walk_to(filed.appeal, Appeal.Status.CLOSED)
     _client(office).get(f"/meetings/{meeting.pk}/report.xlsx")
     assert AuditRecord.objects.filter(event="export.meeting_report", actor=office).count() == 1
+
+
+def test_the_meeting_page_reads_as_many_queries_for_four_appeals_as_for_two(
+    meeting, office, invited, walk_to
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = _client(office)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/meetings/{meeting.pk}/").status_code == 200
+        return len(queries)
+
+    def enter_two():
+        rows = [MeetingRow(enterprise_id=e.pk, content="融资难。") for e in invited]
+        for one in services.meeting_appeals_enter(actor=office, meeting_id=meeting.pk, rows=rows):
+            walk_to(one.appeal, Appeal.Status.REPLIED)
+
+    enter_two()
+    two = count()
+    enter_two()
+    assert count() == two
