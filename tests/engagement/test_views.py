@@ -224,3 +224,29 @@ def test_the_meeting_page_reads_as_many_queries_for_four_appeals_as_for_two(
     two = count()
     enter_two()
     assert count() == two
+
+
+def test_a_county_schedules_its_own_meeting_from_the_page(county_staff, county_gov, city):
+    client = _client(county_staff)
+    form = client.get("/meetings/new/").content.decode()
+    assert "郎溪县人民政府" in form and 'value="">营商环境办' not in form
+    response = client.post(
+        "/meetings/new/",
+        {
+            "kind": "onsite",
+            "title": "郎溪县现场办公会",
+            "held_on": "2026-11-30",
+            "place": "郎溪经开区",
+            "presiding_leader": "王县长",
+            "region": city.pk,
+            "organiser": county_gov.pk,
+        },
+    )
+    assert response.status_code == 302
+    from engagement.models import Meeting
+
+    assert Meeting.objects.get().region == county_gov.region
+
+
+def test_a_municipal_department_cannot_open_the_schedule_form(handler_a):
+    assert _client(handler_a).get("/meetings/new/").status_code == 403
