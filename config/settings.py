@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "appeals",
     "sla",
     "leads",
+    "engagement",
     "reports",
 ]
 

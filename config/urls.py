@@ -12,6 +12,7 @@ from appeals.apis import staff as appeal_staff_apis
 from config.health import healthz
 from departments import apis as department_apis
 from departments import password_reset
+from engagement import apis as engagement_apis
 from leads import apis as lead_apis
 from reports import apis as report_apis
 from sla import apis as sla_apis
@@ -117,6 +118,10 @@ api_v1 = [
     path("exports/", report_apis.ExportJobStartApi.as_view(), name="api_export_start"),
     path("exports/<int:pk>/", report_apis.ExportJobApi.as_view(), name="api_export"),
     path("exports/<int:pk>/file/", report_apis.ExportJobFileApi.as_view(), name="api_export_file"),
+    # Meetings and coverage (engagement)
+    path("meetings/", engagement_apis.MeetingListApi.as_view(), name="api_meetings"),
+    path("meetings/<int:pk>/", engagement_apis.MeetingDetailApi.as_view(), name="api_meeting"),
+    path("coverage/", engagement_apis.CoverageApi.as_view(), name="api_coverage"),
     path("extensions/", inbox_apis.ExtensionQueueApi.as_view(), name="api_extensions"),
     path("notifications/", inbox_apis.NotificationListApi.as_view(), name="api_notifications"),
     path(
@@ -163,6 +168,7 @@ urlpatterns = [
     path("", include("departments.urls")),
     path("", include("reports.urls")),
     path("", include("leads.urls")),
+    path("", include("engagement.urls")),
     path("", include("appeals.urls")),
 ]
 

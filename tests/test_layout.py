@@ -1,6 +1,7 @@
 """The layout's guarantees, read from the code's own imports (STYLE.md, "Shape"):
 
-- dependencies point one way: departments ← appeals ← sla ← reports, and core imports none;
+- dependencies point one way: departments ← appeals ← sla ← engagement ← reports, and core
+  imports none;
 - a read module (selectors) never imports a write module (services);
 - no two files of one app import each other, directly or around a loop;
 - reports read appeals and clocks through selectors: they never import a service, lock a row or
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ["core", "departments", "appeals", "sla", "leads", "reports", "config"]
+APPS = ["core", "departments", "appeals", "sla", "engagement", "leads", "reports", "config"]
 # Each app may import the apps before it in this list, never those after (config wires all).
 ORDER = {app: i for i, app in enumerate(APPS)}
 

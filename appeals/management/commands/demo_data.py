@@ -3,17 +3,22 @@
 The command checks that it may run, and prints; `appeals.demo` builds (and resets) the demo.
 """
 
+import random
 import time
 import unicodedata
 from collections import Counter
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.db.models import ProtectedError
+from django.utils import timezone
 
 from appeals.demo import MARKER_USERNAME, PASSWORD, City, build_demo, demo_delete
+from appeals.demo.city import demo_usernames
+from appeals.demo.inbox import inbox_settle
 from appeals.models import Appeal, Reply
 from departments.names import person_name
 
@@ -65,11 +70,16 @@ class Command(BaseCommand):
             if reset:
                 self._reset()
             city = build_demo(appeal_count=appeals, out=self.stdout)
+            # Meetings, grids and contacts: a hook of the engagement app, called by name.
+            call_command("demo_engagement", force=True, stdout=self.stdout)
+            # Its appeals notified people too: settle the inboxes again (a handful unread).
+            inbox_settle(usernames=demo_usernames(), rng=random.Random(7), now=timezone.now())
         elapsed = time.perf_counter() - started
         self._summary(city, elapsed)
 
     def _reset(self) -> None:
         try:
+            call_command("demo_engagement", delete=True, force=True, stdout=self.stdout)
             deleted = demo_delete()
         except ProtectedError as exc:
             raise CommandError(
