@@ -61,6 +61,7 @@ def record(
     note: str = "",
     department=None,
     public: bool = True,
+    internal_note: str = "",
     **context,
 ) -> TimelineEvent:
     """One line of the appeal's timeline and one audit record, written in the same transaction
@@ -75,6 +76,7 @@ def record(
         department=department,
         note=note,
         is_public=public,
+        internal_note=internal_note,
     )
     audit_record(event=f"appeal.{code}", actor=actor, obj=appeal, at=event.created_at)
     events.emit(event, context)
