@@ -4,6 +4,8 @@ The dashboard and the lobby read the latest snapshot only (reports.boards), neve
 from django.core.paginator import Paginator
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
 
 from appeals.filters import AppealFilter
 from appeals.selectors import appeals_visible_to
@@ -17,6 +19,7 @@ from reports.boards import (
     board_shown,
     board_trend,
 )
+from reports.kiosk import STALE_AFTER
 from sla.selectors import appeal_ids_where_department_is
 
 
@@ -37,23 +40,48 @@ def dashboard_view(request):
     )
 
 
-@role_required(*BOARD_ROLES)
-@replica_reads()
-def lobby_view(request):
-    """Full screen, large type, refreshes itself (static/js/board.js polls lobby_data)."""
+def lobby_render(request, data_url: str):
+    """The lobby screen: full screen, large type, refreshes itself (static/js/board.js polls
+    `data_url`), anonymised for everyone. Its "updated" time turns red once the snapshot is
+    older than reports.kiosk.STALE_AFTER."""
     snapshot = board_latest()
+    now = timezone.now()
     return render(
         request,
         "reports/lobby.html",
-        {"snapshot": snapshot, "board": board_shown(snapshot, anonymised=True)},
+        {
+            "snapshot": snapshot,
+            "board": board_shown(snapshot, anonymised=True),
+            "data_url": data_url,
+            "stale_after": int(STALE_AFTER.total_seconds()),
+            "taken_at": snapshot.taken_at.isoformat() if snapshot else "",
+            "served_at": now.isoformat(),
+            "stale": snapshot is None or now - snapshot.taken_at > STALE_AFTER,
+        },
+    )
+
+
+def lobby_data_response() -> JsonResponse:
+    """The lobby's figures, with the server's time: the screen measures the snapshot's age
+    on the server's clock, not on its own."""
+    snapshot = board_latest()
+    if snapshot is None:
+        return JsonResponse({})
+    return JsonResponse(
+        {**board_shown(snapshot, anonymised=True), "served_at": timezone.now().isoformat()}
     )
 
 
 @role_required(*BOARD_ROLES)
 @replica_reads()
+def lobby_view(request):
+    return lobby_render(request, reverse("lobby_data"))
+
+
+@role_required(*BOARD_ROLES)
+@replica_reads()
 def lobby_data(request):
-    snapshot = board_latest()
-    return JsonResponse(board_shown(snapshot, anonymised=True) if snapshot else {})
+    return lobby_data_response()
 
 
 @role_required(Role.OFFICE, Role.LEADER, Role.COMMISSIONER)
