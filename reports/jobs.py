@@ -197,7 +197,16 @@ def exports_sweep(*, now: datetime | None = None) -> tuple[int, int]:
 
 # The filters an export keeps (codes and dates: status, colour, category id…, never personal
 # data), and for the closed list its batch period.
-FILTER_PARAMS = ("status", "colour", "category", "region", "filed_after", "filed_before")
+# department: the list behind a department's bar on the board (reports.exports.appeals_filtered).
+FILTER_PARAMS = (
+    "status",
+    "colour",
+    "category",
+    "region",
+    "department",
+    "filed_after",
+    "filed_before",
+)
 BATCH_PARAMS = ("closed_after", "closed_before")
 
 

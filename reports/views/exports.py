@@ -208,6 +208,14 @@ def _job_title(job: ExportJob) -> str:
     return str(exports.LISTS[job.kind].title)
 
 
+def list_download_urls(params) -> list[tuple[str, str]]:
+    """(format, URL) of the full list (全量问题清单) with exactly these filters: the export of
+    a list shown elsewhere (the list behind a number on the board)."""
+    export = exports.LISTS[ExportJob.Kind.FULL]
+    today = timezone.localdate()
+    return [(fmt, _download_url(export, fmt, params, (today, today))) for fmt in CONTENT_TYPES]
+
+
 def _download_url(export: ExportList, fmt: str, params, period: tuple[date, date]) -> str:
     query = [(k, v) for k in jobs.FILTER_PARAMS for v in params.getlist(k) if v]
     if export.batched:
