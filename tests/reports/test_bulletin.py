@@ -52,7 +52,7 @@ def test_the_bulletin_page_and_spreadsheet_show_the_departments(
     assert rows[-1][0] == "全市合计" and rows[-1][1] == 1
     assert sheet.freeze_panes == "A4"
     # Rates are numbers shown as percentages, not 0.9333 shown as such.
-    department = list(sheet.iter_rows(min_row=4, max_row=4))[0]
+    department = sheet[4]
     assert department[2].value == 1 and department[2].number_format == "0.0%"
     assert all(cell.number_format == "0.0%" for cell in department[2:6])
     assert department[1].number_format == "General"  # a count stays a count
