@@ -21,3 +21,20 @@ def listen(listener: Listener) -> None:
 def emit(event, context: dict) -> None:
     for listener in _listeners:
         listener(event, context)
+
+
+# What the apps built on appeals add to a freshly built demo (appeals.demo): reports writes a
+# month of the board's daily snapshots, so that its 30-day trend is not empty. Each finisher is
+# called as finisher(now=…, out=…) once the demo's appeals are all played, in the same
+# transaction; `now` is the simulated present, `out` takes progress lines.
+_demo_finishers: list[Callable[..., None]] = []
+
+
+def listen_demo_built(finisher: Callable[..., None]) -> None:
+    if finisher not in _demo_finishers:
+        _demo_finishers.append(finisher)
+
+
+def demo_built(*, now, out) -> None:
+    for finisher in _demo_finishers:
+        finisher(now=now, out=out)

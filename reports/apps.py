@@ -7,5 +7,9 @@ class ReportsConfig(AppConfig):
     verbose_name = _("报表与看板")
 
     def ready(self) -> None:
-        # Registers the tasks in every process (see core.jobs).
-        from reports import tasks  # noqa: F401
+        from appeals.events import listen_demo_built
+        from reports import tasks  # noqa: F401 - registers the tasks in every process (core.jobs)
+        from reports.backfill import demo_board_history
+
+        # A fresh demo gets a month of the board's daily snapshots (its 30-day trend).
+        listen_demo_built(demo_board_history)

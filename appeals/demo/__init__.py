@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from appeals import events
 from appeals.demo.city import MARKER_USERNAME, PASSWORD, City, build_city
 from appeals.demo.replay import Replay
 from appeals.demo.reset import demo_delete
@@ -54,4 +55,6 @@ def build_demo(*, appeal_count: int, out) -> City:
             replay.play(story)
             if done % 50 == 0 or done == len(stories):
                 out.write(f"已生成 {done}/{len(stories)} 件诉求……")
+    # What the apps built on appeals add (appeals.events.listen_demo_built): the board's history.
+    events.demo_built(now=limit, out=out)
     return city
