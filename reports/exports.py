@@ -135,7 +135,10 @@ def _form_messages(form: forms.Form) -> list[str]:
     for field, errors in form.errors.items():
         label = form.fields[field].label if field in form.fields else None
         for error in errors:
-            messages.append(f"{label or field}：{error}" if field != "__all__" else str(error))
+            if field == "__all__":
+                messages.append(str(error))
+            else:
+                messages.append(_("%(name)s：%(value)s") % {"name": label or field, "value": error})
     return messages
 
 
@@ -277,7 +280,7 @@ def _co_handlers(parts: list[_Part]) -> str:
         if lead is not None and p.assigned_at < lead.assigned_at:
             continue
         names[p.department] = None
-    return "、".join(names)
+    return _("、").join(names)
 
 
 class _WorkingDays:

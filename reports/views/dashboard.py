@@ -129,7 +129,7 @@ def _filters_shown(data: dict) -> list[tuple[str, str]]:
         shown.append((_("状态"), _("在办")))
     elif statuses:
         labels = dict(Appeal.Status.choices)
-        shown.append((_("状态"), "、".join(str(labels[s]) for s in statuses)))
+        shown.append((_("状态"), _("、").join(str(labels[s]) for s in statuses)))
     if data.get("colour"):
         colours = dict(Appeal._meta.get_field("colour").choices)
         shown.append((_("颜色"), str(colours[data["colour"]])))

@@ -114,7 +114,7 @@ def export_download(request, kind: str, fmt: str):
     except InvalidFilters as exc:
         # Plain text: the messages may repeat what was typed into the URL.
         return HttpResponseBadRequest(
-            _("筛选条件无效：") + "；".join(exc.messages),
+            _("筛选条件无效：") + _("；").join(exc.messages),
             content_type="text/plain; charset=utf-8",
         )
     if request.method == "POST":
