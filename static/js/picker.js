@@ -26,11 +26,12 @@
       });
     });
   }
-  // This file may load before htmx: listen for its event rather than call htmx.onLoad.
+  // htmx sets the page up first (its "load" event on the body, then on each swap), so that the
+  // pickers never delay the routing form's own triggers. This file loads before htmx (the
+  // page's scripts come before base.html's): listen for its event rather than call htmx.onLoad.
   document.addEventListener("htmx:load", function (event) { setUp(event.target); });
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", function () { setUp(document); });
-  } else {
-    setUp(document);
-  }
+  // A page without htmx sets the pickers up itself.
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!window.htmx) { setUp(document); }
+  });
 })();
