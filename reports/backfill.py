@@ -137,7 +137,9 @@ def board_backfill(*, days: int, now: datetime | None = None) -> int:
 DEMO_DAYS = 30
 
 
-def demo_board_history(*, now: datetime, out) -> None:
-    """appeals.demo's finisher: the demo's month of daily snapshots."""
-    written = board_backfill(days=DEMO_DAYS, now=now)
+def demo_board_history(sender=None, *, out, now: datetime | None = None, limit=None, **_) -> None:
+    """appeals.demo's finisher: the demo's month of daily snapshots. Called with now= (appeals
+    .events.listen_demo_built), or as a receiver of main's appeals.demo.hooks.demo_built signal
+    (sender, city=, limit=, out=): either way the simulated present is the last day rebuilt."""
+    written = board_backfill(days=DEMO_DAYS, now=now or limit)
     out.write(f"已补建 {written} 份日终看板快照（近 {DEMO_DAYS} 日趋势）。")
