@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from appeals.fields import CreditCodeFormField
 from appeals.models import Appeal, Rating, Reply
 from appeals.validators import validate_phone
+from departments.models import Department
 from departments.selectors import active_categories, active_departments, regions
 
 
@@ -152,22 +153,69 @@ class AppealPageForm(forms.Form):
         super().__init__(*args, **kwargs)
 
 
+# The order of the groups in the department pickers: the city's own bureaus first (most
+# appeals go to them), then the other city-level bodies, then the counties and below.
+DEPARTMENT_KIND_ORDER = [
+    Department.Kind.MUNICIPAL,
+    Department.Kind.UTILITY,
+    Department.Kind.DEV_ZONE,
+    Department.Kind.COUNTY_GOV,
+    Department.Kind.TOWN,
+]
+
+
+def department_choices_grouped(departments) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Departments as <optgroup>s by kind, in DEPARTMENT_KIND_ORDER, each sorted by code."""
+    by_kind: dict[str, list[tuple[str, str]]] = {}
+    for d in sorted(departments, key=lambda d: d.code):
+        by_kind.setdefault(d.kind, []).append((str(d.pk), d.name))
+    order = [
+        *DEPARTMENT_KIND_ORDER,
+        *(k for k in Department.Kind if k not in DEPARTMENT_KIND_ORDER),
+    ]
+    return [(Department.Kind(k).label, by_kind[k]) for k in order if k in by_kind]
+
+
+PICKER_ATTRS = {"data-placeholder": _("输入名称搜索单位"), "data-no-results": _("没有匹配的单位")}
+
+
 class RouteForm(forms.Form):
     category = forms.ModelChoiceField(label=_("诉求分类"), queryset=active_categories())
     region = forms.ModelChoiceField(label=_("所属区划"), queryset=regions(), required=False)
-    lead = forms.ModelChoiceField(label=_("牵头单位"), queryset=active_departments())
+    # data-picker: static/js/picker.js turns these into searchable pickers (Tom Select); without
+    # JavaScript the native selects, grouped the same way, still work.
+    lead = forms.ModelChoiceField(
+        label=_("牵头单位"),
+        queryset=active_departments(),
+        widget=forms.Select(attrs=PICKER_ATTRS | {"data-picker": "single"}),
+    )
     co_handlers = forms.ModelMultipleChoiceField(
         label=_("配合单位"),
         queryset=active_departments(),
         required=False,
-        widget=forms.SelectMultiple(attrs={"size": 6}),
+        widget=forms.SelectMultiple(attrs=PICKER_ATTRS | {"size": 12, "data-picker": "multiple"}),
+        help_text=_("可输入名称搜索，可选多个单位。"),
     )
     note = forms.CharField(
-        label=_("交办意见"),
+        label=_("内部交办意见（仅承办单位和工作人员可见）"),
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    enterprise_note = forms.CharField(
+        label=_("给企业的说明（企业在进度查询中可见）"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("企业看到“已交办：承办单位”及此处的说明；内部交办意见不会显示给企业。"),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # One query for both pickers; the fields still validate against their querysets.
+        grouped = department_choices_grouped(active_departments())
+        self.fields["lead"].widget.choices = [("", "---------"), *grouped]
+        self.fields["co_handlers"].widget.choices = grouped
 
 
 class DeclineForm(AppealPageForm):

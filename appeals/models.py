@@ -563,6 +563,9 @@ class TimelineEvent(models.Model):
     note = models.TextField(blank=True)
     # Shown to the enterprise on the tracking page; internal events (opinions, reviews) are not.
     is_public = models.BooleanField(default=True)
+    # Staff only, even on a public event: the commissioner's internal 交办意见 beside what the
+    # enterprise is told. Never on the tracking page or in the enterprise's API.
+    internal_note = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -240,7 +240,7 @@ def appeals_similar(user, appeal: Appeal, *, now: datetime, limit: int = 5) -> l
             shared = sorted(mine & content_words(other.search_text), key=terms_rank(terms))[:4]
             reasons.append(
                 _("内容相似（%(p)d%%，共同词：%(w)s）")
-                % {"p": round(likeness * 100), "w": "、".join(shared)}
+                % {"p": round(likeness * 100), "w": _("、").join(shared)}
             )
         elif not reasons:
             continue

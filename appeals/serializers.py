@@ -47,6 +47,13 @@ class EventOut(serializers.Serializer):
     is_public = serializers.BooleanField()
 
 
+class StaffEventOut(EventOut):
+    """An event as staff see it: with the internal note, which EventOut (the enterprise's
+    view) never carries."""
+
+    internal_note = serializers.CharField()
+
+
 class ReplyOut(serializers.ModelSerializer):
     department = serializers.CharField(source="assignment.department.name")
     rating = serializers.SerializerMethodField()
@@ -135,6 +142,8 @@ class AppealPublicOut(serializers.ModelSerializer):
         published = [r for r in appeal.replies.all() if r.state == Reply.State.PUBLISHED]
         return PublicReplyOut(published, many=True).data
 
+    # The enterprise's view: public events, and EventOut has no internal note.
+    @extend_schema_field(EventOut(many=True))
     def get_events(self, appeal) -> list[dict]:
         return EventOut([e for e in appeal.events.all() if e.is_public], many=True).data
 
@@ -163,7 +172,7 @@ class AppealStaffOut(AppealListOut):
     contact_phone = serializers.SerializerMethodField()
     assignments = AssignmentOut(many=True)
     replies = ReplyOut(many=True)
-    events = EventOut(many=True)
+    events = StaffEventOut(many=True)
     attachments = AttachmentOut(many=True)
     merged_into = serializers.CharField(source="merged_into.number", default=None, allow_null=True)
     actions = serializers.SerializerMethodField()
@@ -349,7 +358,20 @@ class RouteIn(serializers.Serializer):
     co_handlers = StrictPrimaryKeyRelatedField(
         queryset=Department.objects.all(), many=True, required=False, default=list
     )
-    note = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
+    note = serializers.CharField(
+        max_length=2000,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="The internal routing note (交办意见): staff and departments only.",
+    )
+    enterprise_note = serializers.CharField(
+        max_length=2000,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="What the enterprise reads about the routing on its tracking page.",
+    )
 
 
 class DeclineIn(serializers.Serializer):

@@ -55,6 +55,18 @@ def bulletin_compute(period: str, *, today: date) -> dict:
     }
 
 
+# The columns of bulletin_rows that hold ratios: stored as numbers, shown as percentages.
+BULLETIN_PERCENT_COLUMNS = (2, 3, 4, 5)
+
+
+def bulletin_preamble(bulletin: dict) -> list[str]:
+    """The lines above the table of the spreadsheet: its title, and the period it covers."""
+    return [
+        _("关于%(t)s企业诉求办理情况的通报") % {"t": bulletin["title"]},
+        _("统计期：%(start)s 至 %(end)s") % {"start": bulletin["start"], "end": bulletin["end"]},
+    ]
+
+
 def bulletin_rows(bulletin: dict):
     """The spreadsheet rows of the per-department table (header first)."""
     yield [
@@ -76,3 +88,13 @@ def bulletin_rows(bulletin: dict):
             row["response_rate"],
             row["avg_working_days_to_close"],
         ]
+    overall = bulletin["overall"]
+    yield [
+        _("全市合计"),
+        overall["counts"]["closed"],
+        overall["resolution_rate"],
+        overall["satisfaction_rate"],
+        overall["on_time_rate"],
+        overall["response_rate"],
+        overall["avg_working_days_to_close"],
+    ]

@@ -33,6 +33,7 @@ from appeals.models import Appeal, Assignment, Rating, Reply
 from appeals.selectors import assignments_of, lead_assignments, replies_published
 from appeals.validators import mask_name, mask_phone
 from sla.calendar import working_days_between
+from sla.selectors import appeal_ids_where_department_is
 
 CHUNK_SIZE = 2000
 
@@ -92,15 +93,31 @@ def batch_period(params: QueryDict, *, today: date) -> tuple[date, date]:
     return start, end
 
 
-def filter_for_export(
-    appeals: QuerySet[Appeal], kind: str, params: QueryDict, *, today: date
-) -> QuerySet[Appeal]:
-    """`appeals` (already scoped to the user) narrowed by the allow-listed filters of
-    `AppealFilter`, and for the closed list by the batch period. Raises InvalidFilters."""
+def appeals_filtered(appeals: QuerySet[Appeal], params: QueryDict) -> QuerySet[Appeal]:
+    """`appeals` narrowed by the allow-listed filters of `AppealFilter`, as the board counts
+    them: with a department and a colour together, the colour is that department's own on the
+    appeal (its clocks, as the board's department chart counts it), not the appeal's worst.
+    The list behind a number on the board and its export both use this. Raises
+    InvalidFilters."""
     filterset = AppealFilter(params, queryset=appeals)
     if not filterset.is_valid():
         raise InvalidFilters(_form_messages(filterset.form))
-    appeals = filterset.qs
+    department, colour = (filterset.form.cleaned_data.get(k) for k in ("department", "colour"))
+    if not (department and colour):
+        return filterset.qs
+    rest = params.copy()
+    rest.pop("colour")
+    return AppealFilter(rest, queryset=appeals).qs.filter(
+        pk__in=appeal_ids_where_department_is(department, colour)
+    )
+
+
+def filter_for_export(
+    appeals: QuerySet[Appeal], kind: str, params: QueryDict, *, today: date
+) -> QuerySet[Appeal]:
+    """`appeals` (already scoped to the user) narrowed by the allow-listed filters
+    (`appeals_filtered`), and for the closed list by the batch period. Raises InvalidFilters."""
+    appeals = appeals_filtered(appeals, params)
     if kind == "rectification":
         appeals = appeals.filter(status__in=Appeal.OPEN_STATUSES)
     elif kind == "closed":
@@ -118,7 +135,10 @@ def _form_messages(form: forms.Form) -> list[str]:
     for field, errors in form.errors.items():
         label = form.fields[field].label if field in form.fields else None
         for error in errors:
-            messages.append(f"{label or field}：{error}" if field != "__all__" else str(error))
+            if field == "__all__":
+                messages.append(str(error))
+            else:
+                messages.append(_("%(name)s：%(value)s") % {"name": label or field, "value": error})
     return messages
 
 
@@ -260,7 +280,7 @@ def _co_handlers(parts: list[_Part]) -> str:
         if lead is not None and p.assigned_at < lead.assigned_at:
             continue
         names[p.department] = None
-    return "、".join(names)
+    return _("、").join(names)
 
 
 class _WorkingDays:

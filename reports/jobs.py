@@ -31,7 +31,12 @@ from departments.audit import audit_record
 from departments.models import AuditRecord
 from departments.roles import Role, has_role
 from reports import exports
-from reports.bulletin import bulletin_compute, bulletin_rows
+from reports.bulletin import (
+    BULLETIN_PERCENT_COLUMNS,
+    bulletin_compute,
+    bulletin_preamble,
+    bulletin_rows,
+)
 from reports.models import ExportJob
 from reports.spreadsheets import csv_file, xlsx_file
 
@@ -127,7 +132,13 @@ def _build(job: ExportJob) -> tuple[IO[bytes], int]:
         bulletin = bulletin_compute(job.filters["period"], today=today)
         table = [tuple(exports.neutralise(cell) for cell in row) for row in bulletin_rows(bulletin)]
         ExportJob.objects.filter(pk=job.pk).update(progress_total=len(table) - 1)
-        return xlsx_file(table, sheet_title="分单位", progress=progress)
+        return xlsx_file(
+            table,
+            sheet_title="分单位",
+            progress=progress,
+            preamble=[str(exports.neutralise(line)) for line in bulletin_preamble(bulletin)],
+            percent_columns=BULLETIN_PERCENT_COLUMNS,
+        )
     export = exports.LISTS[job.kind]
     params = QueryDict(mutable=True)
     for key, values in job.filters.items():
@@ -197,7 +208,16 @@ def exports_sweep(*, now: datetime | None = None) -> tuple[int, int]:
 
 # The filters an export keeps (codes and dates: status, colour, category id…, never personal
 # data), and for the closed list its batch period.
-FILTER_PARAMS = ("status", "colour", "category", "region", "filed_after", "filed_before")
+# department: the list behind a department's bar on the board (reports.exports.appeals_filtered).
+FILTER_PARAMS = (
+    "status",
+    "colour",
+    "category",
+    "region",
+    "department",
+    "filed_after",
+    "filed_before",
+)
 BATCH_PARAMS = ("closed_after", "closed_before")
 
 

@@ -181,3 +181,37 @@ class AssessmentResult(models.Model):
 
     def __str__(self) -> str:
         return self.quarter
+
+
+class KioskLink(models.Model):
+    """A link for an unattended lobby screen (大屏): the board only, read-only, no session.
+
+    The office creates one per screen and revokes it when the screen goes or the link leaks;
+    the link stops working at once. The link carries a token signed with the SECRET_KEY over
+    the row's id and nonce (reports.kiosk): a forged or altered token fails its signature, a
+    revoked one its row. Both changes are audited."""
+
+    label = models.CharField(_("名称"), max_length=100)
+    # Random, per link; part of the signed token, so that a link can never be rebuilt from an
+    # id alone (a reused id after a database restore, say).
+    nonce = models.CharField(max_length=32)
+    created_at = models.DateTimeField(_("创建时间"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(_("停用时间"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("大屏链接")
+        verbose_name_plural = _("大屏链接")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

@@ -8,7 +8,7 @@ rows so that a task can report how far it got.
 import csv
 import io
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import IO
 
 from openpyxl import Workbook
@@ -28,6 +28,7 @@ XLSX_IN_MEMORY = 8 * 1024 * 1024
 CSV_FLUSH_AT = 64 * 1024
 COLUMN_WIDTH = 16
 PROGRESS_EVERY = 500
+PERCENT_FORMAT = "0.0%"
 
 Progress = Callable[[int], None]
 
@@ -37,20 +38,34 @@ def _no_progress(count: int) -> None:
 
 
 def xlsx_file(
-    rows: Iterable[Row], *, sheet_title: str, progress: Progress = _no_progress
+    rows: Iterable[Row],
+    *,
+    sheet_title: str,
+    progress: Progress = _no_progress,
+    preamble: Sequence[str] = (),
+    percent_columns: Collection[int] = (),
 ) -> tuple[IO[bytes], int]:
     """The rows (the header first, in bold) as an Excel workbook in a temporary file, rewound;
     and the number of data rows. The caller closes the file.
+
+    `preamble`: lines above the header, one per row, the first as the sheet's title (the
+    bulletin's title and period). `percent_columns`: the indexes of columns holding ratios
+    (0.9333), stored as numbers shown as percentages (93.3%), so that a spreadsheet can still
+    compute with them.
 
     openpyxl's write-only mode keeps the sheet's rows in a temporary file of its own until the
     workbook is saved, so neither step holds the list in memory."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=sheet_title[:31])
-    sheet.freeze_panes = "A2"
+    sheet.freeze_panes = f"A{len(preamble) + 2}"
     rows = iter(rows)
     header = next(rows)
     for index in range(len(header)):
         sheet.column_dimensions[get_column_letter(index + 1)].width = COLUMN_WIDTH
+    for number, line in enumerate(preamble):
+        cell = WriteOnlyCell(sheet, value=_xlsx_value(line))
+        cell.font = Font(bold=True, size=14) if number == 0 else Font(italic=True)
+        sheet.append([cell])
     bold = Font(bold=True)
     cells = []
     for value in header:
@@ -60,7 +75,7 @@ def xlsx_file(
     sheet.append(cells)
     count = 0
     for row in rows:
-        sheet.append([_xlsx_value(v) for v in row])
+        sheet.append([_xlsx_cell(sheet, i, v, percent_columns) for i, v in enumerate(row)])
         count += 1
         if count % PROGRESS_EVERY == 0:
             progress(count)
@@ -72,6 +87,14 @@ def xlsx_file(
         raise
     file.seek(0)
     return file, count
+
+
+def _xlsx_cell(sheet, index: int, value, percent_columns: Collection[int]):
+    if index in percent_columns and isinstance(value, int | float):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = PERCENT_FORMAT
+        return cell
+    return _xlsx_value(value)
 
 
 def _xlsx_value(value):

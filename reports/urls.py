@@ -1,12 +1,17 @@
 from django.urls import path
 
-from reports.views import assessment, bulletin, dashboard, exports, league
+from reports.views import assessment, bulletin, dashboard, exports, kiosk, league
 
 urlpatterns = [
     path("board/", dashboard.dashboard_view, name="dashboard"),
     path("board/appeals/", dashboard.board_appeal_list, name="board_appeals"),
     path("board/lobby/", dashboard.lobby_view, name="lobby"),
     path("board/lobby/data/", dashboard.lobby_data, name="lobby_data"),
+    path("board/kiosks/", kiosk.kiosk_list, name="kiosk_list"),
+    path("board/kiosks/<int:pk>/revoke/", kiosk.kiosk_revoke, name="kiosk_revoke"),
+    # A lobby screen's own link: no session, the board only (reports.kiosk).
+    path("kiosk/<str:token>/", kiosk.kiosk_board, name="kiosk_board"),
+    path("kiosk/<str:token>/data/", kiosk.kiosk_data, name="kiosk_data"),
     path("board/league/", league.league_view, name="league"),
     path("board/league/publish/", league.league_publish_view, name="league_publish"),
     path("board/exports/", exports.export_page, name="exports"),

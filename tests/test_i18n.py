@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import translation
 
@@ -168,3 +169,119 @@ def test_lazy_labels_follow_the_active_language():
         assert str(Appeal.Status.TRIAGE.label) == "Awaiting triage"
     with translation.override("zh-hans"):
         assert str(Appeal._meta.verbose_name) == "诉求"
+
+
+# --- English staff pages: no Chinese outside user data ----------------------------------------
+
+# Chinese characters, CJK punctuation (、。「」) and full-width forms (：，（）): none belongs in
+# an English page, except the language switch's "中文".
+NOT_ENGLISH = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]+")
+
+
+@pytest.fixture
+def english_city(
+    commissioner, office, handler_a, head_a, dept_a, dept_b, category, enterprise_user, appeal_at
+):
+    """A city whose user data (names, titles, texts) is all in English, walked through the loop
+    in English: any Chinese left on an English page is the platform's own words."""
+    from appeals import services
+    from appeals.models import (
+        Appeal,
+        Enterprise,
+        EnterpriseTag,
+        Rating,
+        Reply,
+        TimelineEvent,
+    )
+    from departments.models import Category, Department, Region
+    from reports.boards import board_freeze, board_publish
+
+    with translation.override("en"):
+        at_triage = appeal_at(Appeal.Status.TRIAGE)
+        in_progress = appeal_at(Appeal.Status.IN_PROGRESS, co_handlers=[dept_b])
+        appeal_at(Appeal.Status.REPLIED)
+        closed = appeal_at(Appeal.Status.CLOSED)
+        services.appeal_flag_blocked(
+            actor=office, appeal_id=in_progress.pk, blocked=True, reason="Waiting on the province."
+        )
+    Region.objects.update(name="Harbour City")
+    Department.objects.filter(pk=dept_a.pk).update(name="Housing Bureau")
+    Department.objects.filter(pk=dept_b.pk).update(name="Planning Bureau")
+    Category.objects.update(name="Urban works")
+    Enterprise.objects.update(name="Example Tech Ltd", contact_name="Mr Wang")
+    Appeal.objects.update(
+        title="Power upgrade delayed",
+        content="We asked for more power.",
+        contact_name="Wang",
+        blocked_reason="Waiting on the province.",
+    )
+    Reply.objects.update(content="Done.", review_note="")
+    Rating.objects.update(comment="Thanks.")
+    get_user_model().objects.update(first_name="Staff", last_name="Member")
+    TimelineEvent.objects.update(note="A note.", internal_note="")
+    EnterpriseTag.objects.update(name="Key enterprise")
+    Appeal.objects.update(search_text="power upgrade delayed")
+    board_freeze()
+    board_publish()
+    return {
+        "triage": at_triage.number,
+        "in_progress": in_progress.number,
+        "closed": closed.number,
+    }
+
+
+def _english_page(user, url: str) -> str:
+    client = Client()
+    client.force_login(user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return response.content.decode()
+
+
+STAFF_PAGES = [
+    ("office", "dashboard", None),
+    ("office", "board_appeals", "?status=in_progress&colour=green"),
+    ("office", "exports", None),
+    ("office", "bulletin", None),
+    ("office", "league", None),
+    ("office", "lobby", None),
+    ("office", "kiosk_list", None),
+    ("office", "staff_list", None),
+    ("office", "review_queue", None),
+    ("office", "appeal_search", "?q=power"),
+    ("office", "notifications", None),
+    ("commissioner", "triage_queue", None),
+    ("commissioner", "staff_file", None),
+    ("commissioner", "appeal_detail", "triage"),
+    ("handler_a", "inbox", None),
+    ("handler_a", "appeal_detail", "in_progress"),
+    ("office", "appeal_detail", "closed"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("persona", "name", "extra"), STAFF_PAGES)
+def test_english_staff_pages_show_no_chinese_outside_user_data(
+    request, english_city, persona, name, extra
+):
+    from django.urls import reverse
+
+    if name == "appeal_detail":
+        url = reverse(name, args=[english_city[extra]])
+    else:
+        url = reverse(name) + (extra or "")
+
+    html = _english_page(request.getfixturevalue(persona), url)
+
+    found = set(NOT_ENGLISH.findall(html)) - LANGUAGE_SWITCH
+    assert not found, f"{url}: {sorted(found)}"
+
+
+@pytest.mark.django_db
+def test_english_lists_say_registered_not_register(english_city, commissioner):
+    from django.urls import reverse
+
+    html = _english_page(commissioner, reverse("triage_queue"))
+
+    assert ">Registered<" in html and ">Register<" not in html

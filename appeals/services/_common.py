@@ -62,6 +62,7 @@ def record(
     department=None,
     public: bool = True,
     credit_to=None,
+    internal_note: str = "",
     **context,
 ) -> TimelineEvent:
     """One line of the appeal's timeline and one audit record, written in the same transaction
@@ -81,6 +82,7 @@ def record(
         department=department,
         note=note,
         is_public=public,
+        internal_note=internal_note,
     )
     audit_record(event=f"appeal.{code}", actor=actor, obj=appeal, at=event.created_at)
     events.emit(event, context)

@@ -26,8 +26,12 @@ def appeal_route(
     category: Category | None = None,
     region: Region | None = None,
     note: str = "",
+    enterprise_note: str = "",
 ) -> Appeal:
-    """Assign the appeal to one lead department and zero or more co-handlers (交办)."""
+    """Assign the appeal to one lead department and zero or more co-handlers (交办).
+
+    `note` is the internal 交办意见, for the departments and staff only; `enterprise_note` is
+    what the enterprise reads on its tracking page. Only the second is ever shown to it."""
     forbid_unless(may_triage(actor))
     appeal = lock_appeal(appeal_id)
     check_route(appeal)
@@ -72,7 +76,9 @@ def appeal_route(
         EventCode.ROUTED,
         actor=actor,
         assignments=assignments,
-        note=_("已交办：%(names)s。%(note)s") % {"names": names, "note": clean_prose(note)},
+        note=_("已交办：%(names)s。%(note)s")
+        % {"names": names, "note": clean_prose(enterprise_note)},
+        internal_note=clean_prose(note),
     )
     for assignment in assignments:
         notify_users(

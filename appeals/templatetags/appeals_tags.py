@@ -1,4 +1,5 @@
 from django import forms, template
+from django.utils import translation
 
 from appeals import validators
 from appeals.models import EventCode
@@ -73,3 +74,16 @@ def bs(field):
 def get_item(mapping, key):
     """mapping[key] in a template, or None: {{ references|get_item:a.pk }}."""
     return mapping.get(key) if mapping else None
+
+
+# Chinese punctuation written between translated words and values in a template, and what an
+# English page shows instead: an English page never shows "Blocked：" or "a、b".
+_PUNCTUATION_EN = {"：": ": ", "，": ", ", "、": ", ", "。": ". ", "（": " (", "）": ")"}
+
+
+@register.simple_tag
+def punct(mark: str) -> str:
+    """{% punct "：" %}: the mark in Chinese, its English counterpart on an English page."""
+    if (translation.get_language() or "").startswith("zh"):
+        return mark
+    return _PUNCTUATION_EN.get(mark, mark)

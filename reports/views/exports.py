@@ -114,7 +114,7 @@ def export_download(request, kind: str, fmt: str):
     except InvalidFilters as exc:
         # Plain text: the messages may repeat what was typed into the URL.
         return HttpResponseBadRequest(
-            _("筛选条件无效：") + "；".join(exc.messages),
+            _("筛选条件无效：") + _("；").join(exc.messages),
             content_type="text/plain; charset=utf-8",
         )
     if request.method == "POST":
@@ -206,6 +206,14 @@ def _job_title(job: ExportJob) -> str:
     if job.kind == ExportJob.Kind.BULLETIN:
         return f"{_('诉求办理通报')}-{job.filters.get('period', '')}"
     return str(exports.LISTS[job.kind].title)
+
+
+def list_download_urls(params) -> list[tuple[str, str]]:
+    """(format, URL) of the full list (全量问题清单) with exactly these filters: the export of
+    a list shown elsewhere (the list behind a number on the board)."""
+    export = exports.LISTS[ExportJob.Kind.FULL]
+    today = timezone.localdate()
+    return [(fmt, _download_url(export, fmt, params, (today, today))) for fmt in CONTENT_TYPES]
 
 
 def _download_url(export: ExportList, fmt: str, params, period: tuple[date, date]) -> str:

@@ -4,6 +4,7 @@ and the office's warning when next year's holiday schedule is missing."""
 from django import template
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from sla.calendar import calendar_warning
 from sla.models import Clock
@@ -11,7 +12,13 @@ from sla.selectors import clocks_of, promise_of
 
 register = template.Library()
 
-COLOUR_LABELS = {"green": _("绿灯"), "yellow": _("黄灯"), "red": _("红灯")}
+# Lazy: translated when a page shows them, in its language (not once, in the language of
+# whichever request first imported this module).
+COLOUR_LABELS = {
+    "green": gettext_lazy("绿灯"),
+    "yellow": gettext_lazy("黄灯"),
+    "red": gettext_lazy("红灯"),
+}
 
 
 @register.filter

@@ -79,12 +79,23 @@ def test_a_commissioner_routes_merges_and_declines_from_the_triage_queue(journey
         timeout=15_000
     )
     expect(route.get_by_label("诉求分类")).to_have_value(str(_category_pk("finance")))
-    lead = route.get_by_label("牵头单位")
+    # The pickers are Tom Select's; the native selects underneath hold what is posted.
+    lead = route.locator("select[name=lead]")
     expect(lead.locator("option:checked")).to_have_text("市财政局")
-    co_handlers = route.get_by_label("配合单位")
+    co_handlers = route.locator("select[name=co_handlers]")
     expect(co_handlers.locator("option:checked")).to_have_text(["市发改委"])
-    route.get_by_label("交办意见").fill(
+    # Searching the co-handler picker: city bureaus come first, a county is one search away.
+    picker = route.locator(".ts-wrapper.multi")
+    picker.locator("input").fill("郎溪")
+    expect(page.locator(".ts-dropdown .option", has_text="郎溪县")).to_be_visible()
+    expect(page.locator(".ts-dropdown .optgroup-header").first).to_have_text("县市区政府")
+    picker.locator("input").fill("")
+    page.keyboard.press("Escape")
+    route.get_by_label("内部交办意见（仅承办单位和工作人员可见）").fill(
         "重点企业诉求，请财政局牵头、发改委配合，五个工作日内答复。"
+    )
+    route.get_by_label("给企业的说明（企业在进度查询中可见）").fill(
+        "已请市财政局牵头办理，五个工作日内答复。"
     )
     journey.shot(page, "routing")
     route.get_by_role("button", name="确认交办").click()

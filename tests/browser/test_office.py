@@ -72,8 +72,45 @@ def test_the_office_follows_the_red_number_opens_the_lobby_and_downloads_excel(
     expect(page.locator("#lobby-open")).to_have_text(str(board["open"]))
     journey.shot(page, "lobby")
 
-    # -- the full list as Excel -------------------------------------------------------------
+    # -- a kiosk link for the lobby screen: no session, the board only, revocable ------------
     page.go_back()
+    page.get_by_role("link", name="大屏链接").click()
+    page.get_by_label("大屏名称").fill("政务服务中心一楼大厅")
+    page.get_by_role("button", name="创建链接").click()
+    expect_message_text = page.get_by_role("alert").filter(has_text="已创建大屏链接")
+    expect(expect_message_text).to_be_visible()
+    kiosk_url = page.locator("tbody tr input").first.input_value()
+    journey.shot(page, "kiosk-links")
+    screen = journey.page()  # another browser: no session
+    screen.set_viewport_size({"width": 1920, "height": 1080})
+    screen.goto(kiosk_url)
+    wait_for_charts(screen, ["department", "category", "region"])
+    expect(screen.locator("#lobby-red")).to_have_text(str(board["red"]))
+    expect(screen.locator("#lobby-updated")).not_to_have_class("lobby-small lobby-stale")
+    # It fills the 1080p screen: the charts reach down to its bottom edge.
+    bottom = screen.evaluate(
+        "document.querySelector('.lobby-charts').getBoundingClientRect().bottom"
+    )
+    assert 1000 < bottom <= 1080, bottom
+    # Tooltips render on the canvas under the CSP: hovering draws one, with no console error.
+    box = screen.locator("#chart-department canvas").first.bounding_box()
+    screen.mouse.move(box["x"] + box["width"] / 2, box["y"] + 60)
+    screen.wait_for_timeout(500)
+    option = screen.evaluate(
+        """() => echarts.getInstanceByDom(document.getElementById("chart-department"))
+            .getOption()"""
+    )
+    assert option["tooltip"][0]["renderMode"] == "richText"
+    assert option["yAxis"][0]["axisLabel"]["interval"] == 0
+    journey.shot(screen, "kiosk-screen")
+    page.get_by_role("button", name="停用").first.click()
+    expect(page.get_by_text("已停用大屏链接")).to_be_visible()
+    screen.reload()
+    expect(screen.get_by_role("heading", name="没有权限")).to_be_visible()
+    screen.close()
+
+    # -- the full list as Excel -------------------------------------------------------------
+    page.get_by_role("link", name="挂图作战", exact=True).click()
     page.set_viewport_size({"width": 1366, "height": 900})
     page.get_by_role("link", name="导出清单").click()
     full = page.locator("section.card", has_text="全量问题清单")
@@ -90,6 +127,32 @@ def test_the_office_follows_the_red_number_opens_the_lobby_and_downloads_excel(
     header, *body = list(sheet.iter_rows(values_only=True))
     assert header[0] == "登记号"
     assert sorted(row[0] for row in body) == sorted(Appeal.objects.values_list("number", flat=True))
+
+    # -- in English: the top bar stays on one line at 1366 px; the legend is English ----------
+    page.get_by_role("button", name="English").click()
+    expect(page.get_by_role("link", name="Battle map")).to_be_visible()
+    # One line: every item of the bar (links, buttons, the user's name) at the same height.
+    middles = page.evaluate(
+        """() => [...document.querySelectorAll(
+                "nav.navbar .nav-link, nav.navbar .btn, nav.navbar .navbar-user")]
+            .map(el => { const r = el.getBoundingClientRect(); return r.top + r.height / 2; })"""
+    )
+    assert max(middles) - min(middles) < 6, middles
+    bar = page.evaluate(
+        """() => { const c = document.querySelector("nav.navbar > .container");
+            return [c.scrollWidth, c.clientWidth,
+              [...c.querySelectorAll(".nav-link,.btn,.navbar-brand,.navbar-user")].map(
+                e => e.textContent.trim() + ":" + Math.round(e.getBoundingClientRect().width))]; }"""
+    )
+    assert bar[0] <= bar[1], bar  # nothing sticks out of the bar
+    page.get_by_role("link", name="Battle map").click()
+    wait_for_charts(page, ["department"])
+    legend = page.evaluate(
+        """() => echarts.getInstanceByDom(document.getElementById("chart-department"))
+            .getOption().legend[0].data"""
+    )
+    assert legend == ["Red", "Yellow", "Green"]
+    journey.shot(page, "dashboard-en")
 
 
 def wait_for_charts(page, kinds: list[str]) -> None:

@@ -43,8 +43,19 @@ def test_the_bulletin_page_and_spreadsheet_show_the_departments(
     sheet = client.get(reverse("export_job_file", args=[job.pk]))
     assert "2026Q4" in sheet["Content-Disposition"]
     workbook = load_workbook(BytesIO(b"".join(sheet.streaming_content)))
-    rows = list(workbook["分单位"].values)
-    assert rows[0][0] == "单位" and rows[1][0] == "市住建局" and rows[1][1] == 1
+    sheet = workbook["分单位"]
+    rows = list(sheet.values)
+    # A title, the period, then the table, with the city's total last.
+    assert rows[0][0] == "关于2026年第4季度企业诉求办理情况的通报"
+    assert rows[1][0] == "统计期：2026-10-01 至 2026-12-31"
+    assert rows[2][0] == "单位" and rows[3][0] == "市住建局" and rows[3][1] == 1
+    assert rows[-1][0] == "全市合计" and rows[-1][1] == 1
+    assert sheet.freeze_panes == "A4"
+    # Rates are numbers shown as percentages, not 0.9333 shown as such.
+    department = sheet[4]
+    assert department[2].value == 1 and department[2].number_format == "0.0%"
+    assert all(cell.number_format == "0.0%" for cell in department[2:6])
+    assert department[1].number_format == "General"  # a count stays a count
 
 
 def test_a_wrong_period_is_answered_in_chinese(client, office):

@@ -316,3 +316,57 @@ def test_the_list_shows_only_what_the_board_counted_once_an_appeal_closes(
     # dept_a's open work: R1, Y1, Y2, G1; C1 (closed) is not dept_a's active work any more.
     assert _numbers_listed(content, board_city) == {"R1", "Y1", "Y2", "G1"}
     assert not any(number in content for number in closed)
+
+
+# --- What the list says it shows, and its export ------------------------------------------
+
+
+def _exported_numbers(client, list_page: str) -> set[str]:
+    """Follow the list's CSV link; the registration numbers in the file."""
+    import csv
+    import html
+    import io
+    import re
+
+    url = html.unescape(re.search(r'href="([^"]+\.csv[^"]*)"', list_page).group(1))
+    response = client.get(url)
+    assert response.status_code == 200
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    return {row[0] for row in rows[1:]}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "colour=red&status=in_progress&department={dept_a}",
+        "colour=green&department={dept_b}",
+        f"{OPEN_QUERY}&colour=red",
+        f"{OPEN_QUERY}&department={{dept_a}}",
+    ],
+)
+def test_the_list_exports_exactly_the_appeals_it_shows(
+    board_city, as_user, office, dept_a, dept_b, query
+):
+    client = as_user(office)
+    url = f"{reverse('board_appeals')}?{query.format(dept_a=dept_a.pk, dept_b=dept_b.pk)}"
+    page = client.get(url).content.decode()
+    shown = {a.number for a in client.get(url).context["page"]}
+
+    assert _exported_numbers(client, page) == shown
+
+
+def test_the_list_says_which_filter_it_shows(board_city, as_user, office, dept_a):
+    url = f"{reverse('board_appeals')}?{OPEN_QUERY}&colour=red&department={dept_a.pk}"
+
+    page = as_user(office).get(url).content.decode()
+
+    filters = page[page.index('id="list-filters"') :].split("</div>")[0]
+    for words in ("状态：在办", "颜色：红灯", "承办单位：市住建局（按本单位时限）"):
+        assert words in filters
+
+
+def test_a_commissioner_reads_the_list_without_an_export(board_city, as_user, commissioner):
+    page = as_user(commissioner).get(f"{reverse('board_appeals')}?colour=red").content.decode()
+
+    assert "颜色：红灯" in page and "导出本清单" not in page
