@@ -58,7 +58,7 @@ def record(
     code: EventCode,
     *,
     actor,
-    note: str = "",
+    note: "str | events.Text" = "",
     department=None,
     public: bool = True,
     credit_to=None,
@@ -71,15 +71,21 @@ def record(
 
     `credit_to` names whose work the event shows when that is not the actor's: a reviewed
     reply is its author's, though the reviewer's approval published it. The audit record
-    still names the actor, who did the step."""
+    still names the actor, who did the step.
+
+    `note` is either an `events.Text` (stored as its code and parameters, rendered in each
+    reader's language) or words someone typed, stored and shown as they are."""
     code = EventCode(code)
     shown = credit_to if credit_to is not None else actor
+    said = note if isinstance(note, events.Text) else None
     event = TimelineEvent.objects.create(
         appeal=appeal,
         code=code,
         actor=shown if shown is not None and shown.is_authenticated else None,
         department=department,
-        note=note,
+        text_code=said.code if said else "",
+        params=said.params if said else {},
+        note="" if said else note,
         is_public=public,
     )
     audit_record(event=f"appeal.{code}", actor=actor, obj=appeal, at=event.created_at)

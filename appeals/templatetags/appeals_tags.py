@@ -1,6 +1,6 @@
 from django import forms, template
 
-from appeals import validators
+from appeals import events, validators
 from appeals.models import EventCode
 from departments.names import person_name
 from departments.roles import Role
@@ -24,6 +24,12 @@ def event_label(code: str) -> str:
     if code in EventCode.values:
         return str(EventCode(code).label)
     return code
+
+
+# What an event or notification says, in the reader's language (appeals.events).
+register.filter("event_text", events.event_text)
+register.filter("notification_subject", events.notification_subject)
+register.filter("notification_body", events.notification_body)
 
 
 @register.filter

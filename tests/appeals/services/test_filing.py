@@ -11,6 +11,7 @@ import pytest
 import time_machine
 
 from appeals.codes import query_code_hash
+from appeals.events import event_text
 from appeals.models import Appeal, Notification, NumberSequence
 from core.errors import ServiceError, ServiceForbidden
 from tests.appeals.services.helpers import SHANGHAI, S, assert_change_recorded
@@ -88,7 +89,7 @@ def test_filing_records_history_and_a_public_timeline_event(file_appeal, enterpr
     assert_change_recorded(
         appeal, status=S.TRIAGE, reason="filed", actor=enterprise_user, event="filed"
     )
-    assert appeal.number in appeal.events.get().note
+    assert appeal.number in event_text(appeal.events.get())
 
 
 def test_an_enterprise_account_filing_links_the_appeal_to_its_enterprise(
