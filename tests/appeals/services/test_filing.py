@@ -70,7 +70,8 @@ def test_the_query_code_is_stored_nowhere_in_clear_and_its_hash_not_in_history(f
     appeal = Appeal.objects.get(pk=filed.appeal.pk)
     stored = [
         *map(str, Appeal.objects.filter(pk=appeal.pk).values().get().values()),
-        *appeal.events.values_list("note", flat=True),
+        *map(event_text, appeal.events.all()),
+        *(str(params) for params in appeal.events.values_list("params", flat=True)),
         *(str(v) for row in appeal.history.values() for v in row.values()),
     ]
     assert not any(raw in text or filed.query_code in text for text in stored)
