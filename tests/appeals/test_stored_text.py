@@ -15,12 +15,13 @@ from django.utils import translation
 from appeals import services
 from appeals.events import TEXTS, event_text, notification_body, say
 from appeals.models import Appeal, EventCode, Notification, TimelineEvent
+from appeals.services.notify import notification_deliver
 from appeals.sms import LocmemBackend
 from tests.workflow import lead_assignment
 
 pytestmark = pytest.mark.django_db
 
-fill = importlib.import_module("appeals.migrations.0019_timeline_text_codes_fill")
+fill = importlib.import_module("appeals.migrations.0019_stored_text_codes_fill")
 
 # A reason someone typed that looks like one of our texts: it is data, shown as typed.
 TYPED = "不属于本单位职责，已签收。%(dept)s"
@@ -230,3 +231,48 @@ def test_the_fill_reverses_to_chinese_words(appeal_at, dept_a):
 
     event.refresh_from_db()
     assert (event.text_code, event.params, event.note) == ("", {}, f"{dept_a.name}已签收。")
+
+
+def test_old_notifications_get_their_codes_and_an_english_sms_waiting_goes_out_in_chinese(
+    appeal_at, commissioner, sms_outbox
+):
+    appeal = appeal_at(Appeal.Status.IN_PROGRESS)
+    english = f"[Qihu Zhengying] There is a reply to your appeal {appeal.number}. Please read it and rate it."
+    sms = Notification.objects.create(
+        address="13805630001",
+        channel="sms",
+        appeal=appeal,
+        event="replied",
+        dedupe_key="old:sms",
+        subject=english,
+        body=english,
+    )
+    returned = Notification.objects.create(
+        recipient=commissioner,
+        channel="inapp",
+        appeal=appeal,
+        event="returned",
+        dedupe_key="old:inapp",
+        subject=f"诉求被退回：{appeal.number} {appeal.title}",
+        body="请改派。",  # typed: no text of ours
+    )
+
+    fill.fill(django_apps(), None)
+
+    sms.refresh_from_db()
+    returned.refresh_from_db()
+    assert (sms.subject_code, sms.body_code, sms.params) == (
+        "replied_sms",
+        "replied_sms",
+        {"n": appeal.number},
+    )
+    assert (returned.subject_code, returned.body_code, returned.body) == (
+        "returned_subject",
+        "",
+        "请改派。",
+    )
+    assert returned.params == {"n": appeal.number, "t": appeal.title}
+    assert notification_deliver(notification_id=sms.pk)
+    assert sms_outbox == [
+        ("13805630001", f"【企呼政应】您的诉求 {appeal.number} 已有办理反馈，请查看并评价。")
+    ]
