@@ -58,7 +58,7 @@ def record(
     code: EventCode,
     *,
     actor,
-    note: "str | events.Text" = "",
+    note: str | events.Text = "",
     department=None,
     public: bool = True,
     credit_to=None,
@@ -77,15 +77,14 @@ def record(
     reader's language) or words someone typed, stored and shown as they are."""
     code = EventCode(code)
     shown = credit_to if credit_to is not None else actor
-    said = note if isinstance(note, events.Text) else None
     event = TimelineEvent.objects.create(
         appeal=appeal,
         code=code,
         actor=shown if shown is not None and shown.is_authenticated else None,
         department=department,
-        text_code=said.code if said else "",
-        params=said.params if said else {},
-        note="" if said else note,
+        text_code=note.code if isinstance(note, events.Text) else "",
+        params=note.params if isinstance(note, events.Text) else {},
+        note=note if isinstance(note, str) else "",
         is_public=public,
     )
     audit_record(event=f"appeal.{code}", actor=actor, obj=appeal, at=event.created_at)

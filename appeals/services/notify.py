@@ -288,6 +288,8 @@ def notify_event(event, *, users: Iterable = (), phone: str = "", subject: Text,
         body=body,
     )
     if phone:
+        if not isinstance(body, Text):
+            raise TypeError("an SMS is sent in the enterprise's language: pass a Text")
         notify_phone(
             phone=phone, appeal=event.appeal, event=event.code, key=f"event:{event.pk}", body=body
         )
