@@ -4,6 +4,7 @@ appeals, assignments and replies change only through the services (their pages).
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from appeals import events
 from appeals.models import (
     Appeal,
     Enterprise,
@@ -53,10 +54,14 @@ class EnterpriseAdmin(admin.ModelAdmin):
 
 class TimelineInline(admin.TabularInline):
     model = TimelineEvent
-    fields = ["created_at", "code", "department", "actor", "note", "is_public"]
+    fields = ["created_at", "code", "department", "actor", "text", "is_public"]
     readonly_fields = fields
     extra = 0
     can_delete = False
+
+    @admin.display(description=_("记录内容"))
+    def text(self, event):
+        return events.event_text(event)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -81,7 +86,10 @@ class ExtensionRequestAdmin(ReadOnlyAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "channel", "event", "recipient", "subject", "sent_at", "attempts"]
+    list_display = ["created_at", "channel", "event", "recipient", "title", "sent_at", "attempts"]
     list_filter = ["channel", "event"]
-    search_fields = ["subject"]
     exclude = ["address"]
+
+    @admin.display(description=_("标题"))
+    def title(self, notification):
+        return events.notification_subject(notification)

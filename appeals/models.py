@@ -560,6 +560,11 @@ class TimelineEvent(models.Model):
     department = models.ForeignKey(
         Department, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # What the event says: a code of appeals.events.TEXTS and its parameters, rendered in the
+    # reader's language (appeals.events.event_text); `note` holds only words stored as they
+    # are: a note someone typed, or the text of an event written before codes.
+    text_code = models.CharField(max_length=40, blank=True)
+    params = models.JSONField(default=dict, blank=True)
     note = models.TextField(blank=True)
     # Shown to the enterprise on the tracking page; internal events (opinions, reviews) are not.
     is_public = models.BooleanField(default=True)
@@ -652,8 +657,13 @@ class Notification(models.Model):
     event = models.CharField(max_length=40)
     # Marks each effect once: the same escalation never notifies the same person twice.
     dedupe_key = models.CharField(max_length=120, unique=True)
-    subject = models.CharField(max_length=200)
-    body = models.TextField()
+    # Subject and body: codes of appeals.events.TEXTS with their shared parameters, rendered
+    # when read (in-app) or sent (e-mail, SMS); without a code, the words stored as they are.
+    subject_code = models.CharField(max_length=40, blank=True)
+    body_code = models.CharField(max_length=40, blank=True)
+    params = models.JSONField(default=dict, blank=True)
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)

@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
 
+from appeals import events
 from appeals.actions import Action, appeal_actions_for
 from appeals.models import Appeal, Assignment, ExtensionRequest, Notification, Rating, Reply
 from appeals.selectors import INBOX_TABS
@@ -43,8 +44,12 @@ class EventOut(serializers.Serializer):
     created_at = serializers.DateTimeField()
     code = serializers.CharField()
     department = serializers.CharField(source="department.name", default=None, allow_null=True)
-    note = serializers.CharField()
+    # In the reader's language (appeals.events): the request's, as on the pages.
+    note = serializers.SerializerMethodField()
     is_public = serializers.BooleanField()
+
+    def get_note(self, event) -> str:
+        return events.event_text(event)
 
 
 class StaffEventOut(EventOut):
@@ -258,6 +263,15 @@ class NotificationOut(serializers.ModelSerializer):
     class Meta:
         model = Notification
         fields = ["id", "number", "event", "subject", "body", "created_at", "read_at"]
+
+    subject = serializers.SerializerMethodField()
+    body = serializers.SerializerMethodField()
+
+    def get_subject(self, notification) -> str:
+        return events.notification_subject(notification)
+
+    def get_body(self, notification) -> str:
+        return events.notification_body(notification)
 
 
 class InboxItemOut(serializers.ModelSerializer):

@@ -325,6 +325,9 @@ SPECTACULAR_SETTINGS = {
         "DeclineStatusEnum": ["not_accepted", "redirected"],
         "ActionCodeEnum": "appeals.actions.Action",
         "ExportKindEnum": "reports.models.ExportJob.Kind",
+        "MeetingKindEnum": "engagement.models.Meeting.Kind",
+        "ContactKindEnum": "engagement.models.Contact.Kind",
+        "LeadKindEnum": "leads.models.Lead.Kind",
     },
 }
 

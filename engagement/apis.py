@@ -3,7 +3,7 @@ pages (a department sees the meetings it took part in and, of their appeals, onl
 routed to it; a commissioner the coverage of their own grids)."""
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, generics, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -76,7 +76,7 @@ class MeetingDetailOut(MeetingOut):
         fields = [*MeetingOut.Meta.fields, "departments", "enterprises", "appeals", "tally"]
 
 
-@extend_schema(tags=["engagement"], operation_id="meeting_list")
+@extend_schema_view(get=extend_schema(tags=["engagement"], operation_id="meeting_list"))
 class MeetingListApi(ReplicaListMixin, generics.ListAPIView):
     """The meetings the caller may see, latest first."""
 

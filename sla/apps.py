@@ -11,6 +11,8 @@ class SlaConfig(AppConfig):
         # the transaction of the service that recorded it (see appeals/events.py).
         from appeals import events
         from sla import tasks  # noqa: F401  (registers the tasks in every process; core.jobs)
-        from sla.services import clocks_on_event
+        from sla.models import Clock
+        from sla.services import TEXTS, clocks_on_event
 
         events.listen(clocks_on_event)
+        events.register(texts=TEXTS, labels={"obligation": Clock.Obligation})

@@ -18,8 +18,9 @@ from typing import Any
 from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
+from appeals.events import Text, say
 from appeals.models import Appeal, Assignment, EventCode
 from appeals.services import (
     appeal_colour_set,
@@ -430,13 +431,23 @@ def _lock_due(now: datetime, *, limit: int, exclude: set[int], clock_id: int | N
     return list(clocks[:limit])
 
 
-def _escalation_note(step: EscalationStep, clock: Clock) -> str:
-    return _("%(step)s：%(dept)s%(ob)s截止 %(due)s。") % {
-        "step": step.name,
-        "dept": clock.department.name if clock.department else "",
-        "ob": clock.get_obligation_display(),
-        "due": clock.due_date.isoformat(),
-    }
+# The words of this app's timeline events and notices, in appeals.events' one registry
+# (sla.apps registers them): rendered in each reader's or recipient's language.
+TEXTS = {
+    "escalated": gettext_lazy("%(step)s：%(dept)s%(obligation)s截止 %(due)s。"),
+    "escalated_subject": gettext_lazy("【%(step)s】%(n)s %(t)s"),
+    "deadline_changed": gettext_lazy("工作日历调整：%(obligation)s截止日由 %(a)s 改为 %(b)s。"),
+}
+
+
+def _escalation_note(step: EscalationStep, clock: Clock) -> Text:
+    return say(
+        "escalated",
+        step=step.name,
+        dept=clock.department.name if clock.department else "",
+        obligation=clock.obligation,
+        due=clock.due_date.isoformat(),
+    )
 
 
 def _insert_escalations(rows: list[tuple[Clock, EscalationStep, bool]], now: datetime) -> dict:
@@ -816,8 +827,9 @@ def escalations_notify(*, escalation_ids: list[int]) -> int:
                     appeal=appeal,
                     event=f"escalation:{step.code}",
                     key=f"escalation:{escalation.pk}",
-                    subject=_("【%(step)s】%(n)s %(t)s")
-                    % {"step": step.name, "n": appeal.number, "t": appeal.title},
+                    subject=say(
+                        "escalated_subject", step=step.name, n=appeal.number, t=appeal.title
+                    ),
                     body=_escalation_note(step, clock),
                 )
             )
@@ -921,12 +933,12 @@ def clocks_recompute(*, now: datetime | None = None, batch: int = 500) -> int:
                     appeal_id=appeal_id,
                     code=EventCode.DEADLINE_CHANGED,
                     public=False,
-                    note=_("工作日历调整：%(ob)s截止日由 %(a)s 改为 %(b)s。")
-                    % {
-                        "ob": clock.get_obligation_display(),
-                        "a": old_due.isoformat(),
-                        "b": new_due.isoformat(),
-                    },
+                    note=say(
+                        "deadline_changed",
+                        obligation=clock.obligation,
+                        a=old_due.isoformat(),
+                        b=new_due.isoformat(),
+                    ),
                 )
                 _recolour(appeal, today)
                 moved += 1

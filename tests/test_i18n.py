@@ -196,6 +196,13 @@ def english_city(
     from departments.models import Category, Department, Region
     from reports.boards import board_freeze, board_publish
 
+    # Named in English before the walk: the timeline keeps the names it was written with.
+    Region.objects.update(name="Harbour City")
+    Department.objects.filter(pk=dept_a.pk).update(name="Housing Bureau")
+    Department.objects.filter(pk=dept_b.pk).update(name="Planning Bureau")
+    Category.objects.update(name="Urban works")
+    dept_a.refresh_from_db()
+    dept_b.refresh_from_db()
     with translation.override("en"):
         at_triage = appeal_at(Appeal.Status.TRIAGE)
         in_progress = appeal_at(Appeal.Status.IN_PROGRESS, co_handlers=[dept_b])
@@ -204,10 +211,6 @@ def english_city(
         services.appeal_flag_blocked(
             actor=office, appeal_id=in_progress.pk, blocked=True, reason="Waiting on the province."
         )
-    Region.objects.update(name="Harbour City")
-    Department.objects.filter(pk=dept_a.pk).update(name="Housing Bureau")
-    Department.objects.filter(pk=dept_b.pk).update(name="Planning Bureau")
-    Category.objects.update(name="Urban works")
     Enterprise.objects.update(name="Example Tech Ltd", contact_name="Mr Wang")
     Appeal.objects.update(
         title="Power upgrade delayed",

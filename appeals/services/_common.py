@@ -58,7 +58,7 @@ def record(
     code: EventCode,
     *,
     actor,
-    note: str = "",
+    note: str | events.Text = "",
     department=None,
     public: bool = True,
     credit_to=None,
@@ -72,7 +72,10 @@ def record(
 
     `credit_to` names whose work the event shows when that is not the actor's: a reviewed
     reply is its author's, though the reviewer's approval published it. The audit record
-    still names the actor, who did the step."""
+    still names the actor, who did the step.
+
+    `note` is either an `events.Text` (stored as its code and parameters, rendered in each
+    reader's language) or words someone typed, stored and shown as they are."""
     code = EventCode(code)
     shown = credit_to if credit_to is not None else actor
     event = TimelineEvent.objects.create(
@@ -80,7 +83,9 @@ def record(
         code=code,
         actor=shown if shown is not None and shown.is_authenticated else None,
         department=department,
-        note=note,
+        text_code=note.code if isinstance(note, events.Text) else "",
+        params=note.params if isinstance(note, events.Text) else {},
+        note=note if isinstance(note, str) else "",
         is_public=public,
         internal_note=internal_note,
     )

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appeals.actions import check_close, check_follow_up, may_close, may_follow_up
+from appeals.events import say
 from appeals.models import (
     APPEAL_TRANSITIONS,
     ASSIGNMENT_TRANSITIONS,
@@ -88,17 +89,8 @@ def appeal_rate(
         rehandle=rehandle,
         rated_by=actor if actor is not None and actor.is_authenticated else None,
     )
-    note = (
-        _("企业评价：%(score)s，不再申请重新办理。理由：%(comment)s")
-        if ends_unsatisfied
-        else _("企业评价：%(score)s。%(comment)s")
-    )
-    record(
-        appeal,
-        EventCode.RATED,
-        actor=actor,
-        note=note % {"score": rating.get_score_display(), "comment": comment},
-    )
+    said = say("rated_final" if ends_unsatisfied else "rated", score=rating.score, comment=comment)
+    record(appeal, EventCode.RATED, actor=actor, note=said)
     if rehandle:
         lead = Assignment.objects.select_for_update().get(pk=reply.assignment_id)
         lead.done_at = None
@@ -120,24 +112,24 @@ def appeal_rate(
             reason="reopened",
             also=("reopened_count",),
         )
+        said = say("reopened", dept=lead.department.name)
         event = record(
             appeal,
             EventCode.REOPENED,
             actor=actor,
             department=lead.department,
             assignment=lead,
-            note=_("企业不满意并申请重办，已退回%(dept)s重新办理。")
-            % {"dept": lead.department.name},
+            note=said,
         )
         notify_event(
             event,
             users=department_staff(lead.department_id),
-            subject=_("诉求重办：%(n)s %(t)s") % {"n": appeal.number, "t": appeal.title},
-            body=event.note,
+            subject=say("reopened_subject", n=appeal.number, t=appeal.title),
+            body=said,
         )
     else:
         _close(appeal, actor=actor, reason="rated")
-        record(appeal, EventCode.CLOSED, actor=actor, note=_("诉求已办结。"))
+        record(appeal, EventCode.CLOSED, actor=actor, note=say("closed"))
     return rating
 
 

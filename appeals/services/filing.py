@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appeals.codes import query_code_hash, query_code_new
+from appeals.events import say
 from appeals.models import (
     Appeal,
     Attachment,
@@ -385,16 +386,14 @@ def appeal_file(
             appeal,
             EventCode.FILED,
             actor=actor,
-            note=_("通过“%(channel)s”登记，登记号 %(number)s。")
-            % {"channel": appeal.get_channel_display(), "number": appeal.number},
+            note=say("filed", channel=appeal.channel, number=appeal.number),
         )
         notify_event(
             event,
             users=[appeal.commissioner] if appeal.commissioner else [],
             phone="" if is_anonymous else contact_phone,
-            subject=_("新诉求待分办：%(n)s %(t)s") % {"n": appeal.number, "t": appeal.title},
-            body=_("【企呼政应】您的诉求已登记，登记号 %(n)s。请凭登记号和查询码查询办理进度。")
-            % {"n": appeal.number},
+            subject=say("filed_subject", n=appeal.number, t=appeal.title),
+            body=say("filed_sms", n=appeal.number),
         )
     return FiledAppeal(appeal=appeal, query_code=query_code)
 

@@ -14,6 +14,7 @@ from appeals.actions import (
     check_sign,
     review_refusal,
 )
+from appeals.events import say
 from appeals.models import (
     APPEAL_TRANSITIONS,
     ASSIGNMENT_TRANSITIONS,
@@ -100,7 +101,7 @@ def assignment_sign(*, actor, assignment_id: int) -> Assignment:
         actor=actor,
         department=assignment.department,
         assignment=assignment,
-        note=_("%(dept)s已签收。") % {"dept": assignment.department.name},
+        note=say("signed", dept=assignment.department.name),
     )
     return assignment
 
@@ -134,6 +135,7 @@ def assignment_return(*, actor, assignment_id: int, reason: str) -> Assignment:
             reason="returned",
             also=("returned_count",),
         )
+    said = say("returned", dept=assignment.department.name, reason=reason)
     event = record(
         appeal,
         EventCode.RETURNED,
@@ -141,13 +143,13 @@ def assignment_return(*, actor, assignment_id: int, reason: str) -> Assignment:
         department=assignment.department,
         public=False,
         assignment=assignment,
-        note=_("%(dept)s退回：%(reason)s") % {"dept": assignment.department.name, "reason": reason},
+        note=said,
     )
     notify_event(
         event,
         users=[appeal.commissioner] if appeal.commissioner else users_with_role(Role.COMMISSIONER),
-        subject=_("诉求被退回：%(n)s %(t)s") % {"n": appeal.number, "t": appeal.title},
-        body=event.note,
+        subject=say("returned_subject", n=appeal.number, t=appeal.title),
+        body=said,
     )
     return assignment
 
@@ -177,7 +179,7 @@ def opinion_submit(*, actor, assignment_id: int, content: str) -> Opinion:
         actor=actor,
         department=assignment.department,
         assignment=assignment,
-        note=_("%(dept)s已向牵头单位提交配合意见。") % {"dept": assignment.department.name},
+        note=say("opinion_sent", dept=assignment.department.name),
     )
     return opinion
 
@@ -216,28 +218,25 @@ def _publish(appeal: Appeal, reply: Reply, *, actor) -> None:
         credit_to=reply.author,
         department=lead.department,
         assignment=lead,
-        note=_("办理结果：%(outcome)s。") % {"outcome": reply.get_outcome_display()},
+        note=say("replied", outcome=reply.outcome),
     )
     notify_event(
         event,
         users=[appeal.filed_by] if appeal.filed_by_id else [],
         phone="" if appeal.is_anonymous else appeal.contact_phone,
-        subject=_("诉求已答复：%(n)s") % {"n": appeal.number},
-        body=_("【企呼政应】您的诉求 %(n)s 已有办理反馈，请查看并评价。") % {"n": appeal.number},
+        subject=say("replied_subject", n=appeal.number),
+        body=say("replied_sms", n=appeal.number),
     )
     # The appeals merged into this one were promised the answer too (一并答复).
     for merged in appeals_merged_into(appeal):
         key = f"event:{event.pk}:merged:{merged.pk}"
-        body = _("【企呼政应】与您的诉求 %(m)s 并案办理的诉求 %(n)s 已有办理反馈，请查看。") % {
-            "m": merged.number,
-            "n": appeal.number,
-        }
+        body = say("merged_replied_sms", m=merged.number, n=appeal.number)
         notify_users(
             users=[merged.filed_by] if merged.filed_by_id else [],
             appeal=merged,
             event=event.code,
             key=key,
-            subject=_("并案诉求已答复：%(n)s") % {"n": merged.number},
+            subject=say("merged_replied_subject", m=merged.number),
             body=body,
         )
         if not merged.is_anonymous:
@@ -269,20 +268,20 @@ def reply_submit(*, actor, assignment_id: int, outcome: str, content: str) -> Re
     reply.save()
     search_text_refresh(appeal)
     if says_no:
+        said = say("reply_for_review", outcome=reply.outcome)
         event = record(
             appeal,
             EventCode.REPLY_FOR_REVIEW,
             actor=actor,
             department=assignment.department,
             public=False,
-            note=_("答复（%(outcome)s）已提交单位负责人审核。")
-            % {"outcome": reply.get_outcome_display()},
+            note=said,
         )
         notify_event(
             event,
             users=department_staff(assignment.department_id, Membership.Role.HEAD),
-            subject=_("答复待审核：%(n)s") % {"n": appeal.number},
-            body=event.note,
+            subject=say("review_subject", n=appeal.number),
+            body=said,
         )
     else:
         _publish(appeal, reply, actor=actor)
@@ -352,8 +351,8 @@ def reply_review(*, actor, reply_id: int, approve: bool, note: str = "") -> Repl
     notify_event(
         event,
         users=reviewers,
-        subject=_("答复审核：%(n)s %(s)s") % {"n": appeal.number, "s": reply.get_state_display()},
-        body=reply.review_note or reply.get_state_display(),
+        subject=say("reviewed_subject", n=appeal.number, reply_state=reply.state),
+        body=reply.review_note or say("reviewed_body", reply_state=reply.state),
     )
     if new_state == Reply.State.PUBLISHED:
         _publish(appeal, reply, actor=actor)

@@ -12,10 +12,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from appeals.events import Text, notification_body, notification_subject
 from appeals.models import Appeal, Notification
 from appeals.sms import send_sms
 from core.jobs import enqueue
@@ -41,6 +43,31 @@ def replaying() -> Iterator[None]:
         _replaying.reset(token)
 
 
+def _words(subject: Text | str, body: Text | str) -> dict:
+    """The columns that store a notification's subject and body: each a text code (rendered
+    when read or sent) with the parameters they share, or words stored as they are."""
+    params: dict = {}
+    for part in (subject, body):
+        if isinstance(part, Text):
+            for name, value in part.params.items():
+                if params.setdefault(name, value) != value:
+                    raise ValueError(f"subject and body disagree on {name!r}")
+    return {
+        "subject_code": subject.code if isinstance(subject, Text) else "",
+        "body_code": body.code if isinstance(body, Text) else "",
+        "params": params,
+        "subject": "" if isinstance(subject, Text) else subject[:200],
+        "body": "" if isinstance(body, Text) else body,
+    }
+
+
+def recipient_language(notification: Notification) -> str:
+    """The language a notification is sent in. Nobody stores a language preference (the
+    interface language is a cookie of one browser), so an enterprise and staff alike get the
+    site's language, Chinese, whatever language the person who caused it was using."""
+    return settings.LANGUAGE_CODE
+
+
 def _delivered_now(channel: str):
     now = timezone.now()
     return now if channel == Notification.Channel.INAPP or _replaying.get() else None
@@ -52,8 +79,8 @@ def notify_users(
     appeal: Appeal | None,
     event: str,
     key: str,
-    subject: str,
-    body: str,
+    subject: Text | str,
+    body: Text | str,
     channels: Iterable[str] = STAFF_CHANNELS,
 ) -> list[Notification]:
     """In-app (and e-mail, for users who have an address) notifications, once per key."""
@@ -71,8 +98,7 @@ def notify_users(
                     "channel": channel,
                     "appeal": appeal,
                     "event": event,
-                    "subject": subject[:200],
-                    "body": body,
+                    **_words(subject, body),
                     # An in-app message is delivered by being written.
                     "sent_at": _delivered_now(channel),
                 },
@@ -91,8 +117,8 @@ class Notice:
     appeal: Appeal | None
     event: str
     key: str
-    subject: str
-    body: str
+    subject: Text | str
+    body: Text | str
 
 
 def notify_users_many(notices: Iterable[Notice], channels: Iterable[str] = STAFF_CHANNELS) -> int:
@@ -117,8 +143,7 @@ def notify_users_many(notices: Iterable[Notice], channels: Iterable[str] = STAFF
                         channel=channel,
                         appeal=notice.appeal,
                         event=notice.event,
-                        subject=notice.subject[:200],
-                        body=notice.body,
+                        **_words(notice.subject, notice.body),
                         sent_at=_delivered_now(channel),
                     )
                 )
@@ -147,7 +172,7 @@ def _dispatch_many(ids: list[int], chunk: int = 100) -> None:
             return
 
 
-def notify_phone(*, phone: str, appeal: Appeal, event: str, key: str, body: str) -> None:
+def notify_phone(*, phone: str, appeal: Appeal, event: str, key: str, body: Text) -> None:
     """An SMS to the enterprise's contact number (never with the query code in it)."""
     if not phone:
         return
@@ -158,8 +183,7 @@ def notify_phone(*, phone: str, appeal: Appeal, event: str, key: str, body: str)
             "channel": Notification.Channel.SMS,
             "appeal": appeal,
             "event": event,
-            "subject": body[:200],
-            "body": body,
+            **_words(body, body),
             "sent_at": _delivered_now(Notification.Channel.SMS),
         },
     )
@@ -200,11 +224,13 @@ def notification_deliver(*, notification_id: int) -> bool:
         if notification is None:
             return False
         notification.attempts += 1
+        with translation.override(recipient_language(notification)):
+            subject, body = notification_subject(notification), notification_body(notification)
         try:
             if notification.channel == Notification.Channel.EMAIL:
-                send_mail(notification.subject, notification.body, None, [notification.address])
+                send_mail(subject, body, None, [notification.address])
             elif notification.channel == Notification.Channel.SMS:
-                send_sms(notification.address, notification.body)
+                send_sms(notification.address, body)
         except Exception as exc:
             notification.last_error = f"{type(exc).__name__}: {exc}"[:300]
             notification.save(update_fields=["attempts", "last_error"])
@@ -249,9 +275,10 @@ def notifications_mark_all_read(*, actor, up_to: int | None = None) -> int:
     return unread.update(read_at=timezone.now())
 
 
-def notify_event(event, *, users: Iterable = (), phone: str = "", subject: str, body: str):
+def notify_event(event, *, users: Iterable = (), phone: str = "", subject: Text, body: Text | str):
     """Notifications for one timeline event: staff in-app and by e-mail, the enterprise by SMS.
-    Keyed on the event, so each event notifies each person once."""
+    Keyed on the event, so each event notifies each person once. An SMS is always a `Text`:
+    it is sent in the enterprise's language, not in the words of whoever caused it."""
     notify_users(
         users=users,
         appeal=event.appeal,
@@ -261,6 +288,8 @@ def notify_event(event, *, users: Iterable = (), phone: str = "", subject: str, 
         body=body,
     )
     if phone:
+        if not isinstance(body, Text):
+            raise TypeError("an SMS is sent in the enterprise's language: pass a Text")
         notify_phone(
             phone=phone, appeal=event.appeal, event=event.code, key=f"event:{event.pk}", body=body
         )

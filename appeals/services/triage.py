@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from appeals.actions import check_decline, check_merge, check_route, may_triage
+from appeals.events import Text, say
 from appeals.models import APPEAL_TRANSITIONS, Appeal, Assignment, EventCode
 from appeals.services._common import forbid_unless, lock_appeal, record, require_text, transition
 from appeals.services.notify import notify_event, notify_users
@@ -68,16 +69,18 @@ def appeal_route(
         assignment._change_reason = "routed"
         assignment.save()
         assignments.append(assignment)
-    names = lead.name + _("（牵头）")
     if co_handlers:
-        names += "、" + "、".join(d.name for d in co_handlers) + _("（配合）")
+        co = "、".join(d.name for d in co_handlers)
+        said = say("routed_with_co", lead=lead.name, co=co, note=clean_prose(enterprise_note))
+    else:
+        said = say("routed", lead=lead.name, note=clean_prose(enterprise_note))
+    # What the enterprise is told (the routed text) and the staff's internal note, apart.
     event = record(
         appeal,
         EventCode.ROUTED,
         actor=actor,
         assignments=assignments,
-        note=_("已交办：%(names)s。%(note)s")
-        % {"names": names, "note": clean_prose(enterprise_note)},
+        note=said,
         internal_note=clean_prose(note),
     )
     for assignment in assignments:
@@ -86,9 +89,8 @@ def appeal_route(
             appeal=appeal,
             event=EventCode.ROUTED,
             key=f"event:{event.pk}:{assignment.pk}",
-            subject=_("新交办诉求待签收：%(n)s %(t)s") % {"n": appeal.number, "t": appeal.title},
-            body=_("%(dept)s作为%(role)s，请及时签收办理。")
-            % {"dept": assignment.department.name, "role": assignment.get_role_display()},
+            subject=say("routed_subject", n=appeal.number, t=appeal.title),
+            body=say("routed_body", dept=assignment.department.name, role=assignment.role),
         )
     return appeal
 
@@ -99,7 +101,7 @@ _EARLY_ENDS: dict[str, EventCode] = {
 }
 
 
-def _tell_filer(event, body: str) -> None:
+def _tell_filer(event, body: Text) -> None:
     """The enterprise hears how its appeal ended: by SMS when it gave a phone number and filed
     with its name (the tracking page says the same, always), in-app when it has an account."""
     appeal = event.appeal
@@ -107,7 +109,7 @@ def _tell_filer(event, body: str) -> None:
         event,
         users=[appeal.filed_by] if appeal.filed_by_id else [],
         phone="" if appeal.is_anonymous else appeal.contact_phone,
-        subject=_("诉求已办结：%(n)s") % {"n": appeal.number},
+        subject=say("ended_subject", n=appeal.number),
         body=body,
     )
 
@@ -135,8 +137,7 @@ def appeal_decline(*, actor, appeal_id: int, status: str, explanation: str) -> A
     event = record(appeal, _EARLY_ENDS[status], actor=actor, note=explanation)
     _tell_filer(
         event,
-        _("【企呼政应】您的诉求 %(n)s 已办结（%(s)s），说明请凭登记号和查询码查看。")
-        % {"n": appeal.number, "s": appeal.get_status_display()},
+        say("declined_sms", n=appeal.number, status=appeal.status),
     )
     return appeal
 
@@ -193,18 +194,17 @@ def appeal_merge(*, actor, appeal_id: int, into_number: str, explanation: str) -
         appeal,
         EventCode.MERGED,
         actor=actor,
-        note=_("已并入诉求 %(n)s。%(e)s") % {"n": target.number, "e": explanation},
+        note=say("merged", n=target.number, e=explanation),
     )
     _tell_filer(
         event,
-        _("【企呼政应】您的诉求 %(n)s 已与诉求 %(t)s 并案办理，答复将一并告知。")
-        % {"n": appeal.number, "t": target.number},
+        say("merged_sms", n=appeal.number, t=target.number),
     )
     record(
         target,
         EventCode.MERGED_FROM,
         actor=actor,
         public=False,
-        note=_("诉求 %(n)s 并入本件。") % {"n": appeal.number},
+        note=say("merged_from", n=appeal.number),
     )
     return appeal

@@ -19,6 +19,7 @@ from appeals.actions import (
     may_flag_blocked,
     may_publicise,
 )
+from appeals.events import Text, say
 from appeals.models import (
     APPEAL_TRANSITIONS,
     EXTENSION_TRANSITIONS,
@@ -72,9 +73,8 @@ def appeal_request_material(*, actor, assignment_id: int, note: str) -> Appeal:
         event,
         users=[appeal.filed_by] if appeal.filed_by_id else [],
         phone="" if appeal.is_anonymous else appeal.contact_phone,
-        subject=_("请补充材料：%(n)s") % {"n": appeal.number},
-        body=_("【企呼政应】办理您的诉求 %(n)s 需要补充材料，请登录或凭查询码查看。")
-        % {"n": appeal.number},
+        subject=say("material_subject", n=appeal.number),
+        body=say("material_sms", n=appeal.number),
     )
     return appeal
 
@@ -103,7 +103,7 @@ def appeal_supply_material(
         notify_event(
             event,
             users=department_staff(lead.department_id) if lead else [],
-            subject=_("企业已补充材料：%(n)s") % {"n": appeal.number},
+            subject=say("material_supplied_subject", n=appeal.number),
             body=content,
         )
     return appeal
@@ -123,6 +123,7 @@ def extension_request(*, actor, assignment_id: int, days: int, reason: str) -> E
     extension._history_user = actor
     extension._change_reason = "requested"
     extension.save()
+    said = say("extension_requested", d=days, r=reason)
     event = record(
         appeal,
         EventCode.EXTENSION_REQUESTED,
@@ -130,13 +131,13 @@ def extension_request(*, actor, assignment_id: int, days: int, reason: str) -> E
         department=assignment.department,
         public=False,
         assignment=assignment,
-        note=_("申请延期%(d)d个工作日：%(r)s") % {"d": days, "r": reason},
+        note=said,
     )
     notify_event(
         event,
         users=users_with_role(Role.OFFICE),
-        subject=_("延期申请待审批：%(n)s") % {"n": appeal.number},
-        body=event.note,
+        subject=say("extension_subject", n=appeal.number),
+        body=said,
     )
     return extension
 
@@ -175,6 +176,12 @@ def extension_decide(
         field="state",
         also=("decided_by", "decided_at", "decision_note"),
     )
+    said = say(
+        "extension_decided",
+        d=extension.days,
+        extension_state=extension.state,
+        note=extension.decision_note,
+    )
     event = record(
         appeal,
         EventCode.EXTENSION_APPROVED if approve else EventCode.EXTENSION_REJECTED,
@@ -183,15 +190,13 @@ def extension_decide(
         public=approve,
         assignment=extension.assignment,
         days=extension.days,
-        note=_("延期%(d)d个工作日：%(s)s。%(n)s")
-        % {"d": extension.days, "s": extension.get_state_display(), "n": extension.decision_note},
+        note=said,
     )
     notify_event(
         event,
         users=department_staff(extension.assignment.department_id),
-        subject=_("延期申请%(s)s：%(n)s")
-        % {"s": extension.get_state_display(), "n": appeal.number},
-        body=event.note,
+        subject=say("extension_decided_subject", extension_state=extension.state, n=appeal.number),
+        body=said,
     )
     return extension
 
@@ -257,7 +262,7 @@ def appeal_rating_lapse(*, appeal_id: int) -> Appeal | None:
         appeal,
         EventCode.RATING_LAPSED,
         actor=None,
-        note=_("评价期限届满未评价，视为认可，诉求办结。"),
+        note=say("rating_lapsed"),
     )
     return appeal
 
@@ -295,7 +300,7 @@ def appeal_colour_set(*, appeal: Appeal, colour: str) -> None:
 
 @transaction.atomic
 def event_record(
-    *, appeal_id: int, code: EventCode, note: str = "", public: bool = False, **context
+    *, appeal_id: int, code: EventCode, note: str | Text = "", public: bool = False, **context
 ):
     """A timeline event from another app (an escalation, a recomputed deadline)."""
     appeal = Appeal.objects.get(pk=appeal_id)
@@ -315,7 +320,7 @@ def appeals_colour_set_many(*, colours: dict[int, str]) -> int:
 
 
 def events_record_many(
-    *, code: EventCode, notes: list[tuple[Appeal, str]], public: bool = False
+    *, code: EventCode, notes: list[tuple[Appeal, Text]], public: bool = False
 ) -> list[TimelineEvent]:
     """`event_record` for a batch (the escalation sweep): one timeline event per (appeal, note)
     and its audit record, each kind in one insert, then every event to the listeners, as
@@ -325,7 +330,13 @@ def events_record_many(
     created = TimelineEvent.objects.bulk_create(
         [
             TimelineEvent(
-                appeal=appeal, code=code, actor=None, note=note, is_public=public, created_at=now
+                appeal=appeal,
+                code=code,
+                actor=None,
+                text_code=note.code,
+                params=note.params,
+                is_public=public,
+                created_at=now,
             )
             for appeal, note in notes
         ],

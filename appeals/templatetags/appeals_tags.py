@@ -1,7 +1,7 @@
 from django import forms, template
 from django.utils import translation
 
-from appeals import validators
+from appeals import events, validators
 from appeals.models import EventCode
 from departments.names import person_name
 from departments.roles import Role
@@ -25,6 +25,12 @@ def event_label(code: str) -> str:
     if code in EventCode.values:
         return str(EventCode(code).label)
     return code
+
+
+# What an event or notification says, in the reader's language (appeals.events).
+register.filter("event_text", events.event_text)
+register.filter("notification_subject", events.notification_subject)
+register.filter("notification_body", events.notification_body)
 
 
 @register.filter

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from appeals import services
+from appeals.events import notification_body
 from appeals.models import Appeal, Notification, Reply
 from tests import workflow
 from tests.workflow import lead_assignment
@@ -36,7 +37,7 @@ def test_a_declined_or_redirected_appeal_tells_the_filer_by_sms_and_in_app(
 
     assert _told(appeal, event) == {(SMS, "13805630009"), (INAPP, "")}
     sms = Notification.objects.get(appeal=appeal, event=event, channel=SMS)
-    assert appeal.number in sms.body and "查询码" in sms.body
+    assert appeal.number in notification_body(sms) and "查询码" in notification_body(sms)
     assert Notification.objects.get(appeal=appeal, event=event, channel=INAPP).recipient == (
         enterprise_user
     )
@@ -72,7 +73,7 @@ def test_a_merged_filer_is_told_of_the_merge_and_then_of_the_answer(
         explanation="同一事项，一并办理答复。",
     )
     merge_sms = Notification.objects.get(appeal=duplicate, event="merged", channel=SMS)
-    assert merge_sms.address == "13805630002" and first.number in merge_sms.body
+    assert merge_sms.address == "13805630002" and first.number in notification_body(merge_sms)
 
     walk_to(first, Appeal.Status.IN_PROGRESS)
     services.reply_submit(

@@ -10,6 +10,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from appeals import services
+from appeals.events import event_text
 from appeals.models import EventCode, TimelineEvent
 
 pytestmark = pytest.mark.django_db
@@ -119,7 +120,8 @@ def test_the_routing_form_keeps_the_two_notes_apart(file_appeal, commissioner, d
 
     event = appeal.events.get(code=EventCode.ROUTED)
     assert event.internal_note == INTERNAL
-    assert FOR_ENTERPRISE in event.note and INTERNAL not in event.note
+    shown = event_text(event)  # what the timeline shows the enterprise
+    assert FOR_ENTERPRISE in shown and INTERNAL not in shown
 
 
 def test_old_routing_notes_become_internal(routed):

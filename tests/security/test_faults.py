@@ -39,6 +39,7 @@ from rest_framework.test import APIClient
 from appeals import services
 from appeals.apis.public import AppealFileApi
 from appeals.codes import query_code_hash
+from appeals.events import notification_body
 from appeals.models import Appeal, IdempotencyKey, Notification, TimelineEvent
 from appeals.selectors import appeal_find_by_code
 from appeals.services.notify import notification_deliver
@@ -302,7 +303,7 @@ class SmsInFlight:
         assert len(attempts) == 2 and attempts[0] != attempts[1], "the task ran in two processes"
         sms = self.notification
         assert _lines(self.gate / "sent") == [
-            json.dumps([sms.address, sms.body], ensure_ascii=False)
+            json.dumps([sms.address, notification_body(sms)], ensure_ascii=False)
         ]
         sms.refresh_from_db()
         assert sms.attempts == 1  # the killed attempt rolled back with its transaction

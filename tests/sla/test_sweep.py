@@ -21,6 +21,7 @@ import time_machine
 from django.urls import reverse
 
 from appeals import services
+from appeals.events import event_text
 from appeals.models import Appeal, Notification, Rating, Reply, TimelineEvent
 from sla import services as sla
 from sla.calendar import calendar_changed
@@ -157,9 +158,7 @@ def test_steps_due_together_fire_only_the_highest_and_record_the_others_as_skipp
 
     assert sla.clocks_sweep() == 1
 
-    notes = list(
-        signed.events.filter(code="escalated").order_by("pk").values_list("note", "is_public")
-    )
+    notes = [(event_text(e), e.is_public) for e in signed.events.filter(code="escalated")]
     assert notes == [("红灯通报：市住建局办理答复截止 2026-03-20。", False)]
     assert sorted(Escalation.objects.values_list("step__code", "skipped")) == [
         ("red", False),
@@ -348,9 +347,7 @@ def test_a_holiday_added_inside_an_open_window_moves_its_due_date_once_and_says_
     assert clock.next_check_at == datetime(2026, 3, 19, tzinfo=SHANGHAI)
     sign = Clock.objects.get(appeal=signed, obligation=Clock.Obligation.SIGN)
     assert sign.due_date == date(2026, 3, 9)  # met: left alone
-    notes = list(
-        signed.events.filter(code="deadline_changed").order_by("pk").values_list("note", flat=True)
-    )
+    notes = [event_text(e) for e in signed.events.filter(code="deadline_changed")]
     assert notes == [
         "工作日历调整：承诺答复截止日由 2026-03-20 改为 2026-03-23。",
         "工作日历调整：办理答复截止日由 2026-03-20 改为 2026-03-23。",
@@ -451,7 +448,7 @@ def test_an_appeal_left_in_triage_escalates_to_the_office_and_the_commissioner(
     # The red step names the office, the commissioner and the heads: a triage clock belongs to
     # no department, so no head is told.
     assert told == {("commissioner", INAPP), ("office", INAPP), ("office", EMAIL)}
-    assert list(appeal.events.filter(code="escalated").values_list("note", flat=True)) == [
+    assert [event_text(e) for e in appeal.events.filter(code="escalated")] == [
         "红灯通报：派单截止 2026-03-09。"
     ]
 

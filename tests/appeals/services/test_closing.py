@@ -4,6 +4,7 @@ follow-up. Every refused call is checked to change nothing (see `assert_refused`
 import pytest
 
 from appeals import services
+from appeals.events import event_text
 from appeals.models import Assignment, FollowUp, Rating, Reply
 from core.errors import ServiceForbidden
 from tests.appeals.services.helpers import NOW, S, assert_change_recorded, history_reasons
@@ -109,7 +110,7 @@ def test_an_unsatisfied_rating_that_chooses_to_end_closes_the_appeal_with_its_re
     assert (rating.score, rating.rehandle) == (Rating.Score.UNSATISFIED, False)
     assert appeal.reopened_count == 0
     rated = appeal.events.get(code="rated")
-    assert rated.note == "企业评价：不满意，不再申请重新办理。理由：已另行走行政复议程序。"
+    assert event_text(rated) == "企业评价：不满意，不再申请重新办理。理由：已另行走行政复议程序。"
 
 
 def test_an_unsatisfied_rating_must_say_whether_to_re_handle(appeal_at, enterprise_user):
@@ -212,7 +213,7 @@ def test_staff_can_close_a_replied_appeal_with_a_note(request, appeal_at, person
         appeal, status=S.CLOSED, reason="closed_by_staff", actor=actor, event="closed"
     )
     assert appeal.closed_at == NOW
-    assert appeal.events.last().note == "企业电话确认已解决。"
+    assert event_text(appeal.events.last()) == "企业电话确认已解决。"
 
 
 def test_closing_needs_a_note(appeal_at, office):

@@ -11,6 +11,7 @@ import pytest
 import time_machine
 
 from appeals.codes import query_code_hash
+from appeals.events import event_text
 from appeals.models import Appeal, Notification, NumberSequence
 from core.errors import ServiceError, ServiceForbidden
 from tests.appeals.services.helpers import SHANGHAI, S, assert_change_recorded
@@ -69,7 +70,8 @@ def test_the_query_code_is_stored_nowhere_in_clear_and_its_hash_not_in_history(f
     appeal = Appeal.objects.get(pk=filed.appeal.pk)
     stored = [
         *map(str, Appeal.objects.filter(pk=appeal.pk).values().get().values()),
-        *appeal.events.values_list("note", flat=True),
+        *map(event_text, appeal.events.all()),
+        *(str(params) for params in appeal.events.values_list("params", flat=True)),
         *(str(v) for row in appeal.history.values() for v in row.values()),
     ]
     assert not any(raw in text or filed.query_code in text for text in stored)
@@ -88,7 +90,7 @@ def test_filing_records_history_and_a_public_timeline_event(file_appeal, enterpr
     assert_change_recorded(
         appeal, status=S.TRIAGE, reason="filed", actor=enterprise_user, event="filed"
     )
-    assert appeal.number in appeal.events.get().note
+    assert appeal.number in event_text(appeal.events.get())
 
 
 def test_an_enterprise_account_filing_links_the_appeal_to_its_enterprise(

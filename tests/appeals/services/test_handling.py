@@ -4,6 +4,7 @@ departments' work. Every refused call is checked to change nothing (see `assert_
 import pytest
 
 from appeals import services
+from appeals.events import event_text
 from appeals.models import Assignment, Opinion, Reply
 from core.errors import ServiceError, ServiceForbidden
 from departments.models import AuditRecord, Membership
@@ -424,7 +425,7 @@ def test_a_reviewer_can_send_a_reply_back_with_a_note(appeal_at, handler_a, head
     appeal.refresh_from_db()
     assert appeal.status == S.IN_PROGRESS
     event = appeal.events.last()
-    assert (event.code, event.is_public, event.note) == (
+    assert (event.code, event.is_public, event_text(event)) == (
         f"review_{level}_sent_back",
         False,
         "请补充政策依据的文号。",
@@ -531,7 +532,7 @@ def test_a_lead_return_sends_the_appeal_back_to_triage(appeal_at, handler_a, dep
     assert co_assignment(appeal, dept_d).state == Assignment.State.DONE
     cancelled = co_assignment(appeal, dept_b).history.first()
     assert (cancelled.history_change_reason, cancelled.history_user) == ("lead_returned", handler_a)
-    assert "该路段属开发区管委会管养。" in appeal.events.last().note
+    assert "该路段属开发区管委会管养。" in event_text(appeal.events.last())
 
 
 def test_the_lead_may_return_before_signing(appeal_at, handler_a):

@@ -4,6 +4,7 @@ Every refused call is checked to change nothing (see `assert_refused`)."""
 import pytest
 
 from appeals import services
+from appeals.events import event_text
 from appeals.models import Assignment
 from core.errors import ServiceForbidden
 from tests.appeals.services.helpers import NOW, S, assert_change_recorded
@@ -41,7 +42,7 @@ def test_routing_assigns_one_lead_and_the_co_handlers(
         (dept_c, Assignment.Role.CO, Assignment.State.ASSIGNED),
     }
     assert all(a.assigned_by == commissioner for a in appeal.assignments.all())
-    assert dept_a.name in appeal.events.last().note
+    assert dept_a.name in event_text(appeal.events.last())
 
 
 def test_routing_keeps_the_category_chosen_at_filing(file_appeal, commissioner, dept_a, category):
@@ -138,7 +139,7 @@ def test_declining_ends_the_appeal_with_an_explanation_the_enterprise_sees(
     )
     assert appeal.triage_explanation == explanation
     assert appeal.closed_at == NOW
-    assert appeal.events.last().note == explanation  # public: the enterprise reads it
+    assert event_text(appeal.events.last()) == explanation  # public: the enterprise reads it
     assert not appeal.is_open
 
 
@@ -199,12 +200,12 @@ def test_a_duplicate_is_merged_into_an_earlier_appeal(file_appeal, commissioner)
     )
     assert duplicate.merged_into == earlier
     assert duplicate.closed_at == NOW
-    assert earlier.number in duplicate.events.last().note
+    assert earlier.number in event_text(duplicate.events.last())
     earlier.refresh_from_db()
     assert earlier.status == S.TRIAGE
     merged_from = earlier.events.last()
     assert (merged_from.code, merged_from.is_public) == ("merged_from", False)
-    assert duplicate.number in merged_from.note
+    assert duplicate.number in event_text(merged_from)
 
 
 def test_an_appeal_cannot_be_merged_into_itself(file_appeal, commissioner):
