@@ -25,6 +25,8 @@ with 100,000 tickets): nothing of the peer is kept in this repository. Then:
      the notifications fanned out inside the timing) against the peer's `escalate_tickets` on
      the same number K of due tickets (its scripts/hd_escalate_subset.sh K, minus the
      command's own start-up, timed with K=0 in the same round);
+   before the rounds, every page is requested for a few seconds on both sides, not counted
+   (a worker's first requests load code and caches);
 3. `vmstat 5` runs the whole time; its averages per round go in the results with the load.
 
 Results: bench/results/peer-<appeals>.json and .md: each figure per round, the medians, and
@@ -263,9 +265,35 @@ def peer_sessions() -> dict:
 # ---------------------------------------------------------------------------------------------
 
 
+OURS_PAGES = {"triage": "/triage/", "inbox": "/inbox/", "board": "/board/"}
+
+
+def ours_logins(info: dict) -> dict:
+    cookies = {
+        "triage": suite.cookie_header(suite.login("bench_commissioner")),
+        "inbox": suite.cookie_header(suite.login(info["inbox_user"])),
+        "board": suite.cookie_header(suite.login("bench_office")),
+    }
+    check_pages(suite.HOST, {OURS_PAGES[k]: c for k, c in cookies.items()})
+    return cookies
+
+
+def check_pages(host: str, pages: dict[str, str]) -> None:
+    """Each page answers 200 with its cookie (not a redirect to the login page): wrk counts
+    a 302 as a success."""
+    import requests
+
+    for path, cookie in pages.items():
+        answer = requests.get(
+            host + path, headers={"Cookie": cookie}, timeout=60, allow_redirects=False
+        )
+        if answer.status_code != 200:
+            sys.exit(f"GET {host}{path} answered {answer.status_code}, not 200")
+
+
 def ours_reads(info: dict, cookies: dict, a) -> dict:
     host = suite.HOST
-    return {
+    out = {
         "staff_list_triage": wrk(
             "ours GET /triage/", host, get("/triage/"), {"Cookie": cookies["triage"]}, a.duration
         ),
@@ -276,6 +304,8 @@ def ours_reads(info: dict, cookies: dict, a) -> dict:
             "ours GET /board/", host, get("/board/"), {"Cookie": cookies["board"]}, a.duration
         ),
     }
+    check_pages(host, {OURS_PAGES[k]: c for k, c in cookies.items()})
+    return out
 
 
 def peer_reads(peer: dict, a) -> dict:
@@ -286,6 +316,7 @@ def peer_reads(peer: dict, a) -> dict:
         "dashboard": wrk("peer /helpdesk/dashboard/", PEER_HOST, get("/helpdesk/dashboard/"), cookie, a.slow_duration),
     }  # fmt: skip
     out["staff_list_triage"] = out["staff_list_inbox"] = out["list_json"]
+    check_pages(PEER_HOST, {"/helpdesk/tickets/": peer["staff_cookie"]})
     return out
 
 
@@ -383,6 +414,8 @@ def peer_escalate(k: int) -> dict:
     )
     text = out.stdout + out.stderr
     wall = float(re.search(r"escalate_wall_s=([\d.]+)", text).group(1))
+    # The command's own CPU (not its database backend's): less bent by the load than the wall.
+    cpu = sum(float(x) for x in re.search(r"user_s=([\d.]+) sys_s=([\d.]+)", text).groups())
     escalated = int(re.search(r"escalated_tickets=(\d+)", text).group(1))
     eligible = int(re.search(r"eligible=(\d+)", text).group(1))
     load = re.search(r"load_before=([\d. ]+?)\s*$", text, re.M).group(1)
@@ -391,6 +424,7 @@ def peer_escalate(k: int) -> dict:
         "eligible": eligible,
         "escalated": escalated,
         "wall_s": wall,
+        "cpu_s": cpu,
         "load_before": load,
     }
 
@@ -404,6 +438,8 @@ def peer_escalation(k: int) -> dict:
         "eligible": run["eligible"],
         "wall_s": run["wall_s"],
         "startup_s": idle["wall_s"],
+        "cpu_s": run["cpu_s"],
+        "startup_cpu_s": idle["cpu_s"],
         "seconds": round(seconds, 2),
         "items_per_s": round(run["escalated"] / seconds, 1),
         "load_before": run["load_before"],
@@ -588,11 +624,18 @@ def main() -> None:
         with suite.Server(RESULTS / f"gunicorn-{result['appeals']}.log"), PeerServer():
             peer = peer_sessions()
             result["peer_list_records_total"] = peer["list_records_total"]
-            cookies = {
-                "triage": suite.cookie_header(suite.login("bench_commissioner")),
-                "inbox": suite.cookie_header(suite.login(info["inbox_user"])),
-                "board": suite.cookie_header(suite.login("bench_office")),
-            }
+            cookies = ours_logins(info)
+            # Warm-up, not counted: each worker's first requests load code, the word list and
+            # caches (in a first run without it our pages were ~15x slower in round 1 only).
+            print("warm-up (not counted)", flush=True)
+            short = argparse.Namespace(duration=3, slow_duration=8)
+            result["warmup"] = {}
+            if "reads" in only:
+                result["warmup"]["ours"] = ours_reads(info, cookies, short)
+                result["warmup"]["peer"] = peer_reads(peer, short)
+            if "filing" in only:
+                result["warmup"]["ours_filing"] = ours_filing(info, short)
+                result["warmup"]["peer_filing"] = peer_filing(peer, short)
             k = None
             for i in range(args.rounds):
                 order = ["ours", "peer"] if i % 2 == 0 else ["peer", "ours"]
@@ -600,6 +643,10 @@ def main() -> None:
                 rnd["ours"], rnd["peer"] = {}, {}
                 print(f"round {i + 1}: {order[0]} first (load {rnd['load_before']})", flush=True)
                 if "reads" in only:
+                    # Fresh sessions each round: bench/sweep_only.py (suite.prepare) sets the
+                    # bench users' passwords again, which logs their old sessions out (a first
+                    # version of this script then measured redirects to the login page).
+                    cookies = ours_logins(info)
                     for side in order:
                         rnd[side].update(
                             ours_reads(info, cookies, args)
