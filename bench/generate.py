@@ -90,7 +90,7 @@ COLUMNS = {
     "sla_escalation": "id created_at appeal_id clock_id step_id skipped",
     "appeals_opinion": "id content created_at appeal_id assignment_id author_id",
     "appeals_reply": "id outcome content state review_note created_at published_at appeal_id "
-    "assignment_id author_id",
+    "assignment_id author_id is_model_answer",
     "appeals_rating": "id score comment rehandle created_at appeal_id rated_by_id reply_id",
     "appeals_timelineevent": "id code note is_public created_at actor_id appeal_id department_id",
 }
@@ -1439,7 +1439,7 @@ class Province:
                 self.A["appeals_reply"](
                     f"{self.next_id('appeals_reply')}\texplained\t经核实，该事项需按规定程序办理，"
                     f"已向企业说明。\t{ch(('pending_head', 'pending_office'))}\t\t"
-                    f"{days.ts(t_s)}\t{N}\t{self.pk}\t{a}\t{N}"
+                    f"{days.ts(t_s)}\t{N}\t{self.pk}\t{a}\t{N}\tf"
                 )
                 self.event(t_s, EventCode.REPLY_FOR_REVIEW, "办理反馈已提交审核。", False, lead)
             out["status"] = "in_progress"
@@ -1479,7 +1479,7 @@ class Province:
             self.A["appeals_reply"](
                 f"{reply}\t{outcome}\t经我单位研究并会同有关部门核实，现答复如下：已按政策规定办理。"
                 f"\tpublished\t{'' if outcome == 'resolved' else ch(REVIEW_NOTES)}\t"
-                f"{days.ts(t_s)}\t{days.ts(t_p)}\t{self.pk}\t{a}\t{N}"
+                f"{days.ts(t_s)}\t{days.ts(t_p)}\t{self.pk}\t{a}\t{N}\tf"
             )
             if outcome != "resolved":
                 self.event(t_s, EventCode.REPLY_FOR_REVIEW, "办理反馈已提交审核。", False, lead)
