@@ -17,22 +17,31 @@ from core.errors import ServiceError
 
 class Pagination(PageNumberPagination):
     """`?page=` from 1 (past the end: 404) and `?page_size=` from 1, at most 100 (larger is cut
-    to 100). A page size that is not a whole number from 1 (`0`, `null`, `2.5`) is a 400, not
-    silently the default, and the schema says so."""
+    to 100). A page or page size that is not a whole number from 1 (`0`, `null`, `2.5`,
+    `last`), or is given twice, is a 400, not silently the default or the last one given, and
+    the schema says so."""
 
     page_size = 25
     page_size_query_param = "page_size"
     max_page_size = 100
 
-    def get_page_size(self, request):
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is None:
-            return self.page_size
+    def _whole_number(self, request, name: str) -> int | None:
+        values = request.query_params.getlist(name)
+        if not values:
+            return None
+        if len(values) > 1:
+            raise exceptions.ValidationError({name: [_("该参数只能给出一次。")]})
+        raw = values[0]
         if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
-            raise exceptions.ValidationError(
-                {self.page_size_query_param: [_("请填写不小于 1 的整数。")]}
-            )
-        return min(int(raw), self.max_page_size)
+            raise exceptions.ValidationError({name: [_("请填写不小于 1 的整数。")]})
+        return int(raw)
+
+    def get_page_size(self, request):
+        size = self._whole_number(request, self.page_size_query_param)
+        return self.page_size if size is None else min(size, self.max_page_size)
+
+    def get_page_number(self, request, paginator):
+        return self._whole_number(request, self.page_query_param) or 1
 
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)

@@ -25,6 +25,7 @@ class ErrorOut(serializers.Serializer):
 _ERRORS = {
     "400": "The body or a query parameter does not validate, or the action is refused in the "
     "appeal's current state (`code` says which).",
+    "415": "The body's Content-Type is not one the operation reads (JSON, a form, multipart).",
     "401": "No credentials, or a bad or revoked token.",
     "403": "Signed in, but the role may not do this (or a session call without its CSRF token).",
     "404": "No such object, or one the caller may not see (the same answer), or a page past "
@@ -65,6 +66,8 @@ class ApiSchema(AutoSchema):
         statuses = ["401", "503"]  # any token can be revoked; any call can meet a failover
         if takes_input:
             statuses.append("400")
+        if self.method in {"POST", "PUT", "PATCH"}:
+            statuses.append("415")
         if not anonymous or self.method != "GET":
             statuses.append("403")
         if found_by_path:

@@ -97,6 +97,8 @@ class LeagueApi(APIView):
     """A quarter's league table: the published one (frozen) if the office has published it,
     else the figures so far, as the league page shows them (`published` says which)."""
 
+    error_statuses = ("400",)  # a quarter that is not like 2026Q3
+
     @extend_schema(
         tags=["office"],
         operation_id="league",
@@ -135,6 +137,8 @@ class LeagueApi(APIView):
 class BulletinApi(APIView):
     """The bulletin of a quarter (`2026Q3`) or a two-month period (`2026B5`): the rates overall
     and per department, with each rate's definition. The office and leaders."""
+
+    error_statuses = ("400",)  # a period that is not like 2026Q3 or 2026B5
 
     @extend_schema(
         tags=["office"],
@@ -179,7 +183,10 @@ class ExportIn(serializers.Serializer):
     kind = serializers.ChoiceField(choices=ExportJob.Kind.choices)
     format = serializers.ChoiceField(choices=ExportJob.Format.choices, default="xlsx")
     filters = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField(max_length=40), max_length=20),
+        # Not trimmed: a value is taken as given, so that the schema's maxLength is the truth.
+        child=serializers.ListField(
+            child=serializers.CharField(max_length=40, trim_whitespace=False), max_length=20
+        ),
         required=False,
         default=dict,
         help_text="The list's filters, each a list of values: status, colour, category, region, "
@@ -187,6 +194,7 @@ class ExportIn(serializers.Serializer):
     )
     period = serializers.CharField(
         max_length=7,
+        trim_whitespace=False,
         required=False,
         default="",
         allow_blank=True,

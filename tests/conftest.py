@@ -29,6 +29,28 @@ from tests.factories import (  # noqa: E402
     UserFactory,
 )
 
+# With pytest-xdist (`bin/test -n 2 --dist loadgroup`, as CI runs it), the tests that share
+# something outside their own database run one after another on one worker: a fixed Redis
+# database (tests/workers.py, tests/deploy/test_shared_limits.py), processes of their own
+# (run-prod, a worker, a streaming replica), or Chromium (two browsers at once on two cores
+# make the journeys' waits flaky).
+SERIAL_GROUPS = {
+    "tests/integration/": "services",
+    "tests/deploy/": "services",
+    "tests/replica/": "services",
+    "tests/security/test_faults.py": "services",
+    "tests/browser/": "browser",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = item.nodeid.split("::")[0]
+        for prefix, group in SERIAL_GROUPS.items():
+            if path.startswith(prefix):
+                item.add_marker(pytest.mark.xdist_group(group))
+                break
+
 
 @pytest.fixture(autouse=True)
 def _celery_runs_tasks_inline():

@@ -2,15 +2,16 @@
 database, a small city with appeals in every state, and the kinds of caller — anonymous, an
 enterprise's token, staff tokens (the office, a commissioner, and the handler and the head of
 the department that leads the appeals, so that department actions are fuzzed by someone who
-may act, not only refused). Every response must be free of server errors, JSON where JSON is
+may act, not only refused; the co-handling department's handler; a city leader and a
+supervisor, who read boards only). Every response must be free of server errors, JSON where JSON is
 declared, and match the schema for its status code.
 
 Each caller is one pass for server errors and content types, and one for schema conformance
 (kept apart so that a schema mismatch never hides a 500). Slow (minutes), so it runs only with
 RUN_SCHEMATHESIS=1; ST_MAX_EXAMPLES sets the requests per operation (25; examples are
-derandomized, so a budget always runs the same requests) and ST_SCHEMA_PASS=0 leaves out the
-conformance pass (CI's PostgreSQL run). `.ci/schemathesis.sh` runs the same passes with the
-command-line runner against a running server, stateful phase included.
+derandomized, so a budget always runs the same requests; CI runs 10, on PostgreSQL) and
+ST_SCHEMA_PASS=0 leaves out the conformance pass. `.ci/schemathesis.sh` runs the same passes
+with the command-line runner against a running server, stateful phase included.
 """
 
 import os
@@ -35,8 +36,10 @@ from rest_framework.throttling import ScopedRateThrottle  # noqa: E402
 from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.checks import (  # noqa: E402
     content_type_conformance,
+    negative_data_rejection,
     not_a_server_error,
     response_schema_conformance,
+    status_code_conformance,
 )
 
 from appeals import services  # noqa: E402
@@ -44,10 +47,14 @@ from appeals.models import Appeal, Reply  # noqa: E402
 from departments.roles import Role  # noqa: E402
 from departments.tokens import api_token_issue  # noqa: E402
 from tests import workflow  # noqa: E402
+from tests.factories import UserFactory  # noqa: E402
 
 pytestmark = pytest.mark.django_db
 
 MAX_EXAMPLES = int(os.environ.get("ST_MAX_EXAMPLES", "25"))
+# The stateful phase: how many chains, of at most how many calls.
+STATEFUL_EXAMPLES = int(os.environ.get("ST_STATEFUL_EXAMPLES", "30"))
+STATEFUL_STEPS = 8
 
 
 @dataclass
@@ -62,6 +69,8 @@ class Target:
 class World:
     targets: list[Target]
     headers: dict[str, dict[str, str]]
+    # Callers who hold work on only some appeals are aimed at those (and their own ids).
+    own_targets: dict[str, list[Target]] = field(default_factory=dict)
 
 
 def _target(appeal: Appeal) -> Target:
@@ -81,7 +90,7 @@ def world(
     file_appeal, walk_to, cast, office, commissioner, head_a, handler_b, dept_b, enterprise_user
 ) -> World:
     """A small city: appeals in triage (one anonymous, without category or region), routed with
-    a co-handler, in progress with a pending extension, replied, closed, a reply waiting for
+    a co-handler, in progress with a co-handler (the co-handler caller's own), in progress with a pending extension, replied, closed, a reply waiting for
     the head and one for the office, declined and merged; and a token per caller."""
     appeals = []
     anonymous = services.appeal_file(
@@ -90,6 +99,8 @@ def world(
     appeals.append(anonymous)
     appeals.append(file_appeal().appeal)
     appeals.append(walk_to(file_appeal().appeal, Appeal.Status.ASSIGNED, co_handlers=[dept_b]))
+    co_handled = walk_to(file_appeal().appeal, Appeal.Status.IN_PROGRESS, co_handlers=[dept_b])
+    appeals.append(co_handled)
     in_progress = walk_to(file_appeal().appeal, Appeal.Status.IN_PROGRESS)
     services.extension_request(
         actor=cast.lead_handler,
@@ -124,6 +135,20 @@ def world(
 
     return World(
         targets=[_target(a) for a in appeals],
+        own_targets={
+            "co_handler": [
+                Target(
+                    number=co_handled.number,
+                    ids={
+                        "assignment_id": list(
+                            co_handled.assignments.filter(department=dept_b).values_list(
+                                "pk", flat=True
+                            )
+                        )
+                    },
+                )
+            ]
+        },
         headers={
             "anonymous": {},
             "enterprise": token(enterprise_user, Role.ENTERPRISE),
@@ -134,6 +159,13 @@ def world(
             # a caller who may act, not only with refusals.
             "handler": token(cast.lead_handler, Role.HANDLER),
             "head": token(head_a, Role.HEAD),
+            # Department B co-handles one appeal: its handler may give an opinion there and
+            # nothing else.
+            "co_handler": token(handler_b, Role.HANDLER),
+            "leader": token(UserFactory(username="leader", roles=[Role.LEADER]), Role.LEADER),
+            "supervisor": token(
+                UserFactory(username="supervisor", roles=[Role.SUPERVISOR]), Role.SUPERVISOR
+            ),
         },
     )
 
@@ -154,7 +186,7 @@ def api_schema(world, monkeypatch):
     signals.request_finished.connect(close_old_connections)
 
 
-def _aim(case, world: World) -> None:
+def _aim(case, world: World, caller: str) -> None:
     """Three requests in four name a real appeal (and ids that belong to it), so that actions
     reach the services instead of stopping at a 404; the fourth keeps the generated values."""
     params = case.path_parameters
@@ -163,7 +195,8 @@ def _aim(case, world: World) -> None:
     seed = zlib.crc32(repr(sorted(params.items())).encode())
     if seed % 4 == 0:
         return
-    target = world.targets[seed % len(world.targets)]
+    targets = world.own_targets.get(caller, world.targets)
+    target = targets[seed % len(targets)]
     params["number"] = target.number
     for name, ids in target.ids.items():
         if name in params and ids:
@@ -193,7 +226,7 @@ def _run_pass(api_schema, world: World, caller: str, checks) -> set[str]:
         @HYPOTHESIS
         @given(case=_strategy(operation))
         def check(case):
-            _aim(case, world)
+            _aim(case, world, caller)
             response = case.call_and_validate(headers=world.headers[caller], checks=checks)
             # check() runs within this iteration, so `operation` is the one it was built for.
             if operation.method.upper() == "POST" and response.status_code < 300:  # noqa: B023
@@ -217,13 +250,23 @@ HYPOTHESIS = settings(
 )
 
 
-CALLERS = ["anonymous", "enterprise", "office", "commissioner", "handler", "head"]
+CALLERS = [
+    "anonymous",
+    "enterprise",
+    "office",
+    "commissioner",
+    "handler",
+    "head",
+    "co_handler",
+    "leader",
+    "supervisor",
+]
 
 
 @pytest.mark.parametrize("caller", CALLERS)
 def test_no_request_gets_a_server_error_or_an_undeclared_content_type(api_schema, world, caller):
     acted = _run_pass(api_schema, world, caller, [not_a_server_error, content_type_conformance])
-    if caller in ("handler", "head"):
+    if caller in ("handler", "head", "co_handler"):
         # The department's callers must get past the refusals into the services (sign, reply,
         # material, extension on their assignments), or their pass fuzzes only 403s and 404s.
         department_actions = {label for label in acted if "/assignments/{assignment_id}/" in label}
@@ -233,8 +276,76 @@ def test_no_request_gets_a_server_error_or_an_undeclared_content_type(api_schema
 @pytest.mark.parametrize("caller", CALLERS)
 @pytest.mark.skipif(
     os.environ.get("ST_SCHEMA_PASS") == "0",
-    reason="ST_SCHEMA_PASS=0: server errors only (CI's PostgreSQL run; shapes do not depend on "
-    "the database)",
+    reason="ST_SCHEMA_PASS=0: server errors only",
 )
 def test_every_answer_matches_the_schema_for_its_status(api_schema, world, caller):
-    _run_pass(api_schema, world, caller, [response_schema_conformance])
+    _run_pass(
+        api_schema,
+        world,
+        caller,
+        [
+            response_schema_conformance,
+            status_code_conformance,
+            negative_data_rejection,
+        ],
+    )
+
+
+# -- the stateful phase: chains of calls on what earlier calls returned ------------------------
+
+# Who makes each call in a chain: the one who may (file → route → sign → reply → review →
+# rate), so that the chain goes past refusals. Paths not named here go as the office.
+STEP_CALLERS = [
+    ("/api/v1/my/", "enterprise"),
+    ("/api/v1/track/", "anonymous"),
+    ("/assignments/{assignment_id}/", "handler"),
+    ("/route/", "commissioner"),
+    ("/decline/", "commissioner"),
+    ("/merge/", "commissioner"),
+    ("/follow-up/", "commissioner"),
+    ("/contact/", "commissioner"),
+]
+
+
+def _step_caller(case) -> str:
+    path = case.operation.path
+    if path.endswith("/review/"):
+        reply = Reply.objects.filter(pk=(case.path_parameters or {}).get("reply_id")).first()
+        return "office" if reply and reply.state == Reply.State.PENDING_OFFICE else "head"
+    if case.operation.method.upper() == "POST" and path == "/api/v1/appeals/":
+        return "enterprise"  # its own account: the enterprise is the account's
+    return next((caller for part, caller in STEP_CALLERS if part in path), "office")
+
+
+def test_chains_of_calls_on_what_earlier_calls_returned(api_schema, world):
+    """Schemathesis' stateful phase: links inferred from the schema (an appeal's number from
+    filing, assignment, reply and extension ids from the appeal) chain the calls, each made by
+    the role that may, checked for server errors, content types and the schema."""
+    steps: dict[str, int] = {}
+    seen = []
+
+    class Chains(api_schema.as_state_machine()):
+        def get_call_kwargs(self, case):
+            return {"headers": world.headers[_step_caller(case)]}
+
+        def validate_response(self, response, case, **kwargs):
+            label = f"{case.operation.method.upper()} {case.operation.path}"
+            seen.append((label, response.status_code, response.text[:100]))
+            if response.status_code < 300:
+                steps[label] = steps.get(label, 0) + 1
+            case.validate_response(
+                response,
+                checks=[not_a_server_error, content_type_conformance, response_schema_conformance],
+            )
+
+    Chains.run(
+        settings=settings(
+            HYPOTHESIS, max_examples=STATEFUL_EXAMPLES, stateful_step_count=STATEFUL_STEPS
+        )
+    )
+    import collections
+    print(collections.Counter((a, b) for a, b, c in seen))
+    print([x for x in seen if "appeals/" in x[0]][:20])
+    # The chains went past filing into the department's work, not only into refusals.
+    assert steps.get("POST /api/v1/appeals/{number}/route/"), sorted(steps)
+    assert any("/assignments/{assignment_id}/" in label for label in steps), sorted(steps)
