@@ -77,3 +77,27 @@ class ApiSchema(AutoSchema):
         # Views that find their object by the body (tracking by number and code) say so.
         statuses.extend(getattr(self.view, "error_statuses", ()))
         return sorted(set(statuses))
+
+
+def link_appeal_numbers(result, generator, request, public):
+    """drf-spectacular postprocessing: OpenAPI links from a filing's receipt to every operation
+    on one appeal, so that a client (or schemathesis' stateful phase) knows the `number` it
+    answers with is the `{number}` of those paths."""
+    paths = result.get("paths", {})
+    filing = paths.get("/api/v1/appeals/", {}).get("post")
+    if not filing:
+        return result
+    links = {}
+    for path, operations in paths.items():
+        if "{number}" not in path:
+            continue
+        for method, operation in operations.items():
+            if method in {"get", "post"} and "operationId" in operation:
+                links[operation["operationId"]] = {
+                    "operationId": operation["operationId"],
+                    "parameters": {"number": "$response.body#/number"},
+                }
+    for status in ("200", "201"):
+        if status in filing.get("responses", {}):
+            filing["responses"][status]["links"] = links
+    return result

@@ -309,6 +309,11 @@ REST_FRAMEWORK = {
     ],
 }
 SPECTACULAR_SETTINGS = {
+    # The default enum hook, and links from a filing's receipt to the operations on one appeal.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.link_appeal_numbers",
+    ],
     "TITLE": "企呼政应 API",
     "DESCRIPTION": "Enterprise appeals under the 挂号制 model. See docs/api.md.",
     "VERSION": "1.0.0",
