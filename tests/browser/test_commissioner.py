@@ -1,6 +1,7 @@
 """A commissioner works the triage queue: filters it, opens an appeal of one of the
 commissioner's key enterprises, accepts the suggested routing with one co-handler, merges a
-duplicate, and declines one with an explanation."""
+duplicate with one click on the similar appeals the page suggests, and declines one with an
+explanation."""
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -113,16 +114,20 @@ def test_a_commissioner_routes_merges_and_declines_from_the_triage_queue(journey
         ("fgw", Assignment.Role.CO),
     ]
 
-    # -- merges the duplicate into the earlier appeal --------------------------------------
+    # -- merges the duplicate into the earlier appeal, from the similar appeals shown --------
     page.get_by_role("link", name="待分办", exact=True).click()
     page.get_by_role("link", name=duplicate.number).click()
-    merge = page.locator(".card", has=page.get_by_text("并案", exact=True))
-    merge.get_by_label("并入的登记号").fill(original.number)
-    merge.get_by_label("给企业的说明").fill(f"与 {original.number} 反映的是同一事项，并案办理。")
-    merge.get_by_role("button", name="并案").click()
+    suggestion = page.locator("#similar .similar-appeal", has_text=original.number)
+    expect(suggestion).to_be_visible()
+    expect(suggestion.locator(".badge").first).to_be_visible()  # the reason it is suggested
+    journey.shot(page, "similar")
+    suggestion.get_by_role("button", name=f"并入 {original.number}").click()
     expect_message(page, "已并案。")
     expect(page.locator("h1 + .badge", has_text="已并案")).to_be_visible()
     expect(page.locator(".alert").get_by_role("link", name=original.number)).to_be_visible()
+    duplicate.refresh_from_db()
+    assert duplicate.status == Appeal.Status.MERGED
+    assert duplicate.merged_into_id == original.pk
     journey.shot(page, "merged")
 
     # -- declines one, with an explanation for the enterprise ------------------------------
