@@ -307,6 +307,8 @@ class AssessmentApi(APIView):
     preview with `published` false) with the breakdown and the appeals behind every lost point,
     or a year's ("2026"): each department's mean of its published quarters."""
 
+    error_statuses = ("400",)  # a period that is neither like 2026Q3 nor like 2026
+
     @extend_schema(
         tags=["office"],
         operation_id="assessment",

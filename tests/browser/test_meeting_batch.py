@@ -24,6 +24,7 @@ def test_the_office_enters_a_meetings_appeals_in_one_batch(journey, demo_city):
     invited = list(meeting.enterprises.order_by("name"))
     page = journey.login("office")
 
+    page.get_by_role("navigation").get_by_text("更多", exact=True).click()  # the top bar's menu
     page.get_by_role("link", name="恳谈会", exact=True).click()
     page.get_by_role("link", name=meeting.title).click()
     expect(page.get_by_role("heading", name=meeting.title)).to_be_visible()
