@@ -97,26 +97,42 @@ def _start(
     started_on: date | None = None,
     paused_days: int = 0,
 ) -> Clock:
-    policy = policy_for(appeal)
-    limit = policy.limit_for(obligation)
-    clock = Clock(
-        appeal=appeal,
-        assignment=assignment,
-        department_id=assignment.department_id if assignment else None,
-        obligation=obligation,
-        state=Clock.State.RUNNING,
-        started_on=started_on or today,
-        limit_days=limit,
-        paused_days=paused_days,
-        warn_days=policy.warn_days_for(limit),
-    )
-    clock.due_date = clock.compute_due()
-    if appeal.awaiting_material_since is not None and obligation != Clock.Obligation.RATING:
-        clock.state, clock.paused_on = Clock.State.PAUSED, today
-    _refresh(clock, today, _active_steps())
-    clock._change_reason = "started"  # type: ignore[attr-defined]
-    clock.save()
-    return clock
+    start = {"obligation": obligation, "assignment": assignment, "started_on": started_on}
+    return _start_many(appeal, [{**start, "paused_days": paused_days}], today=today)[0]
+
+
+def _start_many(appeal: Appeal, starts: list[dict], *, today: date) -> list[Clock]:
+    """Start the appeal's clocks `starts` (each: obligation, and optionally assignment,
+    started_on, paused_days) at once: the policy and the escalation steps are looked up once,
+    the clocks written in one insert and their "started" history rows in another."""
+    if not starts:
+        return []
+    policy, steps = policy_for(appeal), _active_steps()
+    clocks = []
+    for start in starts:
+        obligation, assignment = start["obligation"], start.get("assignment")
+        limit = policy.limit_for(obligation)
+        clock = Clock(
+            appeal=appeal,
+            assignment=assignment,
+            department_id=assignment.department_id if assignment else None,
+            obligation=obligation,
+            state=Clock.State.RUNNING,
+            started_on=start.get("started_on") or today,
+            limit_days=limit,
+            paused_days=start.get("paused_days", 0),
+            warn_days=policy.warn_days_for(limit),
+        )
+        clock.due_date = clock.compute_due()
+        if appeal.awaiting_material_since is not None and obligation != Clock.Obligation.RATING:
+            clock.state, clock.paused_on = Clock.State.PAUSED, today
+        _refresh(clock, today, steps, fired=set())  # a new clock has no escalation yet
+        clock._change_reason = "started"  # type: ignore[attr-defined]
+        clocks.append(clock)
+    # bulk_create returns the ids on PostgreSQL and on SQLite 3.35+; the history needs them.
+    Clock.objects.bulk_create(clocks)
+    Clock.history.bulk_history_create(clocks, default_change_reason="started")  # type: ignore[attr-defined]
+    return clocks
 
 
 def _open_clocks(appeal: Appeal, **filters):
@@ -143,17 +159,26 @@ def _finish(clocks, *, state: str, reason: str, now: datetime) -> None:
         )
 
 
-def _recolour(appeal: Appeal, today: date) -> None:
-    clocks = list(Clock.objects.filter(appeal=appeal).exclude(state=Clock.State.CANCELLED))
+def _recolour(appeal: Appeal, today: date, clocks: list[Clock] | None = None) -> None:
+    """`clocks`: all the appeal's clocks, when the caller holds them (a new appeal's)."""
+    if clocks is None:
+        clocks = list(Clock.objects.filter(appeal=appeal).exclude(state=Clock.State.CANCELLED))
     appeal_colour_set(appeal=appeal, colour=appeal_colour(appeal, clocks, today))
 
 
-def _on_filed(event, context: dict, now: datetime) -> None:
-    """The commissioner's triage clock and the promise to the enterprise start at filing."""
+def _on_filed(event, context: dict, now: datetime) -> list[Clock]:
+    """The commissioner's triage clock and the promise to the enterprise start at filing.
+    Returns them: a new appeal has no other clock, so its colour is theirs (no read back)."""
     appeal, today = event.appeal, timezone.localdate(now)
     filed_on = timezone.localdate(appeal.filed_at)
-    _start(appeal, obligation=Clock.Obligation.TRIAGE, today=today, started_on=filed_on)
-    _start(appeal, obligation=Clock.Obligation.PROMISE, today=today, started_on=filed_on)
+    return _start_many(
+        appeal,
+        [
+            {"obligation": Clock.Obligation.TRIAGE, "started_on": filed_on},
+            {"obligation": Clock.Obligation.PROMISE, "started_on": filed_on},
+        ],
+        today=today,
+    )
 
 
 def _on_routed(event, context: dict, now: datetime) -> None:
@@ -165,12 +190,16 @@ def _on_routed(event, context: dict, now: datetime) -> None:
         reason=event.code,
         now=now,
     )
+    starts = []
     for a in context["assignments"]:
-        _start(appeal, obligation=Clock.Obligation.SIGN, today=today, assignment=a)
         second = (
             Clock.Obligation.OPINION if a.role == Assignment.Role.CO else Clock.Obligation.REPLY
         )
-        _start(appeal, obligation=second, today=today, assignment=a)
+        starts += [
+            {"obligation": Clock.Obligation.SIGN, "assignment": a},
+            {"obligation": second, "assignment": a},
+        ]
+    _start_many(appeal, starts, today=today)
 
 
 def _on_signed(event, context: dict, now: datetime) -> None:
@@ -324,7 +353,7 @@ def _on_extension_approved(event, context: dict, now: datetime) -> None:
 
 # What each event does to the clocks. Every EventCode is here or in CLOCK_IGNORED, never both
 # (tests/sla/test_clocks.py), so a new event is a decision, not a silence.
-CLOCK_HANDLERS: dict[EventCode, Callable[[Any, dict, datetime], None]] = {
+CLOCK_HANDLERS: dict[EventCode, Callable[[Any, dict, datetime], Any]] = {
     EventCode.FILED: _on_filed,
     EventCode.ROUTED: _on_routed,
     EventCode.SIGNED: _on_signed,
@@ -374,7 +403,11 @@ def clocks_on_event(event, context: dict) -> None:
     if code not in CLOCK_IGNORED:
         # A code neither handled nor ignored fails here, loudly, rather than pass in silence
         # (tests/sla/test_clocks.py walks every EventCode through these two tables).
-        CLOCK_HANDLERS[code](event, context, timezone.now())
+        clocks = CLOCK_HANDLERS[code](event, context, timezone.now())
+        if code == EventCode.FILED:
+            # A new appeal's clocks are all the clocks it has: no need to read them back.
+            _recolour(event.appeal, timezone.localdate(), clocks)
+            return
     _recolour(event.appeal, timezone.localdate())
 
 

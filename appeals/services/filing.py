@@ -15,7 +15,7 @@ import filetype
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -64,16 +64,24 @@ class FiledAppeal:
 
 
 def _issue_number(now) -> str:
-    """The next number of the year. The sequence row is locked until the filing commits, so
-    concurrent filings queue here for a moment and never share a number."""
+    """The next number of the year, in one statement: an upsert that creates the year's row at
+    1 or adds one to it, returning the number. The row stays locked until the filing commits
+    (PostgreSQL locks the row it updates), so concurrent filings queue here for a moment, see
+    each other's numbers once they commit, and never share one; a filing that rolls back gives
+    its number back with it. ON CONFLICT … DO UPDATE … RETURNING is the same on PostgreSQL and
+    on SQLite (3.35+); the ORM cannot say it (bulk_create's update_conflicts returns no value
+    on PostgreSQL for the updated row)."""
     prefix, year = settings.APPEAL_NUMBER_PREFIX, timezone.localdate(now).year
-    NumberSequence.objects.bulk_create(
-        [NumberSequence(prefix=prefix, year=year, last=0)], ignore_conflicts=True
-    )
-    seq = NumberSequence.objects.select_for_update().get(prefix=prefix, year=year)
-    seq.last += 1
-    seq.save(update_fields=["last"])
-    return f"{prefix}-{year}-{seq.last:06d}"
+    table = connection.ops.quote_name(NumberSequence._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (prefix, year, last) VALUES (%s, %s, 1) "  # noqa: S608
+            f"ON CONFLICT (prefix, year) DO UPDATE SET last = {table}.last + 1 "
+            "RETURNING last",
+            [prefix, year],
+        )
+        (last,) = cursor.fetchone()
+    return f"{prefix}-{year}-{last:06d}"
 
 
 # Markup anywhere in a file that claims to be a document or an image: a polyglot (a real PNG

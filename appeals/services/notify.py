@@ -121,6 +121,30 @@ class Notice:
     body: Text | str
 
 
+def _staff_rows(notice: Notice, channels: tuple[str, ...]) -> list[Notification]:
+    """The unsaved rows of one notice: per user, in-app and (with an address) e-mail."""
+    rows = []
+    for user in notice.users:
+        for channel in channels:
+            address = user.email if channel == Notification.Channel.EMAIL else ""
+            if channel == Notification.Channel.EMAIL and not address:
+                continue
+            rows.append(
+                Notification(
+                    dedupe_key=f"{notice.key}:{user.pk}:{channel}",
+                    recipient=user,
+                    address=address,
+                    channel=channel,
+                    appeal=notice.appeal,
+                    event=notice.event,
+                    **_words(notice.subject, notice.body),
+                    # An in-app message is delivered by being written.
+                    sent_at=_delivered_now(channel),
+                )
+            )
+    return rows
+
+
 def notify_users_many(notices: Iterable[Notice], channels: Iterable[str] = STAFF_CHANNELS) -> int:
     """`notify_users` for many effects at once (the escalation fan-out): every row in one
     insert that skips the dedupe keys already there (ON CONFLICT DO NOTHING), so a second run
@@ -128,25 +152,7 @@ def notify_users_many(notices: Iterable[Notice], channels: Iterable[str] = STAFF
     offered, not the rows inserted: PostgreSQL returns no ids from a bulk insert that skips
     conflicts, so the unsent ones are read back by key."""
     channels = tuple(channels)
-    rows = []
-    for notice in notices:
-        for user in notice.users:
-            for channel in channels:
-                address = user.email if channel == Notification.Channel.EMAIL else ""
-                if channel == Notification.Channel.EMAIL and not address:
-                    continue
-                rows.append(
-                    Notification(
-                        dedupe_key=f"{notice.key}:{user.pk}:{channel}",
-                        recipient=user,
-                        address=address,
-                        channel=channel,
-                        appeal=notice.appeal,
-                        event=notice.event,
-                        **_words(notice.subject, notice.body),
-                        sent_at=_delivered_now(channel),
-                    )
-                )
+    rows = [row for notice in notices for row in _staff_rows(notice, channels)]
     if not rows:
         return 0
     Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
@@ -156,8 +162,7 @@ def notify_users_many(notices: Iterable[Notice], channels: Iterable[str] = STAFF
         ids += Notification.objects.filter(
             dedupe_key__in=unsent_keys[start : start + 1000], sent_at__isnull=True
         ).values_list("pk", flat=True)
-    if ids:
-        transaction.on_commit(lambda: _dispatch_many(ids))
+    _publish_on_commit(ids)
     return len(rows)
 
 
@@ -192,9 +197,17 @@ def notify_phone(*, phone: str, appeal: Appeal, event: str, key: str, body: Text
 
 
 def _dispatch_after_commit(notifications: list[Notification]) -> None:
-    ids = [n.pk for n in notifications if n.sent_at is None]
-    if ids:
+    _publish_on_commit([n.pk for n in notifications if n.sent_at is None])
+
+
+def _publish_on_commit(ids: list[int]) -> None:
+    """Queue the unsent notifications one call wrote, after commit, in one message to the
+    broker: `appeals.notification_send` for one, `appeals.notifications_send` (per 100) for
+    more. A filing writes its outbox in one call, so it publishes once when it commits."""
+    if len(ids) == 1:
         transaction.on_commit(lambda: _dispatch(ids))
+    elif ids:
+        transaction.on_commit(lambda: _dispatch_many(ids))
 
 
 def _dispatch(ids: list[int]) -> None:
@@ -278,18 +291,32 @@ def notifications_mark_all_read(*, actor, up_to: int | None = None) -> int:
 def notify_event(event, *, users: Iterable = (), phone: str = "", subject: Text, body: Text | str):
     """Notifications for one timeline event: staff in-app and by e-mail, the enterprise by SMS.
     Keyed on the event, so each event notifies each person once. An SMS is always a `Text`:
-    it is sent in the enterprise's language, not in the words of whoever caused it."""
-    notify_users(
-        users=users,
-        appeal=event.appeal,
-        event=event.code,
-        key=f"event:{event.pk}",
-        subject=subject,
-        body=body,
+    it is sent in the enterprise's language, not in the words of whoever caused it.
+
+    Written in one insert, without looking first (no get_or_create): the keys name an event
+    recorded in this same transaction, which no row can name yet, and each service calls this
+    once per event. A second call for the same event and person would fail on the unique key,
+    loudly, rather than notify twice."""
+    if phone and not isinstance(body, Text):
+        raise TypeError("an SMS is sent in the enterprise's language: pass a Text")
+    key = f"event:{event.pk}"
+    notice = Notice(
+        users=users, appeal=event.appeal, event=event.code, key=key, subject=subject, body=body
     )
+    rows = _staff_rows(notice, STAFF_CHANNELS)
     if phone:
-        if not isinstance(body, Text):
-            raise TypeError("an SMS is sent in the enterprise's language: pass a Text")
-        notify_phone(
-            phone=phone, appeal=event.appeal, event=event.code, key=f"event:{event.pk}", body=body
+        rows.append(
+            Notification(
+                dedupe_key=f"{key}:sms",
+                address=phone,
+                channel=Notification.Channel.SMS,
+                appeal=event.appeal,
+                event=event.code,
+                **_words(body, body),
+                sent_at=_delivered_now(Notification.Channel.SMS),
+            )
         )
+    if rows:
+        # The ids come back from the insert (PostgreSQL, SQLite 3.35+): the dispatch needs them.
+        Notification.objects.bulk_create(rows)
+        _dispatch_after_commit(rows)

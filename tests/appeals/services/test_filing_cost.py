@@ -1,0 +1,113 @@
+"""What one filing costs the database (issue #16 item 4): the number in one statement, the
+clocks and their history in one insert each (policy and steps read once), the outbox in one
+insert without looking first, and one publish to the broker when the filing commits. Each
+test goes red if its bulk path is put back to one statement per row."""
+
+import re
+from unittest import mock
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from appeals.models import Notification, TimelineEvent
+from departments.models import AuditRecord
+from sla.models import Clock
+from tests import workflow
+
+pytestmark = pytest.mark.django_db
+
+# Every statement of a filing by an enterprise account whose enterprise has a commissioner with
+# an e-mail address (in-app + e-mail to the commissioner, SMS to the contact): the enterprise
+# and the filer's enterprises and roles (4), the number (1), the appeal and its history (2),
+# the timeline event and the audit record (2), the policy and the escalation steps (2), the
+# clocks and their history (2), the appeal's colour (1), the outbox (1), and the transaction's
+# savepoint and release (2, under the test's own transaction).
+FILING_STATEMENTS = 17
+
+
+@pytest.fixture
+def filed_with_commissioner(enterprise, enterprise_user, commissioner, category):
+    commissioner.email = "commissioner@example.org"
+    commissioner.save()
+    enterprise.commissioner = commissioner
+    enterprise.save()
+    workflow.file_appeal(actor=enterprise_user, category=category)  # the year's row exists
+
+    def _file():
+        return workflow.file_appeal(
+            actor=enterprise_user, category=category, credit_code=enterprise.credit_code
+        )
+
+    return _file
+
+
+def _statements(ctx, pattern: str) -> int:
+    return sum(bool(re.match(pattern, q["sql"])) for q in ctx.captured_queries)
+
+
+def test_a_filing_takes_a_fixed_number_of_statements(filed_with_commissioner):
+    with CaptureQueriesContext(connection) as ctx:
+        filed = filed_with_commissioner()
+
+    sql = "\n".join(q["sql"] for q in ctx.captured_queries)
+    assert len(ctx.captured_queries) == FILING_STATEMENTS, sql
+    # What it wrote is all there: two clocks with a "started" history row each, the timeline
+    # event, its audit record and three notifications.
+    appeal = filed.appeal
+    assert appeal.clocks.count() == 2
+    assert Clock.history.filter(appeal_id=appeal.pk, history_change_reason="started").count() == 2
+    assert TimelineEvent.objects.filter(appeal=appeal).count() == 1
+    assert AuditRecord.objects.filter(event="appeal.filed", object_id=str(appeal.pk)).exists()
+    assert Notification.objects.filter(appeal=appeal).count() == 3
+
+
+@pytest.mark.parametrize(
+    ("what", "pattern"),
+    [
+        ("the number", r'(INSERT INTO|SELECT .* FROM|UPDATE) "appeals_numbersequence"'),
+        ("the clocks", r'INSERT INTO "sla_clock"'),
+        ("the clocks' history", r'INSERT INTO "sla_historicalclock"'),
+        ("the policy", r'SELECT .* FROM "sla_policy"'),
+        ("the escalation steps", r'SELECT .* FROM "sla_escalationstep"'),
+        ("the outbox", r'(INSERT INTO|SELECT .* FROM) "appeals_notification"'),
+        ("the appeal's colour", r'(SELECT .* FROM "sla_clock"|UPDATE "appeals_appeal")'),
+    ],
+)
+def test_each_part_of_a_filing_is_one_statement(filed_with_commissioner, what, pattern):
+    with CaptureQueriesContext(connection) as ctx:
+        filed_with_commissioner()
+
+    assert _statements(ctx, pattern) == 1, what
+
+
+def test_a_filing_publishes_its_notifications_once_when_it_commits(
+    filed_with_commissioner, django_capture_on_commit_callbacks
+):
+    with (
+        mock.patch("appeals.services.notify.enqueue") as enqueue,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        filed = filed_with_commissioner()
+
+    unsent = set(
+        Notification.objects.filter(appeal=filed.appeal, sent_at__isnull=True).values_list(
+            "pk", flat=True
+        )
+    )
+    assert len(unsent) == 2  # the commissioner's e-mail and the SMS; in-app is delivered
+    assert enqueue.call_count == 1
+    (name, ids), _ = enqueue.call_args
+    assert name == "appeals.notifications_send"
+    assert set(ids) == unsent
+
+
+def test_a_lone_sms_is_published_as_one_send(enterprise_user, django_capture_on_commit_callbacks):
+    with (
+        mock.patch("appeals.services.notify.enqueue") as enqueue,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        filed = workflow.file_appeal(actor=enterprise_user)
+
+    sms = Notification.objects.get(appeal=filed.appeal, channel=Notification.Channel.SMS)
+    enqueue.assert_called_once_with("appeals.notification_send", sms.pk)
