@@ -405,8 +405,8 @@ def idempotency_receipt_stored(*, actor, client: str, key: str) -> bool:
 
 # The rows of the staff list pages, computed here instead of looked up row by row in their
 # templates (issue #16: rendering took ~90 % of those pages): every label in the reader's
-# language translated once per page, the detail link built from one reversed URL, each
-# colour's dot rendered once, and the deadlines counted in one pass over the calendar.
+# language translated once per page and the detail link built from one reversed URL. The
+# colour dots and an inbox row's deadlines are sla's: its `deadline_rows` tag adds them.
 
 
 def _detail_url() -> Callable[[str], str]:
@@ -428,12 +428,11 @@ def triage_rows(appeals: Iterable[Appeal]) -> list[dict]:
     """The rows of the triage queue (templates/appeals/triage_queue.html), for the appeals of
     one page of `triage_queue`."""
     from appeals.templatetags.appeals_tags import status_class
-    from sla.templatetags.sla_tags import ColourDots
 
-    url, dots, statuses = _detail_url(), ColourDots(), _labels(Appeal.Status)
+    url, statuses = _detail_url(), _labels(Appeal.Status)
     return [
         {
-            "dot": dots[a.colour],
+            "colour": a.colour,
             "url": url(a.number),
             "number": a.number,
             "title": a.title,
@@ -453,34 +452,19 @@ def triage_rows(appeals: Iterable[Appeal]) -> list[dict]:
 
 def inbox_rows(assignments: Iterable[Assignment]) -> list[dict]:
     """The rows of a department's inbox (templates/appeals/inbox.html), for the assignments of
-    one page of `department_inbox`, each with its open clocks."""
-    from sla.models import Clock
-    from sla.templatetags.sla_tags import ColourDots, days_left_many
-
-    assignments = list(assignments)
-    clocks = [c for a in assignments for c in a.clocks.all() if c.is_open]
-    days_left = days_left_many(clocks)
-    url, dots = _detail_url(), ColourDots()
+    one page of `department_inbox` (with their clocks prefetched, for `deadline_rows`)."""
+    url = _detail_url()
     roles, states = _labels(Assignment.Role), _labels(Assignment.State)
-    obligations = _labels(Clock.Obligation)
     return [
         {
-            "dot": dots[a.appeal.colour],
+            "assignment": a,
+            "colour": a.appeal.colour,
             "url": url(a.appeal.number),
             "number": a.appeal.number,
             "title": a.appeal.title,
             "role": roles.get(a.role, a.role),
             "category": str(a.appeal.category) if a.appeal.category else "—",
             "assigned_at": _minute(a.assigned_at),
-            "clocks": [
-                {
-                    "dot": dots[c.colour],
-                    "obligation": obligations.get(c.obligation, c.obligation),
-                    "days_left": days_left[c.pk],
-                }
-                for c in a.clocks.all()
-                if c.is_open
-            ],
             "state": states.get(a.state, a.state),
         }
         for a in assignments

@@ -75,6 +75,31 @@ class ColourDots(dict):
         return html
 
 
+@register.simple_tag
+def deadline_rows(rows: list[dict]) -> list[dict]:
+    """{% deadline_rows rows as rows %}: adds what sla knows to the rows of a staff list page
+    (appeals.selectors.triage_rows, inbox_rows): each row's colour dot ("dot", from its
+    "colour"), and for an inbox row ("assignment", clocks prefetched) the open clocks of the
+    assignment ("clocks": dot, obligation, days left), counted in one pass over the calendar."""
+    dots = ColourDots()
+    obligations = {value: str(label) for value, label in Clock.Obligation.choices}
+    clocks = [c for row in rows if "assignment" in row for c in row["assignment"].clocks.all()]
+    days_left = days_left_many(c for c in clocks if c.is_open)
+    for row in rows:
+        row["dot"] = dots[row["colour"]]
+        if "assignment" in row:
+            row["clocks"] = [
+                {
+                    "dot": dots[c.colour],
+                    "obligation": obligations.get(c.obligation, c.obligation),
+                    "days_left": days_left[c.pk],
+                }
+                for c in row["assignment"].clocks.all()
+                if c.is_open
+            ]
+    return rows
+
+
 @register.inclusion_tag("sla/partials/colour_dot.html")
 def colour_dot(colour: str):
     return {"colour": colour, "label": COLOUR_LABELS.get(colour, "")}
