@@ -27,9 +27,11 @@ from appeals.selectors import (
     appeal_detail,
     department_inbox,
     inbox_counts,
+    inbox_rows,
     pending_extensions,
     review_queue,
     triage_queue,
+    triage_rows,
 )
 from appeals.views.access import appeal_for_staff, role_required, staff_required
 from core.errors import ServiceError
@@ -44,6 +46,11 @@ from departments.selectors import (
 )
 
 PAGE_SIZE = 25
+
+
+def _options(objects, chosen: int | None, label: Callable) -> list[dict]:
+    """A filter's <option>s as plain values (issue #16: fewer look-ups while rendering)."""
+    return [{"pk": o.pk, "label": label(o), "selected": o.pk == chosen} for o in objects]
 
 
 @role_required(Role.COMMISSIONER, Role.OFFICE)
@@ -62,10 +69,11 @@ def triage_queue_view(request):
         "appeals/triage_queue.html",
         {
             "page": page,
+            "rows": triage_rows(page),
             "filters": filters,
-            "categories": active_categories(),
-            "regions": regions(),
-            "tags": EnterpriseTag.objects.all(),
+            "categories": _options(active_categories(), filters["category_id"], str),
+            "regions": _options(regions(), filters["region_id"], lambda r: r.name),
+            "tags": _options(EnterpriseTag.objects.all(), filters["tag_id"], lambda t: t.name),
         },
     )
 
@@ -91,6 +99,7 @@ def inbox_view(request):
             "tab": tab,
             "counts": inbox_counts(request.user, department_id=department.pk),
             "page": page,
+            "rows": inbox_rows(page),
         },
     )
 
