@@ -75,7 +75,7 @@ def _issue_number(now) -> str:
     table = connection.ops.quote_name(NumberSequence._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (prefix, year, last) VALUES (%s, %s, 1) "  # noqa: S608
+            f"INSERT INTO {table} (prefix, year, last) VALUES (%s, %s, 1) "  # noqa: S608  # nosec B608 - the table is the model's own, values are parameters
             f"ON CONFLICT (prefix, year) DO UPDATE SET last = {table}.last + 1 "
             "RETURNING last",
             [prefix, year],
