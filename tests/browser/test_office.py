@@ -131,6 +131,9 @@ def test_the_office_follows_the_red_number_opens_the_lobby_and_downloads_excel(
     # -- in English: the top bar stays on one line at 1366 px; the legend is English ----------
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("link", name="Battle map")).to_be_visible()
+    # Measured once the page's style sheets have loaded: a loaded CI machine showed the bar
+    # unstyled (its links one under the other) in the moment after the link appeared.
+    page.wait_for_load_state("load")
     # One line: every item of the bar (links, buttons, the user's name) at the same height.
     middles = page.evaluate(
         """() => [...document.querySelectorAll(
