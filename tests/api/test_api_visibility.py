@@ -287,6 +287,14 @@ def test_a_department_user_list_costs_one_more_query_for_the_memberships(
     assert response.json()["count"] == 3
 
 
+@pytest.mark.parametrize(
+    "query", ["page=last", "page=0", "page=abc", "page=1&page=2", "page_size=10&page_size=20"]
+)
+def test_a_page_or_page_size_that_is_not_one_whole_number_is_refused(api, office, query):
+    """Not silently the first page, or the last value given (schemathesis found both)."""
+    _assert_error(api(office).get(f"{LIST_URL}?{query}"), 400, "invalid")
+
+
 def test_lists_are_paginated_with_count_next_and_results(api, office, file_appeal):
     for _ in range(30):
         file_appeal()
