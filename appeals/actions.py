@@ -39,7 +39,7 @@ from appeals.models import (
     ExtensionRequest,
     Reply,
 )
-from core.errors import ServiceError
+from core.errors import ServiceConflict, ServiceError
 from departments.roles import STAFF_ROLES, Role, has_role, roles_of
 from departments.selectors import department_ids_of, is_head_of, is_member
 
@@ -191,7 +191,7 @@ def check_move(obj: models.Model, table: dict, new_state: str, *, field: str = "
     """The transitions table lets `obj.<field>` move to `new_state`."""
     if new_state not in table[getattr(obj, field)]:
         label = getattr(obj, f"get_{field}_display")()
-        raise ServiceError(
+        raise ServiceConflict(
             "invalid_transition",
             _("当前状态为“%(state)s”，不能执行此操作。") % {"state": label},
         )
@@ -227,7 +227,7 @@ def check_decline(appeal: Appeal) -> None:
 def check_merge(appeal: Appeal) -> None:
     check_move(appeal, APPEAL_TRANSITIONS, Appeal.Status.MERGED)
     if appeal.merged_appeals.exists():
-        raise ServiceError(
+        raise ServiceConflict(
             "merge_has_merged",
             _("已有其他诉求并入本件，本件不能再并入其他诉求；请将新诉求并入本件。"),
         )
@@ -239,12 +239,12 @@ def check_close(appeal: Appeal) -> None:
 
 def check_follow_up(appeal: Appeal) -> None:
     if appeal.status != Appeal.Status.CLOSED:
-        raise ServiceError("not_closed", _("诉求办结后才能记录回访。"))
+        raise ServiceConflict("not_closed", _("诉求办结后才能记录回访。"))
 
 
 def check_flag_blocked(appeal: Appeal) -> None:
     if not appeal.is_open:
-        raise ServiceError("not_open", _("诉求已办结。"))
+        raise ServiceConflict("not_open", _("诉求已办结。"))
 
 
 def check_any_state(appeal: Appeal) -> None:
@@ -255,7 +255,7 @@ def check_sign(appeal: Appeal, assignment: Assignment) -> None:
     # The transitions table allows done → signed too, but only for re-handling (重办), which
     # is the enterprise's decision (appeal_rate), not the department's.
     if assignment.state != Assignment.State.ASSIGNED:
-        raise ServiceError(
+        raise ServiceConflict(
             "invalid_transition",
             _("当前状态为“%(state)s”，不能执行此操作。")
             % {"state": assignment.get_state_display()},
@@ -264,44 +264,44 @@ def check_sign(appeal: Appeal, assignment: Assignment) -> None:
 
 def check_return(appeal: Appeal, assignment: Assignment) -> None:
     if assignment.is_lead and reply_under_review(appeal):
-        raise ServiceError("reply_under_review", _("答复正在审核中，不能退回。"))
+        raise ServiceConflict("reply_under_review", _("答复正在审核中，不能退回。"))
     check_move(assignment, ASSIGNMENT_TRANSITIONS, Assignment.State.RETURNED, field="state")
 
 
 def check_opinion(appeal: Appeal, assignment: Assignment) -> None:
     if assignment.is_lead:
-        raise ServiceError("not_co_handler", _("牵头单位请直接提交办理反馈。"))
+        raise ServiceConflict("not_co_handler", _("牵头单位请直接提交办理反馈。"))
     if assignment.state == Assignment.State.ASSIGNED:
-        raise ServiceError("not_signed", _("请先签收，再提交配合意见。"))
+        raise ServiceConflict("not_signed", _("请先签收，再提交配合意见。"))
     check_move(assignment, ASSIGNMENT_TRANSITIONS, Assignment.State.DONE, field="state")
 
 
 def check_reply(appeal: Appeal, assignment: Assignment) -> None:
     if not assignment.is_lead:
-        raise ServiceError("not_lead", _("只有牵头单位可以答复企业，配合单位请提交配合意见。"))
+        raise ServiceConflict("not_lead", _("只有牵头单位可以答复企业，配合单位请提交配合意见。"))
     if assignment.state != Assignment.State.SIGNED:
-        raise ServiceError("not_signed", _("请先签收，再提交办理反馈。"))
+        raise ServiceConflict("not_signed", _("请先签收，再提交办理反馈。"))
     if reply_under_review(appeal):
-        raise ServiceError("reply_under_review", _("已有答复正在审核中。"))
+        raise ServiceConflict("reply_under_review", _("已有答复正在审核中。"))
 
 
 def check_material_request(appeal: Appeal, assignment: Assignment) -> None:
     if assignment.state != Assignment.State.SIGNED:
-        raise ServiceError("not_signed", _("请先签收，再请企业补充材料。"))
+        raise ServiceConflict("not_signed", _("请先签收，再请企业补充材料。"))
     if appeal.awaiting_material_since is not None:
-        raise ServiceError("already_waiting", _("已在等待企业补充材料。"))
+        raise ServiceConflict("already_waiting", _("已在等待企业补充材料。"))
 
 
 def check_extension_request(appeal: Appeal, assignment: Assignment) -> None:
     if assignment.state not in Assignment.ACTIVE_STATES:
-        raise ServiceError("not_active", _("该交办已结束，不能申请延期。"))
+        raise ServiceConflict("not_active", _("该交办已结束，不能申请延期。"))
     if pending_extension(appeal, assignment):
-        raise ServiceError("extension_pending", _("已有延期申请正在审批。"))
+        raise ServiceConflict("extension_pending", _("已有延期申请正在审批。"))
 
 
 def check_review(reply: Reply) -> None:
     if reply.state not in (Reply.State.PENDING_HEAD, Reply.State.PENDING_OFFICE):
-        raise ServiceError("not_pending", _("该答复不在待审核状态。"))
+        raise ServiceConflict("not_pending", _("该答复不在待审核状态。"))
 
 
 def check_extension_decision(extension: ExtensionRequest) -> None:

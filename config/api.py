@@ -90,6 +90,23 @@ _MESSAGES = {
 }
 
 
+def _names_nothing(codes) -> bool:
+    """Every error of a validation is an id that names nothing (DRF's `does_not_exist`, from a
+    related field whose queryset is what the caller may use). Any other error, malformed input,
+    makes it a 400 instead."""
+    leaves = []
+    pending = [codes]
+    while pending:  # not recursive: the codes mirror the input's shape
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        else:
+            leaves.append(item)
+    return bool(leaves) and all(code == "does_not_exist" for code in leaves)
+
+
 def exception_handler(exc, context):
     """One JSON shape for every error: {"code": …, "message": …[, "fields": {…}]}."""
     if isinstance(exc, ServiceError):
@@ -109,6 +126,16 @@ def exception_handler(exc, context):
     if response is None:
         return None
     if isinstance(exc, exceptions.ValidationError):
+        if _names_nothing(exc.get_codes()):
+            # Well formed, but an id in it names nothing the caller may use: 404, like a path
+            # that names nothing (docs/api.md, 错误).
+            response.data = {
+                "code": "not_found",
+                "message": _("所选对象不存在。"),
+                "fields": _printable(exc.detail),
+            }
+            response.status_code = status.HTTP_404_NOT_FOUND
+            return response
         response.data = {
             "code": "invalid",
             "message": _("请检查输入。"),

@@ -3,6 +3,7 @@ can give in the one error shape (config.api.exception_handler). A module of its 
 drf-spectacular reads DRF's settings, which import config.api."""
 
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import force_instance
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
@@ -23,13 +24,17 @@ class ErrorOut(serializers.Serializer):
 
 
 _ERRORS = {
-    "400": "The body or a query parameter does not validate, or the action is refused in the "
-    "appeal's current state (`code` says which).",
+    "400": "The body or a query parameter is malformed: it does not validate (`invalid`), or a "
+    "service refuses the input itself (`code` says which). Sent again unchanged, it is refused "
+    "again.",
     "415": "The body's Content-Type is not one the operation reads (JSON, a form, multipart).",
     "401": "No credentials, or a bad or revoked token.",
     "403": "Signed in, but the role may not do this (or a session call without its CSRF token).",
     "404": "No such object, or one the caller may not see (the same answer), or a page past "
-    "the end.",
+    "the end; or an id in the body names nothing the caller may use (`not_found`, with "
+    "`fields`).",
+    "409": "Well formed, but refused in the current state of the appeal or of what it names "
+    "(`code` says which: `invalid_transition`, `not_signed`, `idempotency_key_reused`, …).",
     "429": "Too many calls from this address; `Retry-After` says when to retry.",
     "503": "The database is unavailable: nothing was done (or, if it broke while committing, "
     "the outcome is unknown). Retry after `Retry-After` seconds.",
@@ -62,7 +67,7 @@ class ApiSchema(AutoSchema):
         takes_input = self.method in {"POST", "PUT", "PATCH"} or bool(
             self._get_filter_parameters() or self._get_pagination_parameters()
         )
-        found_by_path = "{" in self.path or self._is_list_view()
+        found_by_path = "{" in self.path or self._is_list_view() or self._names_by_body()
         statuses = ["401", "503"]  # any token can be revoked; any call can meet a failover
         if takes_input:
             statuses.append("400")
@@ -74,9 +79,23 @@ class ApiSchema(AutoSchema):
             statuses.append("404")
         if self.view.get_throttles():
             statuses.append("429")
-        # Views that find their object by the body (tracking by number and code) say so.
+        # Views say what their lookups and services add: tracking by number and code finds its
+        # appeal by the body (404); an action refused in the appeal's current state (409).
         statuses.extend(getattr(self.view, "error_statuses", ()))
         return sorted(set(statuses))
+
+
+    def _names_by_body(self) -> bool:
+        """The request body has an id field (a related field): one that names nothing the
+        caller may use answers 404 (config.api.exception_handler)."""
+        if self.method not in {"POST", "PUT", "PATCH"}:
+            return False
+        serializer = force_instance(self.get_request_serializer())
+        fields = getattr(serializer, "fields", None) or {}
+        return any(
+            isinstance(f, serializers.RelatedField | serializers.ManyRelatedField)
+            for f in fields.values()
+        )
 
 
 def link_appeal_numbers(result, generator, request, public):

@@ -1,4 +1,15 @@
-"""The one business-error type. Views show its message; the API maps it to a 400 (or 403)."""
+"""The business-error types. Views show their message; the API answers with their status.
+
+Which one a refusal raises is decided by what the caller would have to change:
+- ServiceError (400): the input itself is wrong (missing, too long, not one of the choices,
+  contradicting itself); sent again unchanged it is refused again, whatever happens meanwhile.
+- ServiceForbidden (403): the caller's role may not do this.
+- ServiceNotFound (404): an id or number in the input names nothing the caller may see (one
+  that exists but is out of the caller's sight gets the same answer).
+- ServiceConflict (409): the input is well formed, but the current state of the appeal (or
+  of what it names) refuses it: already signed, not open, a reply under review, a key already
+  used. The same request may succeed in another state.
+"""
 
 from django.utils.functional import Promise
 
@@ -18,3 +29,11 @@ class ServiceError(Exception):
 
 class ServiceForbidden(ServiceError):
     status = 403
+
+
+class ServiceNotFound(ServiceError):
+    status = 404
+
+
+class ServiceConflict(ServiceError):
+    status = 409

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from core.errors import ServiceError, ServiceForbidden
+from core.errors import ServiceConflict, ServiceError, ServiceForbidden
 from departments.audit import audit_record, model_snapshot, snapshot_diff
 from departments.models import ApiToken, Department, Membership
 from departments.roles import GROUP_ROLES, Role, has_role, role_group
@@ -177,7 +177,7 @@ def staff_create(
         raise ServiceForbidden("staff_not_manageable", _("无权管理该账号。"))
     User = get_user_model()
     if User.objects.filter(username__iexact=username).exists():
-        raise ServiceError("username_taken", _("该用户名已被使用。"), field="username")
+        raise ServiceConflict("username_taken", _("该用户名已被使用。"), field="username")
     user = User(username=username, first_name=first_name, last_name=last_name, email=email)
     try:
         validate_password(password, user=user)
@@ -197,7 +197,7 @@ def staff_role_grant(*, actor, user, role: str, department: Department | None = 
     user = get_user_model().objects.select_for_update().get(pk=user.pk)
     _check_manageable(actor, user)
     if not user.is_active:
-        raise ServiceError("account_inactive", _("该账号已停用。"))
+        raise ServiceConflict("account_inactive", _("该账号已停用。"))
     before = _account_state(user)
     _grant(actor=actor, user=user, role=role, department=department)
     _audit_account("role.granted", actor=actor, user=user, before=before)

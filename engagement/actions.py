@@ -24,7 +24,7 @@ Grids and contacts
 from django.utils.translation import gettext as _
 
 from appeals.models import Enterprise
-from core.errors import ServiceError
+from core.errors import ServiceConflict
 from departments.models import Department
 from departments.roles import Role, has_role
 from departments.selectors import department_ids_of
@@ -96,7 +96,7 @@ def may_see_grids(user) -> bool:
 
 def check_raise_from_contact(contact: Contact) -> None:
     if contact.appeal_id is not None:
-        raise ServiceError(
+        raise ServiceConflict(
             "already_raised",
             _("这次对接已形成诉求（%(n)s），不能重复提交。") % {"n": contact.appeal.number},
         )
@@ -104,9 +104,9 @@ def check_raise_from_contact(contact: Contact) -> None:
 
 def check_closing_report(meeting_open_count: int, meeting_count: int) -> None:
     if meeting_count == 0:
-        raise ServiceError("no_appeals", _("本次会议尚未录入诉求。"))
+        raise ServiceConflict("no_appeals", _("本次会议尚未录入诉求。"))
     if meeting_open_count:
-        raise ServiceError(
+        raise ServiceConflict(
             "not_all_closed",
             _("还有 %(n)d 件诉求未办结，全部办结后才能生成办结报告。") % {"n": meeting_open_count},
         )

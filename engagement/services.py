@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from appeals.models import Appeal, Enterprise
 from appeals.services import FiledAppeal, appeal_file
 from appeals.validators import clean_words
-from core.errors import ServiceError, ServiceForbidden
+from core.errors import ServiceConflict, ServiceError, ServiceForbidden
 from departments.audit import audit_record
 from departments.models import Category, Department, Region
 from engagement.actions import (
@@ -191,7 +191,7 @@ def meeting_appeals_enter(
     meeting = Meeting.objects.select_for_update().get(pk=meeting_id)
     batch_key = batch_key[:40]
     if batch_key and MeetingAppeal.objects.filter(meeting=meeting, batch_key=batch_key).exists():
-        raise ServiceError("batch_already_entered", _("这批诉求已经登记过了，没有重复登记。"))
+        raise ServiceConflict("batch_already_entered", _("这批诉求已经登记过了，没有重复登记。"))
     lines = [(i, row) for i, row in enumerate(rows) if not row.is_blank]
     if not lines:
         raise ServiceError("empty_batch", _("请至少填写一行诉求。"))

@@ -9,7 +9,7 @@ from django.db import models
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.errors import ServiceError
+from core.errors import ServiceConflict
 from departments.roles import Role, has_role
 from leads.models import LEAD_TRANSITIONS, Lead
 
@@ -41,7 +41,7 @@ def may_check_lead(user) -> bool:
 def check_lead_move(lead: Lead, action: LeadAction) -> None:
     """The transitions table lets the lead take `action` now (once checked, it is done)."""
     if TARGETS[action] not in LEAD_TRANSITIONS[lead.status]:
-        raise ServiceError(
+        raise ServiceConflict(
             "invalid_transition",
             _("当前状态为“%(state)s”，不能执行此操作。") % {"state": lead.get_status_display()},
         )

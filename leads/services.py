@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from appeals.models import Appeal
 from appeals.services import appeal_file, attachment_check, attachment_name
 from appeals.validators import clean_words
-from core.errors import ServiceError, ServiceForbidden
+from core.errors import ServiceConflict, ServiceError, ServiceForbidden, ServiceNotFound
 from departments.audit import audit_record
 from departments.models import Category, Department, Region
 from leads.actions import (
@@ -52,7 +52,7 @@ def _lock(lead_id: int) -> Lead:
     try:
         return Lead.objects.select_for_update().get(pk=lead_id)
     except Lead.DoesNotExist:
-        raise ServiceError("not_found", _("线索不存在。")) from None
+        raise ServiceNotFound("not_found", _("线索不存在。")) from None
 
 
 def _checked(lead: Lead, action: LeadAction, *, actor, now, also: tuple[str, ...] = ()) -> None:
@@ -83,7 +83,7 @@ def lead_file(
     if kind not in Lead.Kind.values:
         raise ServiceError("invalid_kind", _("线索类型无效。"), field="kind")
     if not department.is_active:
-        raise ServiceError("invalid_department", _("该单位已停用。"), field="department")
+        raise ServiceConflict("invalid_department", _("该单位已停用。"), field="department")
     now = timezone.now()
     if happened_on is not None and happened_on > timezone.localdate(now):
         raise ServiceError("future_date", _("发生日期不能晚于今天。"), field="happened_on")

@@ -166,6 +166,9 @@ class BulletinApi(APIView):
 class LeaguePublishApi(APIView):
     """Publish (and so freeze) a finished quarter's league table. The office only, once."""
 
+    # 400: a quarter not like 2026Q3; 409: not over yet, already published, or nobody ranked.
+    error_statuses = ("400", "409")
+
     @extend_schema(
         tags=["office"],
         operation_id="league_publish",

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
-from core.errors import ServiceError, ServiceForbidden
+from core.errors import ServiceConflict, ServiceError, ServiceForbidden
 from departments.audit import audit_record
 from departments.roles import Role, has_role
 from reports.models import KioskLink
@@ -81,7 +81,7 @@ def kiosk_link_revoke(*, actor, link_id: int, request=None) -> KioskLink:
         revoked_at=timezone.now(), revoked_by=actor
     )
     if not revoked:
-        raise ServiceError("already_revoked", _("该链接已停用。"))
+        raise ServiceConflict("already_revoked", _("该链接已停用。"))
     link = KioskLink.objects.get(pk=link_id)
     audit_record(
         event="kiosk.revoked", actor=actor, obj=link, request=request, detail={"label": link.label}

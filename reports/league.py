@@ -19,7 +19,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.errors import ServiceError, ServiceForbidden
+from core.errors import ServiceConflict, ServiceError, ServiceForbidden
 from departments.roles import Role, has_role
 from reports.models import LeagueTable
 from sla.calendar import working_day_numbers
@@ -128,12 +128,12 @@ def league_publish(*, actor, quarter: str, now=None) -> LeagueTable:
     now = now or timezone.now()
     _start, end = quarter_bounds(quarter)
     if end >= timezone.localdate(now):
-        raise ServiceError("quarter_not_over", _("季度结束后才能发布该季度的红黑榜。"))
+        raise ServiceConflict("quarter_not_over", _("季度结束后才能发布该季度的红黑榜。"))
     if LeagueTable.objects.filter(quarter=quarter).exists():
-        raise ServiceError("already_published", _("该季度红黑榜已发布，发布后不再变动。"))
+        raise ServiceConflict("already_published", _("该季度红黑榜已发布，发布后不再变动。"))
     data = league_compute(quarter, today=timezone.localdate(now))
     if not data["fastest"]:
-        raise ServiceError(
+        raise ServiceConflict(
             "league_empty",
             _("该季度没有办理达到 %(n)d 件的单位，无法排名，不能发布。")
             % {"n": data["min_appeals"]},
@@ -144,4 +144,6 @@ def league_publish(*, actor, quarter: str, now=None) -> LeagueTable:
                 quarter=quarter, published_at=now, published_by=actor, data=data
             )
     except IntegrityError:
-        raise ServiceError("already_published", _("该季度红黑榜已发布，发布后不再变动。")) from None
+        raise ServiceConflict(
+            "already_published", _("该季度红黑榜已发布，发布后不再变动。")
+        ) from None

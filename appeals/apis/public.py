@@ -63,6 +63,7 @@ class AppealFileApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [FilingThrottle]
     throttle_scope = "filing"
+    error_statuses = ("409",)  # an Idempotency-Key already used for a different filing
 
     @extend_schema(
         request=FileIn,
@@ -131,6 +132,8 @@ class TrackRateApi(_TrackingApi):
     """Rate the latest reply. Unsatisfied needs `rehandle`: true sends it back to the lead
     (重办), false ends it, with the reason in `comment`."""
 
+    error_statuses = ("404", "409")  # 409: no reply waiting for a rating
+
     @extend_schema(
         request=TrackRateIn,
         responses=AppealPublicOut,
@@ -152,6 +155,8 @@ class TrackRateApi(_TrackingApi):
 
 class TrackMaterialApi(_TrackingApi):
     """Supply the material a department asked for; the deadlines run again."""
+
+    error_statuses = ("404", "409")  # 409: no material asked for
 
     @extend_schema(
         request=TrackMaterialIn,
@@ -185,6 +190,8 @@ def _own_appeal(request, number: str):
 
 
 class MyAppealRateApi(APIView):
+    error_statuses = ("409",)  # no reply waiting for a rating
+
     @extend_schema(
         request=RateIn,
         responses=AppealPublicOut,
@@ -199,6 +206,8 @@ class MyAppealRateApi(APIView):
 
 
 class MyAppealMaterialApi(APIView):
+    error_statuses = ("409",)  # no material asked for
+
     @extend_schema(
         request=ContentIn,
         responses=AppealPublicOut,

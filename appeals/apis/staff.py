@@ -135,9 +135,11 @@ class ReviewQueueApi(ReplicaListMixin, generics.ListAPIView):
 
 class _Action(APIView):
     """POST: the appeal must be visible to the caller (404 otherwise, as for a missing one);
-    the service decides whether the caller may act."""
+    the service decides whether the caller may act (403) and whether the appeal's state
+    allows it now (409)."""
 
     input_serializer = EmptyIn
+    error_statuses: tuple[str, ...] = ("409",)
 
     def post(self, request, number: str, **ids):
         appeal = appeal_get_visible(request.user, number)
@@ -302,6 +304,7 @@ class PubliciseApi(_Action):
     answer is the same for every number."""
 
     input_serializer = PubliciseIn
+    error_statuses = ()  # publicising does not depend on the appeal's state
 
     def post(self, request, number: str, **ids):
         if not may_publicise(request.user):

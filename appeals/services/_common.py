@@ -17,7 +17,7 @@ from appeals.actions import check_move
 from appeals.models import Appeal, EventCode, Reply, TimelineEvent
 from appeals.text import appeal_search_text
 from appeals.validators import clean_prose
-from core.errors import ServiceError, ServiceForbidden
+from core.errors import ServiceError, ServiceForbidden, ServiceNotFound
 from departments.audit import audit_record
 from departments.roles import Role, has_role
 
@@ -26,7 +26,7 @@ def lock_appeal(appeal_id: int) -> Appeal:
     try:
         return Appeal.objects.select_for_update().get(pk=appeal_id)
     except Appeal.DoesNotExist:
-        raise ServiceError("not_found", _("诉求不存在。")) from None
+        raise ServiceNotFound("not_found", _("诉求不存在。")) from None
 
 
 def save_tracked(obj: models.Model, *, actor, reason: str, fields: list[str]) -> None:

@@ -19,7 +19,7 @@ from appeals.models import (
 from appeals.services._common import forbid_unless, lock_appeal, record, require_text, transition
 from appeals.services.notify import notify_event
 from appeals.validators import clean_prose
-from core.errors import ServiceError
+from core.errors import ServiceConflict, ServiceError
 from departments.selectors import department_staff
 
 _USER_SCORES = (
@@ -71,14 +71,14 @@ def appeal_rate(
         )
     appeal = lock_appeal(appeal_id)
     if appeal.status != Appeal.Status.REPLIED:
-        raise ServiceError("not_replied", _("该诉求当前不在待评价状态。"))
+        raise ServiceConflict("not_replied", _("该诉求当前不在待评价状态。"))
     reply = (
         Reply.objects.filter(appeal=appeal, state=Reply.State.PUBLISHED, rating__isnull=True)
         .order_by("-published_at")
         .first()
     )
     if reply is None:
-        raise ServiceError("already_rated", _("该答复已评价。"))
+        raise ServiceConflict("already_rated", _("该答复已评价。"))
     rehandle = bool(rehandle and score == Rating.Score.UNSATISFIED)
     ends_unsatisfied = score == Rating.Score.UNSATISFIED and not rehandle
     rating = Rating.objects.create(

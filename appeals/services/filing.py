@@ -40,7 +40,7 @@ from appeals.validators import (
     validate_credit_code,
     validate_phone,
 )
-from core.errors import ServiceError
+from core.errors import ServiceConflict, ServiceError
 from core.sealing import lookup_hash, seal, unseal
 from departments.models import Category, Region
 from departments.roles import Role, has_role
@@ -440,7 +440,7 @@ def appeal_file_idempotent(
             or existing.request_hash != request_hash
             or existing.sealed_receipt is None
         ):
-            raise ServiceError(
+            raise ServiceConflict(
                 "idempotency_key_reused", _("该 Idempotency-Key 已用于另一份不同的诉求。")
             ) from None
         return unseal(existing.sealed_receipt, secret=key, context=owner), True

@@ -38,7 +38,7 @@ from appeals.services._common import (
 )
 from appeals.services.notify import notify_event, notify_phone, notify_users
 from appeals.validators import clean_prose
-from core.errors import ServiceError
+from core.errors import ServiceError, ServiceNotFound
 from departments.models import Membership
 from departments.roles import Role
 from departments.selectors import department_staff, users_with_role
@@ -50,7 +50,7 @@ def _lock_assignment(actor, assignment_id: int) -> tuple[Appeal, Assignment]:
         Assignment.objects.filter(pk=assignment_id).values_list("appeal_id", flat=True).first()
     )
     if appeal_id is None:
-        raise ServiceError("not_found", _("交办记录不存在。"))
+        raise ServiceNotFound("not_found", _("交办记录不存在。"))
     appeal = lock_appeal(appeal_id)
     assignment = (
         Assignment.objects.select_for_update(of=("self",))
@@ -302,7 +302,7 @@ def reply_review(*, actor, reply_id: int, approve: bool, note: str = "") -> Repl
     """Approve or send back a reply that says no: first the department head, then the office."""
     appeal_id = Reply.objects.filter(pk=reply_id).values_list("appeal_id", flat=True).first()
     if appeal_id is None:
-        raise ServiceError("not_found", _("答复不存在。"))
+        raise ServiceNotFound("not_found", _("答复不存在。"))
     appeal = lock_appeal(appeal_id)
     reply = (
         Reply.objects.select_for_update(of=("self",))

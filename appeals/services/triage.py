@@ -12,7 +12,7 @@ from appeals.models import APPEAL_TRANSITIONS, Appeal, Assignment, EventCode
 from appeals.services._common import forbid_unless, lock_appeal, record, require_text, transition
 from appeals.services.notify import notify_event, notify_users
 from appeals.validators import clean_prose
-from core.errors import ServiceError
+from core.errors import ServiceConflict, ServiceError, ServiceNotFound
 from departments.models import Category, Department, Region
 from departments.selectors import department_staff
 
@@ -41,7 +41,7 @@ def appeal_route(
         raise ServiceError("lead_is_co", _("牵头单位不能同时作为配合单位。"))
     inactive = [d.name for d in [lead, *co_handlers] if not d.is_active]
     if inactive:
-        raise ServiceError(
+        raise ServiceConflict(
             "inactive_department", _("单位已停用：%(names)s。") % {"names": "、".join(inactive)}
         )
     category = category or appeal.category
@@ -153,7 +153,7 @@ def appeal_merge(*, actor, appeal_id: int, into_number: str, explanation: str) -
         .first()
     )
     if target_pk is None:
-        raise ServiceError(
+        raise ServiceNotFound(
             "merge_target_missing", _("找不到登记号为 %(n)s 的诉求。") % {"n": into_number}
         )
     if target_pk == appeal_id:
@@ -166,16 +166,16 @@ def appeal_merge(*, actor, appeal_id: int, into_number: str, explanation: str) -
         .order_by("pk")
     }
     if appeal_id not in locked:
-        raise ServiceError("not_found", _("诉求不存在。"))
+        raise ServiceNotFound("not_found", _("诉求不存在。"))
     appeal, target = locked[appeal_id], locked[target_pk]
     check_merge(appeal)
     if target.status == Appeal.Status.MERGED:
-        raise ServiceError(
+        raise ServiceConflict(
             "merge_target_merged",
             _("诉求 %(n)s 已并入其他诉求，请并入最终的诉求。") % {"n": target.number},
         )
     if (target.filed_at, target.pk) > (appeal.filed_at, appeal.pk):
-        raise ServiceError(
+        raise ServiceConflict(
             "merge_into_later",
             _("只能并入更早登记的诉求（%(n)s 登记在后）。") % {"n": target.number},
         )

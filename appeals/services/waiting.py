@@ -44,7 +44,7 @@ from appeals.services.filing import attachments_check, attachments_stored
 from appeals.services.handling import _lock_assignment
 from appeals.services.notify import notify_event
 from appeals.validators import clean_prose
-from core.errors import ServiceError
+from core.errors import ServiceConflict, ServiceError, ServiceNotFound
 from departments.audit import audit_record_many
 from departments.roles import Role
 from departments.selectors import department_staff, users_with_role
@@ -89,7 +89,7 @@ def appeal_supply_material(
     checked = attachments_check(attachments)
     appeal = lock_appeal(appeal_id)
     if appeal.awaiting_material_since is None:
-        raise ServiceError("not_waiting", _("当前没有需要补充的材料。"))
+        raise ServiceConflict("not_waiting", _("当前没有需要补充的材料。"))
     appeal.awaiting_material_since = None
     save_tracked(
         appeal, actor=actor, reason="material_supplied", fields=["awaiting_material_since"]
@@ -152,7 +152,7 @@ def extension_decide(
         ExtensionRequest.objects.filter(pk=extension_id).values_list("appeal_id", flat=True).first()
     )
     if appeal_id is None:
-        raise ServiceError("not_found", _("延期申请不存在。"))
+        raise ServiceNotFound("not_found", _("延期申请不存在。"))
     appeal = lock_appeal(appeal_id)
     extension = (
         ExtensionRequest.objects.select_for_update(of=("self",))

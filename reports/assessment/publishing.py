@@ -5,7 +5,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core.errors import ServiceError, ServiceForbidden
+from core.errors import ServiceConflict, ServiceError, ServiceForbidden
 from departments.audit import audit_record
 from departments.roles import Role, has_role
 from reports.assessment.compute import assessment_compute
@@ -36,7 +36,9 @@ def assessment_scheme_define(*, actor, year: int, indicators: list, now=None) ->
     # this change still records in its result the scheme it was computed with (data["scheme"]).
     scheme = AssessmentScheme.objects.filter(year=year).first()
     if scheme is not None and scheme.results.exists():
-        raise ServiceError("scheme_frozen", _("该年度已有季度考核结果发布，考核方案不能再修改。"))
+        raise ServiceConflict(
+            "scheme_frozen", _("该年度已有季度考核结果发布，考核方案不能再修改。")
+        )
     if scheme is None:
         scheme = AssessmentScheme(year=year)
     scheme.indicators = cleaned
@@ -56,16 +58,16 @@ def assessment_publish(*, actor, quarter: str, now=None) -> AssessmentResult:
     now = now or timezone.now()
     start, end = quarter_bounds(quarter)
     if end >= timezone.localdate(now):
-        raise ServiceError("quarter_not_over", _("季度结束后才能发布该季度的考核结果。"))
+        raise ServiceConflict("quarter_not_over", _("季度结束后才能发布该季度的考核结果。"))
     scheme = AssessmentScheme.objects.filter(year=start.year).first()
     if scheme is None:
-        raise ServiceError("no_scheme", _("请先制定该年度的考核方案。"))
+        raise ServiceConflict("no_scheme", _("请先制定该年度的考核方案。"))
     if not LeagueTable.objects.filter(quarter=quarter).exists():
-        raise ServiceError(
+        raise ServiceConflict(
             "league_not_published", _("请先发布该季度的红黑榜：考核按冻结后的季度数据计算。")
         )
     if AssessmentResult.objects.filter(quarter=quarter).exists():
-        raise ServiceError("already_published", _("该季度考核结果已发布，发布后不再变动。"))
+        raise ServiceConflict("already_published", _("该季度考核结果已发布，发布后不再变动。"))
     data = assessment_compute(quarter, scheme)
     try:
         with transaction.atomic():
@@ -81,6 +83,6 @@ def assessment_publish(*, actor, quarter: str, now=None) -> AssessmentResult:
             )
             return result
     except IntegrityError:
-        raise ServiceError(
+        raise ServiceConflict(
             "already_published", _("该季度考核结果已发布，发布后不再变动。")
         ) from None

@@ -113,7 +113,7 @@ def test_an_appeal_walks_the_whole_loop_through_the_api(
         format="json",
         HTTP_IDEMPOTENCY_KEY="crm-20260101-1",
     )
-    assert reused.status_code == 400
+    assert reused.status_code == 409
     assert reused.json()["code"] == "idempotency_key_reused"
     assert set(reused.json()) == ERROR_KEYS
     assert Appeal.objects.count() == 1
@@ -387,10 +387,10 @@ def test_only_the_office_publishes_a_league_table_through_the_api(
         refused = api(commissioner).post("/api/v1/league/2026Q1/publish/", format="json")
         published = api(office).post("/api/v1/league/2026Q1/publish/", format="json")
         again = api(office).post("/api/v1/league/2026Q1/publish/", format="json")
-    assert empty.status_code == 400 and empty.json()["code"] == "league_empty"
+    assert empty.status_code == 409 and empty.json()["code"] == "league_empty"
     assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
     assert published.status_code == 201 and published.json()["quarter"] == "2026Q1"
-    assert again.status_code == 400 and again.json()["code"] == "already_published"
+    assert again.status_code == 409 and again.json()["code"] == "already_published"
     bad = api(office).post("/api/v1/league/2026-Q9/publish/", format="json")
     assert bad.status_code == 400 and bad.json()["code"] == "invalid_quarter"
 
