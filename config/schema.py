@@ -41,6 +41,10 @@ _ERRORS = {
 }
 
 
+_TEXT = "^[^\\x00]*$"
+_NOT_BLANK = "^[^\\x00]*[^\\s\\x00][^\\x00]*$"
+
+
 class ApiSchema(AutoSchema):
     """drf-spectacular's schema with the error answers each operation can give, in the one
     error shape, so that a client generator and schemathesis see every documented status."""
@@ -53,6 +57,18 @@ class ApiSchema(AutoSchema):
                 response["description"] = _ERRORS[status_code]
                 responses[status_code] = response
         return responses
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if (
+            direction == "request"
+            and type(field) is serializers.CharField
+            and "pattern" not in schema
+        ):
+            # What DRF's CharField refuses, said in the schema: a NUL character anywhere, and
+            # (unless blank is allowed) nothing but whitespace, which it trims to blank.
+            schema["pattern"] = _TEXT if field.allow_blank else _NOT_BLANK
+        return schema
 
     def _resolve_path_parameters(self, variables):
         # Django's `<int:…>` matches digits only, and no row has id 0: ids are from 1.
@@ -83,7 +99,6 @@ class ApiSchema(AutoSchema):
         # appeal by the body (404); an action refused in the appeal's current state (409).
         statuses.extend(getattr(self.view, "error_statuses", ()))
         return sorted(set(statuses))
-
 
     def _names_by_body(self) -> bool:
         """The request body has an id field (a related field): one that names nothing the

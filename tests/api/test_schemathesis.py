@@ -39,6 +39,7 @@ from schemathesis.checks import (  # noqa: E402
     content_type_conformance,
     negative_data_rejection,
     not_a_server_error,
+    positive_data_acceptance,
     response_schema_conformance,
     status_code_conformance,
 )
@@ -224,13 +225,21 @@ def _run_pass(api_schema, world: World, caller: str, checks, *, seeded=False) ->
     operations = [result.ok() for result in api_schema.get_all_operations()]
     assert len(operations) > 25, "the schema lost its operations"
     for operation in operations:
+        operation_checks = [
+            c
+            for c in checks
+            if not (c is positive_data_acceptance and operation.label in ACCEPTANCE_GAPS)
+        ]
 
         @(seed(int(SEED)) if seeded and SEED else _as_is)
         @(HYPOTHESIS_SEEDED if seeded and SEED else HYPOTHESIS)
         @given(case=_strategy(operation))
         def check(case):
             _aim(case, world, caller)
-            response = case.call_and_validate(headers=world.headers[caller], checks=checks)
+            response = case.call_and_validate(
+                headers=world.headers[caller],
+                checks=operation_checks,  # noqa: B023
+            )
             # check() runs within this iteration, so `operation` is the one it was built for.
             if operation.method.upper() == "POST" and response.status_code < 300:  # noqa: B023
                 acted.add(operation.label)  # noqa: B023
@@ -269,6 +278,27 @@ HYPOTHESIS_SEEDED = settings(HYPOTHESIS, derandomize=False)
 
 def _as_is(test):
     return test
+
+
+# Operations whose schema still says less than their validation, so that a schema-valid request
+# can be a 400: positive_data_acceptance is left out for them until the schema says it. Every
+# other operation must accept what its schema allows (answering 2xx, or refusing with 401,
+# 403, 404, 409 or 429: an unknown id is a 404, a refusal in the appeal's state a 409).
+ACCEPTANCE_GAPS = {
+    # A named filing (is_anonymous false) needs enterprise_name, contact_name and a valid
+    # contact_phone (and a valid credit_code when given): required only in one of two cases.
+    "POST /api/v1/appeals/": "conditional requirements",
+    # `ids` or `all: true`, one of the two.
+    "POST /api/v1/notifications/read/": "one of two fields",
+    # `reason` is required when `blocked` is true.
+    "POST /api/v1/appeals/{number}/blocked/": "conditional requirement",
+    # Path and body periods like 2026Q3 / 2026B5 / 2026: no pattern in the schema yet.
+    "GET /api/v1/league/{quarter}/": "period format",
+    "POST /api/v1/league/{quarter}/publish/": "period format",
+    "GET /api/v1/bulletin/{period}/": "period format",
+    "GET /api/v1/assessment/{period}/": "period format",
+    "POST /api/v1/exports/": "period and filter formats",
+}
 
 
 CALLERS = [
@@ -310,6 +340,7 @@ def test_every_answer_matches_the_schema_for_its_status(api_schema, world, calle
             response_schema_conformance,
             status_code_conformance,
             negative_data_rejection,
+            positive_data_acceptance,
         ],
     )
 
