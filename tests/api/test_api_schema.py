@@ -3,6 +3,7 @@
 checks are cheap, so they run with every test run."""
 
 import json
+import re
 
 import pytest
 
@@ -114,6 +115,33 @@ def test_throttled_and_tracking_operations_document_429_and_404(openapi):
     for tracking in ("/api/v1/track/", "/api/v1/track/rate/", "/api/v1/track/material/"):
         assert {"404", "429"} <= set(paths[tracking]["post"]["responses"])
     assert "429" not in paths["/api/v1/inbox/"]["get"]["responses"]
+
+
+def test_actions_the_state_can_refuse_document_409_and_bodies_naming_ids_404(openapi):
+    paths = openapi["paths"]
+    staff_actions = [
+        (path, ops["post"])
+        for path, ops in paths.items()
+        if path.startswith("/api/v1/appeals/{number}/") and "post" in ops
+    ]
+    assert len(staff_actions) > 10
+    for path, operation in staff_actions:
+        # Publicising and revealing the contact do not depend on the appeal's state.
+        stateless = path.endswith(("/publicise/", "/contact/"))
+        assert ("409" in operation["responses"]) != stateless, path
+    for path in ("/api/v1/appeals/", "/api/v1/track/rate/", "/api/v1/my/appeals/{number}/rate/"):
+        assert "409" in paths[path]["post"]["responses"], path
+    assert "409" not in paths["/api/v1/track/"]["post"]["responses"]
+    # Filing and routing name a category, a region, departments by id: one may name nothing.
+    assert "404" in paths["/api/v1/appeals/"]["post"]["responses"]
+    assert "404" not in paths["/api/v1/notifications/read/"]["post"]["responses"]
+
+
+def test_text_fields_document_what_they_refuse_nul_and_only_whitespace(openapi):
+    reason = openapi["components"]["schemas"]["ReasonInRequest"]["properties"]["reason"]
+    pattern = re.compile(reason["pattern"])
+    assert pattern.search("退回：不属于本单位职责")
+    assert not pattern.search("   ") and not pattern.search("a\x00b")
 
 
 def test_a_real_error_answer_has_the_documented_shape(api):
