@@ -292,6 +292,12 @@ ACCEPTANCE_GAPS = {
     "POST /api/v1/notifications/read/": "one of two fields",
     # `reason` is required when `blocked` is true.
     "POST /api/v1/appeals/{number}/blocked/": "conditional requirement",
+    # `note` is required when `approve` is false (sending a reply back, refusing an extension).
+    "POST /api/v1/appeals/{number}/replies/{reply_id}/review/": "conditional requirement",
+    "POST /api/v1/appeals/{number}/extensions/{extension_id}/decide/": "conditional requirement",
+    # A nullable `region` in a form body arrives as the text "null", which no id field reads
+    # (a form has no null); and body ids have no `minimum` yet (a negative one is a 404).
+    "POST /api/v1/appeals/{number}/route/": "null in a form body",
     # Path and body periods like 2026Q3 / 2026B5 / 2026: no pattern in the schema yet.
     "GET /api/v1/league/{quarter}/": "period format",
     "POST /api/v1/league/{quarter}/publish/": "period format",
