@@ -115,7 +115,7 @@ class _TrackingApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "tracking"
     # A wrong query code and an unknown number both answer 404 (config.schema documents it).
-    error_statuses = ("404",)
+    error_statuses: tuple[str, ...] = ("404",)
 
 
 class TrackApi(_TrackingApi):
