@@ -301,6 +301,8 @@ ACCEPTANCE_GAPS = {
     # A nullable `region` in a form body arrives as the text "null", which no id field reads
     # (a form has no null); and body ids have no `minimum` yet (a negative one is a 404).
     "POST /api/v1/appeals/{number}/route/": "null in a form body",
+    # `q` needs something to search by: two characters (not punctuation), or a whole number.
+    "GET /api/v1/search/": "query rules",
     # Path and body periods like 2026Q3 / 2026B5 / 2026: no pattern in the schema yet.
     "GET /api/v1/league/{quarter}/": "period format",
     "POST /api/v1/league/{quarter}/publish/": "period format",
