@@ -490,3 +490,18 @@ class SearchHitOut(AppealListOut):
 
     class Meta(AppealListOut.Meta):
         fields = [*AppealListOut.Meta.fields, "title_html", "snippet_html"]
+
+
+class SmsInboundIn(serializers.Serializer):
+    phone = serializers.CharField(max_length=30, help_text="发来短信的手机号码。")
+    text = serializers.CharField(
+        max_length=500,
+        allow_blank=True,
+        help_text="短信内容；TD 或 退订（不区分大小写、全半角）即退订。",
+    )
+
+
+class SmsInboundOut(serializers.Serializer):
+    unsubscribed = serializers.BooleanField(
+        help_text="这条短信是否为退订（该号码此后不再收到进度短信）。"
+    )

@@ -6,6 +6,7 @@ the broker is down the row waits, unsent, until `notifications_redrive` picks it
 has a unique `dedupe_key`, so the same effect never notifies the same person twice."""
 
 import logging
+import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -14,14 +15,16 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from appeals.events import Text, notification_body, notification_subject, say
 from appeals.models import Appeal, EventCode, Notification, SmsOptOut
 from appeals.sms import send_sms
+from appeals.validators import normalize_phone
 from core.jobs import enqueue
+from departments.audit import audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -419,3 +422,37 @@ def notify_closed(event) -> None:
     or no rating in time; one message, on the event that closed it."""
     told = say("closed_sms", n=event.appeal.number)
     notify_event(event, enterprise=True, subject=told, body=told)
+
+
+# What a reply must say to unsubscribe, after the tolerant cleaning of `_unsubscribe_word`.
+UNSUBSCRIBE_WORDS = frozenset({"TD", "退订", "TD退订"})
+
+
+def _unsubscribe_word(text: str) -> str:
+    """The text as a word to compare: full-width letters made half-width (ＴＤ → TD), upper
+    case, without spaces or punctuation ("td。", " T D ")."""
+    text = unicodedata.normalize("NFKC", text).upper()
+    return "".join(c for c in text if not c.isspace() and unicodedata.category(c)[0] != "P")
+
+
+@transaction.atomic
+def sms_opt_out_record(*, phone: str, text: str) -> bool:
+    """An SMS received from `phone` (the gateway's inbound message): the unsubscribe word
+    records an opt-out for that number, with history and an audit record; any other text is
+    ignored. Safe to receive twice: the number is opted out once. Whether the text was the
+    unsubscribe word."""
+    if _unsubscribe_word(text) not in UNSUBSCRIBE_WORDS:
+        return False
+    phone = normalize_phone(phone)
+    if SmsOptOut.objects.filter(phone=phone).exists():
+        return True
+    opt_out = SmsOptOut(phone=phone, text=text.strip()[:70])
+    opt_out._change_reason = "sms_reply"  # type: ignore[attr-defined]
+    try:
+        with transaction.atomic():
+            opt_out.save()
+    except IntegrityError:
+        return True  # the gateway delivered the same reply twice at once: the first one counts
+    # The gateway acted, not a user.
+    audit_record(event="sms.opted_out", actor=None, actor_name="sms-gateway", obj=opt_out)
+    return True
