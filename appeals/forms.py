@@ -64,6 +64,7 @@ class AppealFileForm(forms.Form):
         label=_("通知语言"),
         choices=settings.LANGUAGES,
         initial=settings.LANGUAGE_CODE,
+        required=False,
         help_text=_("短信和电子邮件通知使用的语言。"),
     )
     category = forms.ModelChoiceField(
@@ -104,6 +105,10 @@ class AppealFileForm(forms.Form):
         if value:
             validate_phone(value)
         return value
+
+    def clean_language(self):
+        # A page or script that sends none: Chinese, the enterprise's default.
+        return self.cleaned_data["language"] or settings.LANGUAGE_CODE
 
     def clean_sms_opt_in(self):
         # An anonymous filing gives no number to text (appeal_file drops the choice too).

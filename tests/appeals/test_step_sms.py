@@ -3,6 +3,8 @@
 ending with the unsubscribe word; replying TD stops them. And each message is in the language
 the enterprise chose (issue #17), whatever language the person who caused it was using."""
 
+import re
+
 import pytest
 from django.urls import reverse
 from django.utils import translation
@@ -241,3 +243,54 @@ def test_a_language_the_site_does_not_offer_is_refused(file_appeal):
     with pytest.raises(ServiceError) as refused:
         file_appeal(language="fr")
     assert refused.value.code == "invalid_language"
+
+
+# Filing: the form and the API.
+
+
+def test_the_filing_page_offers_the_step_sms_unticked_and_chinese_as_the_language(client):
+    page = client.get(reverse("appeal_file")).content.decode()
+
+    box = re.search(r'<input[^>]*name="sms_opt_in"[^>]*>', page).group(0)
+    assert "checked" not in box and "接收办理进度短信" in page and "回复TD退订" in page
+    assert re.search(r'<option value="zh-hans"[^>]*selected', page)
+
+
+def test_a_filing_through_the_page_keeps_the_opt_in_and_the_language(client):
+    response = client.post(
+        reverse("appeal_file"),
+        {
+            "enterprise_name": "宣城示范科技有限公司",
+            "contact_name": "张三",
+            "contact_phone": PHONE,
+            "sms_opt_in": "on",
+            "language": "en",
+            "title": "用电增容报装迟迟未办理",
+            "content": "我司新厂房需要增容至 800 千伏安，报装三个月无进展。",
+        },
+    )
+
+    assert response.status_code == 302
+    appeal = Appeal.objects.get()
+    assert (appeal.sms_opt_in, appeal.language) == (True, "en")
+
+
+def test_a_filing_through_the_api_keeps_the_opt_in_and_the_language(client):
+    response = client.post(
+        reverse("api_appeal_file"),
+        {
+            "title": "用电增容报装迟迟未办理",
+            "content": "我司新厂房需要增容至 800 千伏安，报装三个月无进展。",
+            "enterprise_name": "宣城示范科技有限公司",
+            "contact_name": "张三",
+            "contact_phone": PHONE,
+            "sms_opt_in": True,
+            "language": "en",
+        },
+        content_type="application/json",
+    )
+
+    assert response.status_code == 201, response.content
+    appeal = Appeal.objects.get()
+    assert (appeal.sms_opt_in, appeal.language) == (True, "en")
+    assert [n.event for n in _sms(appeal)] == ["filed"]
