@@ -11,6 +11,7 @@ from appeals.models import (
     EnterpriseTag,
     ExtensionRequest,
     Notification,
+    SmsOptOut,
     TimelineEvent,
 )
 from appeals.validators import normalize_credit_code
@@ -93,3 +94,18 @@ class NotificationAdmin(ReadOnlyAdmin):
     @admin.display(description=_("标题"))
     def title(self, notification):
         return events.notification_subject(notification)
+
+
+@admin.register(SmsOptOut)
+class SmsOptOutAdmin(admin.ModelAdmin):
+    """Numbers that replied TD: recorded by the gateway's callback only; the office may delete
+    one when the enterprise asks to be told again."""
+
+    list_display = ["phone", "text", "created_at"]
+    search_fields = ["phone"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

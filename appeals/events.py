@@ -80,6 +80,10 @@ TEXTS: dict[str, Promise] = {
     "extension_subject": _("延期申请待审批：%(n)s"),
     "extension_decided_subject": _("延期申请%(extension_state)s：%(n)s"),
     "reopened_subject": _("诉求重办：%(n)s %(t)s"),
+    # The steps told by SMS to an enterprise that opted in (appeals.services.notify).
+    "routed_sms": _("【企呼政应】您的诉求 %(n)s 已交由%(lead)s牵头办理。"),
+    "closed_sms": _("【企呼政应】您的诉求 %(n)s 已办结，感谢您的支持。"),
+    "followed_up_sms": _("【企呼政应】服务专员已对您的诉求 %(n)s 进行回访，感谢您的反馈。"),
 }
 
 # Parameters that hold a choice's value: shown as its label, in the reader's language.

@@ -41,7 +41,9 @@ class AppealFileForm(forms.Form):
         required=False,
         help_text=_("选择后不填写企业和联系人信息，凭登记号和查询码查询进度。"),
         # static/js/site.js disables these while the box is ticked; the service drops them.
-        widget=forms.CheckboxInput(attrs={"data-disables": "id_contact_name id_contact_phone"}),
+        widget=forms.CheckboxInput(
+            attrs={"data-disables": "id_contact_name id_contact_phone id_sms_opt_in"}
+        ),
     )
     enterprise_name = forms.CharField(label=_("企业名称"), max_length=200, required=False)
     credit_code = CreditCodeFormField(
@@ -49,6 +51,22 @@ class AppealFileForm(forms.Form):
     )
     contact_name = forms.CharField(label=_("联系人"), max_length=50, required=False)
     contact_phone = forms.CharField(label=_("联系电话"), max_length=30, required=False)
+    # Off unless ticked: the enterprise asks for the step messages (issue #19 part 5).
+    sms_opt_in = forms.BooleanField(
+        label=_("接收办理进度短信"),
+        required=False,
+        help_text=_(
+            "每办理一步（登记、交办、补充材料、答复、办结、回访）发一条短信告知，"
+            "可随时回复TD退订。无署名提交不发送。"
+        ),
+    )
+    language = forms.ChoiceField(
+        label=_("通知语言"),
+        choices=settings.LANGUAGES,
+        initial=settings.LANGUAGE_CODE,
+        required=False,
+        help_text=_("短信和电子邮件通知使用的语言。"),
+    )
     category = forms.ModelChoiceField(
         label=_("诉求类别"),
         queryset=active_categories(),
@@ -87,6 +105,14 @@ class AppealFileForm(forms.Form):
         if value:
             validate_phone(value)
         return value
+
+    def clean_language(self):
+        # A page or script that sends none: Chinese, the enterprise's default.
+        return self.cleaned_data["language"] or settings.LANGUAGE_CODE
+
+    def clean_sms_opt_in(self):
+        # An anonymous filing gives no number to text (appeal_file drops the choice too).
+        return self.cleaned_data["sms_opt_in"] and not self.cleaned_data.get("is_anonymous")
 
     def clean(self):
         data = super().clean()

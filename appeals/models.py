@@ -217,6 +217,14 @@ class Appeal(models.Model):
         choices=[("green", _("绿灯")), ("yellow", _("黄灯")), ("red", _("红灯"))],
     )
     reopened_count = models.PositiveSmallIntegerField(_("重办次数"), default=0)
+    # The filer asked to be told of every step by SMS (routed, closed, follow-up as well as the
+    # receipt and the answers every filer gets); never for an anonymous filing, which gives no
+    # number. appeals.services.notify.enterprise_sms decides what goes.
+    sms_opt_in = models.BooleanField(_("接收办理进度短信"), default=False)
+    # The language the enterprise's messages (SMS, e-mail) are sent in.
+    language = models.CharField(
+        _("通知语言"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
     filed_at = models.DateTimeField(_("登记时间"), default=timezone.now)
     closed_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
     # The words of the title, the content, the enterprise's name and the replies, segmented
@@ -712,3 +720,18 @@ class IdempotencyKey(models.Model):
             models.UniqueConstraint(fields=["owner", "key_hash"], name="idempotency_unique_key")
         ]
         indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
+
+
+class SmsOptOut(models.Model):
+    """A phone number that answered an SMS with the unsubscribe word (TD / 退订): no step SMS
+    goes to it any more (appeals.services.notify.enterprise_sms says what still does)."""
+
+    phone = models.CharField(_("手机号码"), max_length=20, unique=True)
+    # What the gateway passed on, as received (a few characters: "TD", "退订").
+    text = models.CharField(_("短信内容"), max_length=70, blank=True)
+    created_at = models.DateTimeField(_("退订时间"), default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("短信退订")
+        verbose_name_plural = _("短信退订")

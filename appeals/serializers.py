@@ -1,5 +1,6 @@
 """API input and output shapes. Inputs only validate shape; the services decide the rest."""
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -319,6 +320,17 @@ class FileIn(serializers.Serializer):
     contact_phone = serializers.CharField(
         max_length=30, required=False, default="", allow_blank=True
     )
+    sms_opt_in = serializers.BooleanField(
+        default=False,
+        help_text="true：办理的每一步（登记、交办、补充材料、答复、办结、回访）向 contact_phone "
+        "发一条短信，短信末尾附“回复TD退订”。默认 false：只发登记回执、补充材料请求和办理结果。"
+        "无署名（is_anonymous）提交时忽略。",
+    )
+    language = serializers.ChoiceField(
+        choices=[code for code, _name in settings.LANGUAGES],
+        default=settings.LANGUAGE_CODE,
+        help_text="企业收到的短信和电子邮件使用的语言：zh-hans（默认）或 en。",
+    )
     category = StrictPrimaryKeyRelatedField(
         queryset=Category.objects.filter(is_active=True),
         required=False,
@@ -478,3 +490,18 @@ class SearchHitOut(AppealListOut):
 
     class Meta(AppealListOut.Meta):
         fields = [*AppealListOut.Meta.fields, "title_html", "snippet_html"]
+
+
+class SmsInboundIn(serializers.Serializer):
+    phone = serializers.CharField(max_length=30, help_text="发来短信的手机号码。")
+    text = serializers.CharField(
+        max_length=500,
+        allow_blank=True,
+        help_text="短信内容；TD 或 退订（不区分大小写、全半角）即退订。",
+    )
+
+
+class SmsInboundOut(serializers.Serializer):
+    unsubscribed = serializers.BooleanField(
+        help_text="这条短信是否为退订（该号码此后不再收到进度短信）。"
+    )

@@ -396,3 +396,6 @@ EXPORT_INLINE_MAX_ROWS = env_int("EXPORT_INLINE_MAX_ROWS", 2000)
 EXPORT_KEEP_HOURS = env_int("EXPORT_KEEP_HOURS", 24)
 
 SMS_BACKEND = env_str("SMS_BACKEND", "appeals.sms.ConsoleBackend")
+# The shared secret the SMS gateway sends (X-SMS-Gateway-Secret) with the replies it passes on
+# to /api/v1/sms/inbound/ (TD / 退订 unsubscribes). Empty: the endpoint does not exist (404).
+SMS_INBOUND_SECRET = env_str("SMS_INBOUND_SECRET", "")

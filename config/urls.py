@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from appeals.apis import inbox as inbox_apis
 from appeals.apis import public as appeal_public_apis
 from appeals.apis import search as appeal_search_apis
+from appeals.apis import sms as appeal_sms_apis
 from appeals.apis import staff as appeal_staff_apis
 from config.health import healthz
 from departments import apis as department_apis
@@ -26,6 +27,8 @@ api_v1 = [
     # Enterprise side
     path("appeals/", appeal_public_apis.AppealFileApi.as_view(), name="api_appeal_file"),
     path("track/", appeal_public_apis.TrackApi.as_view(), name="api_track"),
+    # The SMS gateway's callback (replies such as TD)
+    path("sms/inbound/", appeal_sms_apis.SmsInboundApi.as_view(), name="api_sms_inbound"),
     path("track/rate/", appeal_public_apis.TrackRateApi.as_view(), name="api_track_rate"),
     path(
         "track/material/", appeal_public_apis.TrackMaterialApi.as_view(), name="api_track_material"

@@ -22,7 +22,13 @@ OFFICE_VIEWS = {
 }
 # A staff member who lost the phone and the recovery codes: the office deletes their
 # authenticator and recovery codes, and they enrol again at their next login.
-OFFICE_RESETS = {"otp_totp": ["totpdevice"], "otp_static": ["staticdevice"]}
+# A number that unsubscribed from the step SMS (TD) and asks to be told again: the office
+# deletes its opt-out (the row's history keeps both).
+OFFICE_RESETS = {
+    "otp_totp": ["totpdevice"],
+    "otp_static": ["staticdevice"],
+    "appeals": ["smsoptout"],
+}
 
 
 def office_permissions_sync(**kwargs) -> None:

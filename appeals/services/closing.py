@@ -17,7 +17,7 @@ from appeals.models import (
     Reply,
 )
 from appeals.services._common import forbid_unless, lock_appeal, record, require_text, transition
-from appeals.services.notify import notify_event
+from appeals.services.notify import notify_closed, notify_event
 from appeals.validators import clean_prose
 from core.errors import ServiceConflict, ServiceError
 from departments.selectors import department_staff
@@ -129,7 +129,8 @@ def appeal_rate(
         )
     else:
         _close(appeal, actor=actor, reason="rated")
-        record(appeal, EventCode.CLOSED, actor=actor, note=say("closed"))
+        event = record(appeal, EventCode.CLOSED, actor=actor, note=say("closed"))
+        notify_closed(event)
     return rating
 
 
@@ -142,7 +143,8 @@ def appeal_close(*, actor, appeal_id: int, note: str) -> Appeal:
     appeal = lock_appeal(appeal_id)
     check_close(appeal)
     _close(appeal, actor=actor, reason="closed_by_staff")
-    record(appeal, EventCode.CLOSED, actor=actor, note=note)
+    event = record(appeal, EventCode.CLOSED, actor=actor, note=note)
+    notify_closed(event)
     return appeal
 
 
@@ -154,5 +156,8 @@ def followup_record(*, actor, appeal_id: int, content: str) -> FollowUp:
     appeal = lock_appeal(appeal_id)
     check_follow_up(appeal)
     followup = FollowUp.objects.create(appeal=appeal, author=actor, content=content)
-    record(appeal, EventCode.FOLLOWED_UP, actor=actor, public=False, note=content)
+    event = record(appeal, EventCode.FOLLOWED_UP, actor=actor, public=False, note=content)
+    # The enterprise that opted in hears that the visit was recorded, never what it says.
+    told = say("followed_up_sms", n=appeal.number)
+    notify_event(event, enterprise=True, subject=told, body=told)
     return followup

@@ -297,6 +297,8 @@ def appeal_file(
     contact_name: str = "",
     contact_phone: str = "",
     is_anonymous: bool = False,
+    sms_opt_in: bool = False,
+    language: str = settings.LANGUAGE_CODE,
     category: Category | None = None,
     region: Region | None = None,
     priority: str = Appeal.Priority.NORMAL,
@@ -308,6 +310,8 @@ def appeal_file(
         raise ServiceError("invalid_channel", _("来源渠道无效。"))
     if priority not in Appeal.Priority.values:
         raise ServiceError("invalid_priority", _("紧急程度无效。"))
+    if language not in dict(settings.LANGUAGES):
+        raise ServiceError("invalid_language", _("通知语言无效。"), field="language")
     if channel not in (Appeal.Channel.WEB, Appeal.Channel.API):
         require_role(actor, Role.COMMISSIONER, Role.OFFICE)
     if not has_role(actor, Role.COMMISSIONER, Role.OFFICE):
@@ -322,6 +326,7 @@ def appeal_file(
         # phone sent anyway (an old page, a script, an API client) is dropped, never kept where
         # handlers would read it or SMS would go to it.
         contact_name = contact_phone = ""
+        sms_opt_in = False
     contact_name = clean_words(contact_name)
     credit_code = normalize_credit_code(credit_code) if credit_code else ""
     contact_phone = normalize_phone(contact_phone) if contact_phone else ""
@@ -369,6 +374,8 @@ def appeal_file(
         credit_code=credit_code,
         contact_name=contact_name,
         contact_phone=contact_phone,
+        sms_opt_in=sms_opt_in,
+        language=language,
         filed_by=actor if actor is not None and actor.is_authenticated else None,
         commissioner=commissioner,
         category=category,
@@ -399,7 +406,7 @@ def appeal_file(
         notify_event(
             event,
             users=[appeal.commissioner] if appeal.commissioner else [],
-            phone="" if is_anonymous else contact_phone,
+            enterprise=True,
             subject=say("filed_subject", n=appeal.number, t=appeal.title),
             body=say("filed_sms", n=appeal.number),
         )

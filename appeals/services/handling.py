@@ -36,7 +36,7 @@ from appeals.services._common import (
     search_text_refresh,
     transition,
 )
-from appeals.services.notify import notify_event, notify_phone, notify_users
+from appeals.services.notify import enterprise_sms, notify_event, notify_phone, notify_users
 from appeals.validators import clean_prose
 from core.errors import ServiceError, ServiceNotFound
 from departments.models import Membership
@@ -223,7 +223,7 @@ def _publish(appeal: Appeal, reply: Reply, *, actor) -> None:
     notify_event(
         event,
         users=[appeal.filed_by] if appeal.filed_by_id else [],
-        phone="" if appeal.is_anonymous else appeal.contact_phone,
+        enterprise=True,
         subject=say("replied_subject", n=appeal.number),
         body=say("replied_sms", n=appeal.number),
     )
@@ -239,10 +239,15 @@ def _publish(appeal: Appeal, reply: Reply, *, actor) -> None:
             subject=say("merged_replied_subject", m=merged.number),
             body=body,
         )
-        if not merged.is_anonymous:
-            notify_phone(
-                phone=merged.contact_phone, appeal=merged, event=event.code, key=key, body=body
-            )
+        sms = enterprise_sms(merged, event.code)
+        notify_phone(
+            phone=sms.phone,
+            appeal=merged,
+            event=event.code,
+            key=key,
+            body=body,
+            unsubscribe=sms.unsubscribe,
+        )
 
 
 @transaction.atomic

@@ -6,6 +6,7 @@ the broker is down the row waits, unsent, until `notifications_redrive` picks it
 has a unique `dedupe_key`, so the same effect never notifies the same person twice."""
 
 import logging
+import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -14,13 +15,16 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
-from appeals.events import Text, notification_body, notification_subject
-from appeals.models import Appeal, Notification
+from appeals.events import Text, notification_body, notification_subject, say
+from appeals.models import Appeal, EventCode, Notification, SmsOptOut
 from appeals.sms import send_sms
+from appeals.validators import normalize_phone
 from core.jobs import enqueue
+from departments.audit import audit_record
 
 logger = logging.getLogger(__name__)
 
@@ -62,10 +66,86 @@ def _words(subject: Text | str, body: Text | str) -> dict:
 
 
 def recipient_language(notification: Notification) -> str:
-    """The language a notification is sent in. Nobody stores a language preference (the
-    interface language is a cookie of one browser), so an enterprise and staff alike get the
-    site's language, Chinese, whatever language the person who caused it was using."""
+    """The language a notification is sent in (e-mail, SMS; in-app text is rendered when read,
+    in the reader's interface language). An enterprise gets the language it chose when it
+    filed (Appeal.language, Chinese unless it chose otherwise): the SMS to its number and the
+    messages to the account that filed. Staff accounts store no language preference (the
+    interface language is a cookie of one browser), so staff get the site's language, Chinese.
+    Never the language of whoever caused the message."""
+    appeal = notification.appeal
+    if appeal is not None and (
+        notification.recipient_id is None or notification.recipient_id == appeal.filed_by_id
+    ):
+        return appeal.language
     return settings.LANGUAGE_CODE
+
+
+# What the enterprise is told by SMS, by the event that tells it (issue #19 part 5).
+# The answers every named filer with a phone gets, opted in or not: the receipt, a request for
+# material (its clocks wait on it), and the ends of the loop.
+SMS_ALWAYS = frozenset(
+    {
+        EventCode.FILED,
+        EventCode.MATERIAL_REQUESTED,
+        EventCode.REPLIED,
+        EventCode.NOT_ACCEPTED,
+        EventCode.REDIRECTED,
+        EventCode.MERGED,
+    }
+)
+# The steps only a filer who opted in is told of.
+SMS_OPTED_IN = frozenset(
+    {EventCode.ROUTED, EventCode.CLOSED, EventCode.RATING_LAPSED, EventCode.FOLLOWED_UP}
+)
+# The ends of the loop: the answer the enterprise filed for (seed 004 item 47, "结果有反馈";
+# a decline always with a written explanation to it). Sent even to a number that unsubscribed:
+# the unsubscribe word stops the progress messages, not the answer itself.
+SMS_ANSWERS = frozenset(
+    {EventCode.REPLIED, EventCode.NOT_ACCEPTED, EventCode.REDIRECTED, EventCode.MERGED}
+)
+
+
+@dataclass(frozen=True)
+class EnterpriseSms:
+    """Where an event's SMS to the enterprise goes ("": none) and whether it ends with the
+    unsubscribe word."""
+
+    phone: str = ""
+    unsubscribe: bool = False
+
+
+def enterprise_sms(appeal: Appeal, code: str) -> EnterpriseSms:
+    """The one rule for texting the enterprise about an event of its appeal. Never an anonymous
+    filing (it gave no number to be called on). A number that answered TD (SmsOptOut) gets only
+    the answers (SMS_ANSWERS), without the word; a filer who opted in gets every step, each
+    ending with the word; others get the answers owed to every filer (SMS_ALWAYS)."""
+    phone = "" if appeal.is_anonymous else appeal.contact_phone
+    if not phone or code not in SMS_ALWAYS | SMS_OPTED_IN:
+        return EnterpriseSms()
+    if SmsOptOut.objects.filter(phone=phone).exists():
+        return EnterpriseSms(phone) if code in SMS_ANSWERS else EnterpriseSms()
+    if appeal.sms_opt_in:
+        return EnterpriseSms(phone, unsubscribe=True)
+    return EnterpriseSms(phone) if code in SMS_ALWAYS else EnterpriseSms()
+
+
+# The parameter that marks an SMS as ending with the unsubscribe word (no text uses the name).
+UNSUBSCRIBE_PARAM = "_unsubscribe"
+
+
+def sms_text(notification: Notification) -> str:
+    """An SMS's words in the active language, with the unsubscribe word when it carries one."""
+    body = notification_body(notification)
+    if notification.params.get(UNSUBSCRIBE_PARAM):
+        return _("%(text)s回复TD退订") % {"text": body}
+    return body
+
+
+def _sms_words(body: Text | str, unsubscribe: bool) -> dict:
+    words = _words(body, body)
+    if unsubscribe:
+        words["params"] = {**words["params"], UNSUBSCRIBE_PARAM: 1}
+    return words
 
 
 def _delivered_now(channel: str):
@@ -177,7 +257,9 @@ def _dispatch_many(ids: list[int], chunk: int = 100) -> None:
             return
 
 
-def notify_phone(*, phone: str, appeal: Appeal, event: str, key: str, body: Text) -> None:
+def notify_phone(
+    *, phone: str, appeal: Appeal, event: str, key: str, body: Text, unsubscribe: bool = False
+) -> None:
     """An SMS to the enterprise's contact number (never with the query code in it)."""
     if not phone:
         return
@@ -188,7 +270,7 @@ def notify_phone(*, phone: str, appeal: Appeal, event: str, key: str, body: Text
             "channel": Notification.Channel.SMS,
             "appeal": appeal,
             "event": event,
-            **_words(body, body),
+            **_sms_words(body, unsubscribe),
             "sent_at": _delivered_now(Notification.Channel.SMS),
         },
     )
@@ -238,7 +320,11 @@ def notification_deliver(*, notification_id: int) -> bool:
             return False
         notification.attempts += 1
         with translation.override(recipient_language(notification)):
-            subject, body = notification_subject(notification), notification_body(notification)
+            subject = notification_subject(notification)
+            if notification.channel == Notification.Channel.SMS:
+                body = sms_text(notification)
+            else:
+                body = notification_body(notification)
         try:
             if notification.channel == Notification.Channel.EMAIL:
                 send_mail(subject, body, None, [notification.address])
@@ -288,31 +374,40 @@ def notifications_mark_all_read(*, actor, up_to: int | None = None) -> int:
     return unread.update(read_at=timezone.now())
 
 
-def notify_event(event, *, users: Iterable = (), phone: str = "", subject: Text, body: Text | str):
-    """Notifications for one timeline event: staff in-app and by e-mail, the enterprise by SMS.
-    Keyed on the event, so each event notifies each person once. An SMS is always a `Text`:
-    it is sent in the enterprise's language, not in the words of whoever caused it.
+def notify_event(
+    event,
+    *,
+    users: Iterable = (),
+    enterprise: bool = False,
+    subject: Text,
+    body: Text | str,
+):
+    """Notifications for one timeline event: staff in-app and by e-mail and, with `enterprise`,
+    the enterprise by SMS as far as `enterprise_sms` allows. Keyed on the event, so each event
+    notifies each person once. An SMS is always a `Text`: it is sent in the enterprise's
+    language, not in the words of whoever caused it.
 
     Written in one insert, without looking first (no get_or_create): the keys name an event
     recorded in this same transaction, which no row can name yet, and each service calls this
     once per event. A second call for the same event and person would fail on the unique key,
     loudly, rather than notify twice."""
-    if phone and not isinstance(body, Text):
+    sms = enterprise_sms(event.appeal, event.code) if enterprise else EnterpriseSms()
+    if sms.phone and not isinstance(body, Text):
         raise TypeError("an SMS is sent in the enterprise's language: pass a Text")
     key = f"event:{event.pk}"
     notice = Notice(
         users=users, appeal=event.appeal, event=event.code, key=key, subject=subject, body=body
     )
     rows = _staff_rows(notice, STAFF_CHANNELS)
-    if phone:
+    if sms.phone:
         rows.append(
             Notification(
                 dedupe_key=f"{key}:sms",
-                address=phone,
+                address=sms.phone,
                 channel=Notification.Channel.SMS,
                 appeal=event.appeal,
                 event=event.code,
-                **_words(body, body),
+                **_sms_words(body, sms.unsubscribe),
                 sent_at=_delivered_now(Notification.Channel.SMS),
             )
         )
@@ -320,3 +415,44 @@ def notify_event(event, *, users: Iterable = (), phone: str = "", subject: Text,
         # The ids come back from the insert (PostgreSQL, SQLite 3.35+): the dispatch needs them.
         Notification.objects.bulk_create(rows)
         _dispatch_after_commit(rows)
+
+
+def notify_closed(event) -> None:
+    """The enterprise that opted in hears that its appeal closed: rated, closed by staff (销号)
+    or no rating in time; one message, on the event that closed it."""
+    told = say("closed_sms", n=event.appeal.number)
+    notify_event(event, enterprise=True, subject=told, body=told)
+
+
+# What a reply must say to unsubscribe, after the tolerant cleaning of `_unsubscribe_word`.
+UNSUBSCRIBE_WORDS = frozenset({"TD", "退订", "TD退订"})
+
+
+def _unsubscribe_word(text: str) -> str:
+    """The text as a word to compare: full-width letters made half-width (ＴＤ → TD), upper
+    case, without spaces or punctuation ("td。", " T D ")."""
+    text = unicodedata.normalize("NFKC", text).upper()
+    return "".join(c for c in text if not c.isspace() and unicodedata.category(c)[0] != "P")
+
+
+@transaction.atomic
+def sms_opt_out_record(*, phone: str, text: str) -> bool:
+    """An SMS received from `phone` (the gateway's inbound message): the unsubscribe word
+    records an opt-out for that number, with history and an audit record; any other text is
+    ignored. Safe to receive twice: the number is opted out once. Whether the text was the
+    unsubscribe word."""
+    if _unsubscribe_word(text) not in UNSUBSCRIBE_WORDS:
+        return False
+    phone = normalize_phone(phone)
+    if SmsOptOut.objects.filter(phone=phone).exists():
+        return True
+    opt_out = SmsOptOut(phone=phone, text=text.strip()[:70])
+    opt_out._change_reason = "sms_reply"  # type: ignore[attr-defined]
+    try:
+        with transaction.atomic():
+            opt_out.save()
+    except IntegrityError:
+        return True  # the gateway delivered the same reply twice at once: the first one counts
+    # The gateway acted, not a user.
+    audit_record(event="sms.opted_out", actor=None, actor_name="sms-gateway", obj=opt_out)
+    return True

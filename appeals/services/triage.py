@@ -92,6 +92,9 @@ def appeal_route(
             subject=say("routed_subject", n=appeal.number, t=appeal.title),
             body=say("routed_body", dept=assignment.department.name, role=assignment.role),
         )
+    # The enterprise hears which department leads (its name, never the internal note).
+    told = say("routed_sms", n=appeal.number, lead=lead.name)
+    notify_event(event, enterprise=True, subject=told, body=told)
     return appeal
 
 
@@ -108,7 +111,7 @@ def _tell_filer(event, body: Text) -> None:
     notify_event(
         event,
         users=[appeal.filed_by] if appeal.filed_by_id else [],
-        phone="" if appeal.is_anonymous else appeal.contact_phone,
+        enterprise=True,
         subject=say("ended_subject", n=appeal.number),
         body=body,
     )

@@ -42,7 +42,7 @@ from appeals.services._common import (
 )
 from appeals.services.filing import attachments_check, attachments_stored
 from appeals.services.handling import _lock_assignment
-from appeals.services.notify import notify_event
+from appeals.services.notify import notify_closed, notify_event
 from appeals.validators import clean_prose
 from core.errors import ServiceConflict, ServiceError, ServiceNotFound
 from departments.audit import audit_record_many
@@ -72,7 +72,7 @@ def appeal_request_material(*, actor, assignment_id: int, note: str) -> Appeal:
     notify_event(
         event,
         users=[appeal.filed_by] if appeal.filed_by_id else [],
-        phone="" if appeal.is_anonymous else appeal.contact_phone,
+        enterprise=True,
         subject=say("material_subject", n=appeal.number),
         body=say("material_sms", n=appeal.number),
     )
@@ -258,12 +258,13 @@ def appeal_rating_lapse(*, appeal_id: int) -> Appeal | None:
         reason="rating_lapsed",
         also=("closed_at",),
     )
-    record(
+    event = record(
         appeal,
         EventCode.RATING_LAPSED,
         actor=None,
         note=say("rating_lapsed"),
     )
+    notify_closed(event)
     return appeal
 
 

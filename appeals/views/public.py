@@ -67,6 +67,8 @@ def appeal_file(request):
                 contact_name=data["contact_name"],
                 contact_phone=data["contact_phone"],
                 is_anonymous=data["is_anonymous"],
+                sms_opt_in=data["sms_opt_in"],
+                language=data["language"],
                 category=data["category"],
                 region=data["region"],
                 attachments=data["attachments"],

@@ -40,7 +40,7 @@ def test_the_schema_is_public_and_lists_every_operation(openapi):
     assert all(path.startswith("/api/v1/") for path in paths)
     assert {"/api/v1/appeals/", "/api/v1/track/", "/api/v1/appeal-list/"} <= set(paths)
     operations = [(p, m) for p, ops in paths.items() for m in ops if m in {"get", "post"}]
-    assert len(operations) == 51
+    assert len(operations) == 52
     assert "tokenAuth" in openapi["components"]["securitySchemes"]
 
 

@@ -144,6 +144,16 @@ def test_the_demo_history_queues_nothing_to_send():
     assert Notification.objects.filter(sent_at__isnull=True).count() == 0
 
 
+def test_some_demo_enterprises_asked_to_be_told_of_every_step_by_sms():
+    run_demo()
+
+    opted_in = Appeal.objects.filter(sms_opt_in=True)
+    assert opted_in.exists() and not opted_in.filter(is_anonymous=True).exists()
+    # Their step messages are in the history: which department leads, the closing.
+    told = Notification.objects.filter(appeal__in=opted_in, channel=Notification.Channel.SMS)
+    assert told.filter(event="routed").exists() and told.filter(event="closed").exists()
+
+
 def test_each_demo_login_starts_with_a_handful_of_unread_messages():
     run_demo()
 

@@ -16,7 +16,7 @@ def test_the_anonymous_box_names_the_contact_fields_it_disables(client):
 
     box = re.search(r'<input[^>]*name="is_anonymous"[^>]*>', page).group(0)
     ids = re.search(r'data-disables="([^"]+)"', box).group(1).split()
-    assert sorted(ids) == ["id_contact_name", "id_contact_phone"]
+    assert sorted(ids) == ["id_contact_name", "id_contact_phone", "id_sms_opt_in"]
     for field_id in ids:
         assert f'id="{field_id}"' in page
 

@@ -21,9 +21,10 @@ pytestmark = pytest.mark.django_db
 # an e-mail address (in-app + e-mail to the commissioner, SMS to the contact): the enterprise
 # and the filer's enterprises and roles (4), the number (1), the appeal and its history (2),
 # the timeline event and the audit record (2), the policy and the escalation steps (2), the
-# clocks and their history (2), the appeal's colour (1), the outbox (1), and the transaction's
-# savepoint and release (2, under the test's own transaction).
-FILING_STATEMENTS = 17
+# clocks and their history (2), the appeal's colour (1), whether the phone unsubscribed (1),
+# the outbox (1), and the transaction's savepoint and release (2, under the test's own
+# transaction).
+FILING_STATEMENTS = 18
 
 
 @pytest.fixture
