@@ -321,20 +321,22 @@ class RateForm(forms.Form):
         ],
         widget=forms.RadioSelect,
     )
-    comment = forms.CharField(
-        label=_("评价意见"),
-        required=False,
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
+    # Asked right after 不满意 is chosen, and only then (static/js/site.js, data-shown-if; shown
+    # always without script): re-handling, or ending the appeal with the reason in the comment.
     next_step = forms.ChoiceField(
-        label=_("选择“不满意”时，请选择"),
+        label=_("不满意，接下来"),
         choices=[
             ("rehandle", _("申请重新办理（退回承办单位重新办理）")),
             ("close", _("不再办理，结束本诉求（请在评价意见中说明理由）")),
         ],
         required=False,
-        widget=forms.RadioSelect,
+        widget=forms.RadioSelect(attrs={"data-shown-if": f"score={Rating.Score.UNSATISFIED}"}),
+    )
+    comment = forms.CharField(
+        label=_("评价意见"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
     def clean(self):

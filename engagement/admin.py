@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from departments.admin import AuditedAdminMixin, ReadOnlyAdmin
+from departments.names import person_name
 from departments.roles import Role, has_role
 from engagement.models import Contact, Grid, GridMember, Meeting, MeetingAppeal
 
@@ -23,8 +24,7 @@ class GridForm(forms.ModelForm):
         wrong = [u for u in users if not has_role(u, Role.COMMISSIONER)]
         if wrong:
             raise ValidationError(
-                _("“%(user)s”不是为企服务专员，不能分配到网格。")
-                % {"user": wrong[0].get_full_name() or wrong[0].get_username()}
+                _("“%(user)s”不是为企服务专员，不能分配到网格。") % {"user": person_name(wrong[0])}
             )
         return users
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from appeals.models import Assignment, Enterprise, Reply
 from appeals.selectors import appeals_visible_to
+from departments.names import person_name
 from departments.roles import Role, has_role
 from departments.selectors import department_ids_of
 from engagement.actions import SEE_ALL_GRIDS, SEE_ALL_MEETINGS
@@ -286,7 +287,7 @@ def coverage(user, *, days: int, today: date) -> Coverage:
         enterprise.grid_name = member.grid.name if member else ""
         by_grid[enterprise.grid_name] += 1
         c = enterprise.commissioner
-        by_commissioner[(c.get_full_name() or c.get_username()) if c else ""] += 1
+        by_commissioner[person_name(c)] += 1
     return Coverage(
         days=days,
         since=since,

@@ -66,3 +66,21 @@ function selectText(element) {
   selection.removeAllRanges();
   selection.addRange(range);
 }
+
+// A field whose inputs carry data-shown-if="name=value" is shown only while the form's `name`
+// has that value chosen (the rating form asks what next only after 不满意). Without script the
+// field simply stays shown.
+function applyShownIf(form) {
+  form.querySelectorAll("[data-shown-if]").forEach(function (input) {
+    var rule = input.dataset.shownIf.split("=");
+    var chosen = form.querySelector("input[name='" + rule[0] + "']:checked");
+    var field = input.closest(".mb-3") || input;
+    field.hidden = !(chosen && chosen.value === rule[1]);
+  });
+}
+document.addEventListener("change", function (event) {
+  if (event.target.form) { applyShownIf(event.target.form); }
+});
+document.querySelectorAll("form").forEach(function (form) {
+  if (form.querySelector("[data-shown-if]")) { applyShownIf(form); }
+});

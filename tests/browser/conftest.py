@@ -12,8 +12,10 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.test import override_settings
 
 from tests.browser.support import (
+    CHINESE,
     CHROMIUM,
     CHROMIUM_ARGS,
+    ENGLISH,
     Journey,
     staff_authenticators,
     sync_playwright_or_skip,
@@ -22,6 +24,15 @@ from tests.browser.support import (
 # A small demo city: every state of the loop, a few appeals of each colour, in a few seconds.
 # A journey module may ask for fewer (DEMO_APPEALS = 10) when it needs only the city.
 DEMO_APPEALS = 30
+# Each journey runs in Chinese, then in English; a module may say otherwise
+# (JOURNEY_LANGUAGES = [CHINESE]) when its pages are no one's reading but the guard's.
+JOURNEY_LANGUAGES = [CHINESE, ENGLISH]
+
+
+def pytest_generate_tests(metafunc):
+    if "journey_language" in metafunc.fixturenames:
+        languages = getattr(metafunc.module, "JOURNEY_LANGUAGES", JOURNEY_LANGUAGES)
+        metafunc.parametrize("journey_language", languages)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -82,11 +93,12 @@ def browser(django_db_setup):
 
 
 @pytest.fixture
-def journey(request, browser, live_server):
-    """The journey of this test module (test_<name>.py): screenshots in
-    artifacts/screenshots/<name>/, and no JavaScript error nor outside request anywhere."""
+def journey(request, browser, live_server, journey_language):
+    """The journey of this test module (test_<name>.py) in one language: screenshots in
+    artifacts/screenshots/<language>/<name>/, and no JavaScript error nor outside request
+    anywhere."""
     name = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
-    trip = Journey(name=name, browser=browser, base_url=live_server.url)
+    trip = Journey(name=name, browser=browser, base_url=live_server.url, language=journey_language)
     yield trip
     trip.close()
     trip.assert_clean()

@@ -4,9 +4,11 @@ its errors (HTTP 400) pass."""
 
 import pytest
 
-from tests.browser.support import expect
+from tests.browser.support import CHINESE, expect
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# The guard's workings, not a reader's journey: once, in Chinese.
+JOURNEY_LANGUAGES = [CHINESE]
 
 
 def test_the_guard_catches_script_errors_failed_files_and_requests_to_other_hosts(journey):

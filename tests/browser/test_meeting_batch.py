@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from appeals.models import Appeal
 from engagement.models import Meeting
 from engagement.selectors import meeting_appeals_for
-from tests.browser.support import expect, expect_message
+from tests.browser.support import expect, expect_message, t
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 DEMO_APPEALS = 10
@@ -24,32 +24,36 @@ def test_the_office_enters_a_meetings_appeals_in_one_batch(journey, demo_city):
     invited = list(meeting.enterprises.order_by("name"))
     page = journey.login("office")
 
-    page.get_by_role("navigation").get_by_text("更多", exact=True).click()  # the top bar's menu
-    page.get_by_role("link", name="恳谈会", exact=True).click()
+    page.get_by_role("navigation").get_by_text(t("更多"), exact=True).click()  # the top bar's menu
+    page.get_by_role("link", name=t("恳谈会"), exact=True).click()
     page.get_by_role("link", name=meeting.title).click()
     expect(page.get_by_role("heading", name=meeting.title)).to_be_visible()
-    page.get_by_role("link", name="录入会上诉求").click()
+    page.get_by_role("link", name=t("录入会上诉求")).click()
 
-    page.get_by_label("第 1 行企业").select_option(label=invited[0].name)
-    page.get_by_label("第 1 行诉求内容").fill(FIRST)
-    page.get_by_label("第 2 行诉求内容").fill(SECOND)  # no enterprise chosen
-    page.get_by_label("第 2 行建议牵头单位").select_option(label="市人社局")
+    page.get_by_label(_row(1, "企业")).select_option(label=invited[0].name)
+    page.get_by_label(_row(1, "诉求内容")).fill(FIRST)
+    page.get_by_label(_row(2, "诉求内容")).fill(SECOND)  # no enterprise chosen
+    page.get_by_label(_row(2, "建议牵头单位")).select_option(label="市人社局")
     journey.shot(page, "typed")
-    page.get_by_role("button", name="登记本批诉求").click()
+    page.get_by_role("button", name=t("登记本批诉求")).click()
 
-    expect_message(page, "有 1 行未通过检查，本批诉求均未登记；请修改标红的行后重新提交。")
+    expect_message(
+        page, t("有 %(n)d 行未通过检查，本批诉求均未登记；请修改标红的行后重新提交。", n=1)
+    )
     expect(page.locator("#row-2")).to_have_class("table-danger")
-    expect(page.get_by_text("企业：请选择企业。")).to_be_visible()
-    expect(page.get_by_label("第 1 行诉求内容")).to_have_value(FIRST)
-    expect(page.get_by_label("第 2 行诉求内容")).to_have_value(SECOND)
-    expect(page.get_by_label("第 2 行建议牵头单位").locator("option:checked")).to_have_text(
+    expect(
+        page.get_by_text(t("%(label)s：%(error)s", label=t("企业"), error=t("请选择企业。")))
+    ).to_be_visible()
+    expect(page.get_by_label(_row(1, "诉求内容"))).to_have_value(FIRST)
+    expect(page.get_by_label(_row(2, "诉求内容"))).to_have_value(SECOND)
+    expect(page.get_by_label(_row(2, "建议牵头单位")).locator("option:checked")).to_have_text(
         "市人社局"
     )
     journey.shot(page, "refused")
     assert len(meeting_appeals_for(office, meeting)) == before
 
-    page.get_by_label("第 2 行企业").select_option(label=invited[1].name)
-    page.get_by_role("button", name="登记本批诉求").click()
+    page.get_by_label(_row(2, "企业")).select_option(label=invited[1].name)
+    page.get_by_role("button", name=t("登记本批诉求")).click()
     expect(page.get_by_role("heading", name=meeting.title)).to_be_visible()
     rows = meeting_appeals_for(office, meeting)
     assert len(rows) == before + 2
@@ -59,3 +63,8 @@ def test_the_office_enters_a_meetings_appeals_in_one_batch(journey, demo_city):
     for appeal in new:
         expect(page.get_by_role("link", name=appeal.number)).to_be_visible()
     journey.shot(page, "registered")
+
+
+def _row(n: int, label: str) -> str:
+    """The batch table's field of row `n` as a screen reader names it."""
+    return t("第 %(n)s 行%(label)s", n=n, label=t(label))

@@ -12,6 +12,7 @@ from tests.browser.support import (
     assert_reachable_on_phone,
     expect,
     expect_message,
+    t,
     tiny_png,
 )
 
@@ -27,22 +28,22 @@ def test_an_observer_files_a_lead_the_office_makes_it_an_appeal_and_nobody_learn
     # -- the observer files a lead on a phone -----------------------------------------------
     page = journey.login("supervisor2", phone=True)
     page.goto(journey.url("/leads/"))
-    expect(page.get_by_role("heading", name="我的监督线索")).to_be_visible()
-    page.get_by_role("link", name="提交线索").click()
-    expect(page.get_by_role("heading", name="提交监督线索")).to_be_visible()
-    page.get_by_label("线索类型").select_option(label="乱收费")
-    page.get_by_label("涉及单位").select_option(label="市住建局")
-    page.get_by_label("具体情况").fill(WHAT)
-    page.get_by_label("附件（可选）").set_input_files(
+    expect(page.get_by_role("heading", name=t("我的监督线索"))).to_be_visible()
+    page.get_by_role("link", name=t("提交线索")).click()
+    expect(page.get_by_role("heading", name=t("提交监督线索"))).to_be_visible()
+    page.get_by_label(t("线索类型")).select_option(label=t("乱收费"))
+    page.get_by_label(t("涉及单位")).select_option(label="市住建局")
+    page.get_by_label(t("具体情况")).fill(WHAT)
+    page.get_by_label(t("附件（可选）")).set_input_files(
         [{"name": "收费单.png", "mimeType": "image/png", "buffer": tiny_png()}]
     )
-    submit = page.get_by_role("button", name="提交")
+    submit = page.get_by_role("button", name=t("提交"))
     assert_reachable_on_phone(submit)
     assert_fits_phone(page)
     journey.shot(page, "form")
     submit.click()
-    expect_message(page, "线索已提交")
-    expect(page.get_by_text("待核查").first).to_be_visible()
+    expect_message(page, t("线索已提交，营商办核查后您可在此查看结果。"))
+    expect(page.get_by_text(t("待核查")).first).to_be_visible()
     assert_fits_phone(page)
     journey.shot(page, "filed")
     lead = Lead.objects.get(description=WHAT)
@@ -51,17 +52,17 @@ def test_an_observer_files_a_lead_the_office_makes_it_an_appeal_and_nobody_learn
     office = journey.login("office")
     office.goto(journey.url(f"/leads/{lead.pk}/"))
     expect(office.get_by_text(WHAT).first).to_be_visible()
-    office.get_by_label("诉求标题").fill("施工许可窗口违规收取加急费")
-    office.get_by_label("诉求内容").fill("反映施工许可窗口另收加急费且不开票，请核查。")
-    office.get_by_role("button", name="转为诉求").click()
-    expect_message(office, "线索核查结果已记录")
+    office.get_by_label(t("诉求标题")).fill("施工许可窗口违规收取加急费")
+    office.get_by_label(t("诉求内容")).fill("反映施工许可窗口另收加急费且不开票，请核查。")
+    office.get_by_role("button", name=t("转为诉求")).click()
+    expect_message(office, t("线索核查结果已记录。"))
     lead.refresh_from_db()
     number = lead.appeal.number
     journey.shot(office, "office-checked")
 
     # -- the observer reads the outcome ------------------------------------------------------
     page.reload()
-    expect(page.get_by_text("已转为诉求交有关单位办理。")).to_be_visible()
+    expect(page.get_by_text(t("已转为诉求交有关单位办理。"))).to_be_visible()
     expect(page.get_by_text(number)).to_be_visible()
     assert_fits_phone(page)
     journey.shot(page, "outcome")

@@ -13,6 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from appeals.demo import PASSWORD
 from tests.browser.support import (
+    CHINESE,
     VERIFY_PATH,
     assert_fits_phone,
     assert_reachable_on_phone,
@@ -23,6 +24,9 @@ from tests.browser.support import (
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 DEMO_APPEALS = 5
+# Once, in Chinese: every other journey logs in with two factors (Journey.login) in both
+# languages.
+JOURNEY_LANGUAGES = [CHINESE]
 
 
 def _password_step(journey, username: str):
