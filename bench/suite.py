@@ -807,7 +807,8 @@ def _nothing_due(runs: int = 30) -> dict:
             start = time.perf_counter()
             clocks_sweep(now=timezone.now())
             times.append((time.perf_counter() - start) * 1000)
-    sql = ctx.captured_queries[0]["sql"]
+    # The first query that reads (the sweep now opens its own transaction: BEGIN comes first).
+    sql = next(q["sql"] for q in ctx.captured_queries if q["sql"].lstrip().startswith("SELECT"))
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
         plan = "\n".join(row[0] for row in cursor.fetchall())
