@@ -92,7 +92,12 @@ COLUMNS = {
     "appeals_reply": "id outcome content state review_note created_at published_at appeal_id "
     "assignment_id author_id is_model_answer",
     "appeals_rating": "id score comment rehandle created_at appeal_id rated_by_id reply_id",
-    "appeals_timelineevent": "id code note is_public created_at actor_id appeal_id department_id",
+    # text_code empty and params {}: the note is the event's text as is, as for the events
+    # written before stored text codes (issue #17; appeals.models.TimelineEvent).
+    "appeals_timelineevent": (
+        "id code note is_public created_at actor_id appeal_id department_id "
+        "text_code params internal_note"
+    ),
 }
 COLUMNS = {table: cols.split() for table, cols in COLUMNS.items()}
 LOADED = list(COLUMNS)
@@ -123,6 +128,18 @@ TRUNCATED = [
     "sla_escalation",
     "sla_boardsnapshot",
     "sla_leaguetable",
+    # Rows of later apps that reference appeals, enterprises, departments or regions (none
+    # generated; emptied so the reset's TRUNCATE and DELETE are allowed).
+    "engagement_contact",
+    "engagement_grid",
+    "engagement_grid_commissioners",
+    "engagement_gridmember",
+    "engagement_meeting",
+    "engagement_meeting_departments",
+    "engagement_meeting_enterprises",
+    "engagement_meetingappeal",
+    "leads_lead",
+    "leads_referral",
 ]
 # Small organisation tables: deleted (sla_policy's default rows reference none of them, but
 # its foreign key forbids TRUNCATE of departments_category).
@@ -403,10 +420,14 @@ class _QueueReader:
 
     def __init__(self, q: queue.Queue) -> None:
         self.q = q
+        self.ended = False  # the producer's end (None) was taken
 
     def read(self, size: int = -1) -> str:
         chunk = self.q.get()
-        return "" if chunk is None else chunk
+        if chunk is None:
+            self.ended = True
+            return ""
+        return chunk
 
     readline = read
 
@@ -425,20 +446,22 @@ class CopyStream:
         self.thread.start()
 
     def _run(self, dsn: dict) -> None:
+        reader = _QueueReader(self.q)
         try:
             conn = psycopg2.connect(**dsn)
             with conn.cursor() as cur:
                 cur.execute("SET session_replication_role = replica")
                 cur.execute("SET synchronous_commit = off")
                 cols = ", ".join(COLUMNS[self.table])
-                cur.copy_expert(
-                    f"COPY {self.table} ({cols}) FROM STDIN", _QueueReader(self.q), size=1 << 20
-                )
+                cur.copy_expert(f"COPY {self.table} ({cols}) FROM STDIN", reader, size=1 << 20)
             conn.commit()
             conn.close()
         except BaseException as exc:  # reported by finish()
             self.error = exc
-            while self.q.get() is not None:  # unblock the producer
+            # Unblock the producer until its end. psycopg2 reads the whole input before the
+            # server's error comes back, so the end has usually been taken already: waiting
+            # for another would hang the run (and finish() would never report the error).
+            while not reader.ended and self.q.get() is not None:
                 pass
 
     def flush(self) -> None:
@@ -915,7 +938,7 @@ class Province:
         for t, code, note, public, dept in self.events:
             ev(
                 f"{self.next_id('appeals_timelineevent')}\t{code}\t{note}\t{b(public)}\t"
-                f"{days.ts(t)}\t{N}\t{pks}\t{dept if dept else N}"
+                f"{days.ts(t)}\t{N}\t{pks}\t{dept if dept else N}\t\t{{}}\t"
             )
 
     # --- the handling loop ----------------------------------------------------------------

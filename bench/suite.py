@@ -23,7 +23,11 @@ Against a database made by bench/generate.py (or generated first with --generate
    sweep fires them again, with their timeline events and notifications), and saves the plan
    of the sweep's query;
 6. exports 100,000 rows (the full list, 全量问题清单) as CSV and as Excel through the export view,
-   each in a child process that reports its time and peak RSS.
+   each in a child process that reports its time and peak RSS;
+7. with --only search (issue #18, not in the default set: it needs `manage.py search_reindex`
+   first, since the generator writes no search words), the staff search page and API and the
+   detail page of appeals in triage, which computes the similar appeals, with wrk as above,
+   and `appeals_similar` alone in this process.
 
 Results: bench/results/suite-<appeals>.json and .md (the tables copied into bench/README.md),
 with the load average before and after each measurement.
@@ -68,6 +72,8 @@ SERVER_ENV = {
     # The public endpoints' throttles would otherwise answer 429 after 30 filings a minute.
     "API_FILING_RATE": "1000000/s",
     "API_TRACKING_RATE": "1000000/s",
+    # The staff search API's throttle (60 a minute) would answer 429 within a second of wrk.
+    "API_SEARCH_RATE": "1000000/s",
     "CELERY_BROKER_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/4"),
     "BENCH_FLOOR": "1",
     # The staff pages are measured after login; the second factor is timed nowhere.
@@ -415,6 +421,15 @@ request = function()
 end
 """
 
+LUA_GET_MANY = r"""
+local paths = %(paths)s
+local i = 0
+request = function()
+  i = i %% #paths + 1
+  return wrk.format("GET", paths[i])
+end
+"""
+
 LUA_GET = r"""
 request = function()
   return wrk.format("GET", %(path)s)
@@ -643,6 +658,115 @@ def bench_http(info: dict, duration: int, only: set[str]) -> dict:
     return out
 
 
+SEARCH_SIMILAR_APPEALS = 20  # appeals in triage whose detail pages wrk takes in turn
+
+
+def search_fixture() -> dict:
+    """What the search benchmark asks (issue #18): a common text query (a stock title of the
+    generator, about one appeal in ninety), a rarer one (an enterprise's name), a credit code,
+    and the newest appeals in triage, whose detail pages show the commissioner the similar
+    appeals."""
+    from appeals.search import parse_query
+
+    unindexed = Appeal.objects.filter(search_text="").count()
+    named = (
+        Appeal.objects.filter(is_anonymous=False, enterprise__isnull=False)
+        .order_by("-pk")
+        .values_list("enterprise_name", "enterprise__credit_code")
+        .first()
+    )
+    triage = list(
+        Appeal.objects.filter(status=Appeal.Status.TRIAGE)
+        .order_by("-filed_at")
+        .values_list("number", flat=True)[:SEARCH_SIMILAR_APPEALS]
+    )
+    queries = {"common": "政府工程款拖欠", "name": named[0], "credit_code": named[1]}
+    return {
+        "unindexed_appeals": unindexed,
+        "queries": queries,
+        "words": {k: list(parse_query(v).words) for k, v in queries.items()},
+        "triage_numbers": triage,
+    }
+
+
+def _lua_paths(paths: list[str]) -> str:
+    return "{" + ", ".join(lua_string(p) for p in paths) + "}"
+
+
+def bench_search(duration: int) -> dict:
+    """The search page and API and the triage detail page (similar appeals) with wrk, each
+    after the floor's read, as the commissioner; then `appeals_similar` alone, in process."""
+    from urllib.parse import urlencode
+
+    from appeals.search import appeals_search, appeals_similar, parse_query
+
+    fixture = search_fixture()
+    out: dict = {"fixture": fixture}
+    floor_read = (LUA_FLOOR_READ % {"max_pk": _max_pk(Appeal)}, {})
+    session = login("bench_commissioner")
+    cookie = {"Cookie": cookie_header(session)}
+    client = staff_client("bench_commissioner")
+    commissioner = User.objects.get(username="bench_commissioner")
+    for key, path in (
+        ("search_page", "/search/?" + urlencode({"q": fixture["queries"]["common"]})),
+        ("search_page_name", "/search/?" + urlencode({"q": fixture["queries"]["name"]})),
+        ("search_page_code", "/search/?" + urlencode({"q": fixture["queries"]["credit_code"]})),
+        ("search_api", "/api/v1/search/?" + urlencode({"q": fixture["queries"]["common"]})),
+    ):
+        # Not counted: each worker's first searches load jieba's dictionary (about a second).
+        wrk(f"{key} (warm-up)", LUA_GET % {"path": lua_string(path)}, cookie, 3)
+        out[key] = paired(
+            f"{key}: GET {path[:40]}",
+            floor_read,
+            (LUA_GET % {"path": lua_string(path)}, cookie),
+            duration,
+        )
+        out[key]["path"] = path
+        client.get(path)
+        out[key]["per_request"] = queries_of(client, "get", path)
+    for key in ("common", "name", "credit_code"):
+        out.setdefault("matches", {})[key] = appeals_search(
+            commissioner, parse_query(fixture["queries"][key])
+        ).count()
+    paths = [f"/appeals/{n}/" for n in fixture["triage_numbers"]]
+    wrk("similar (warm-up)", LUA_GET_MANY % {"paths": _lua_paths(paths)}, cookie, 3)
+    out["similar_page"] = paired(
+        f"similar: GET /appeals/<n>/ ×{len(paths)}",
+        floor_read,
+        (LUA_GET_MANY % {"paths": _lua_paths(paths)}, cookie),
+        duration,
+    )
+    client.get(paths[0])
+    out["similar_page"]["per_request"] = queries_of(client, "get", paths[0])
+    # The suggestions alone, three times over each appeal (the first pass loads jieba's tables).
+    now = timezone.now()
+    appeals = list(Appeal.objects.filter(number__in=fixture["triage_numbers"]))
+    times, shown = [], []
+    for turn in range(4):
+        for appeal in appeals:
+            start = time.perf_counter()
+            found = appeals_similar(commissioner, appeal, now=now)
+            if turn:
+                times.append((time.perf_counter() - start) * 1000)
+                shown.append(len(found))
+    out["similar_inproc"] = {
+        "appeals": len(appeals),
+        "runs": len(times),
+        "p50_ms": round(pct(times, 50), 1),
+        "p95_ms": round(pct(times, 95), 1),
+        "max_ms": round(max(times), 1),
+        "suggestions_mean": round(sum(shown) / len(shown), 2),
+        "load": machine_load(),
+    }
+    x = out["similar_inproc"]
+    print(
+        f"  appeals_similar in process: p50 {x['p50_ms']} ms, p95 {x['p95_ms']} ms, "
+        f"{x['suggestions_mean']} suggestions on average (load {x['load']})",
+        flush=True,
+    )
+    return out
+
+
 def _delete_filed() -> int:
     filed = Appeal.objects.filter(number__startswith=f"{settings.APPEAL_NUMBER_PREFIX}-")
     count = filed.count()
@@ -683,7 +807,8 @@ def _nothing_due(runs: int = 30) -> dict:
             start = time.perf_counter()
             clocks_sweep(now=timezone.now())
             times.append((time.perf_counter() - start) * 1000)
-    sql = ctx.captured_queries[0]["sql"]
+    # The first query that reads (the sweep now opens its own transaction: BEGIN comes first).
+    sql = next(q["sql"] for q in ctx.captured_queries if q["sql"].lstrip().startswith("SELECT"))
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
         plan = "\n".join(row[0] for row in cursor.fetchall())
@@ -715,6 +840,13 @@ def _fan_out_inline() -> int:
 
 def bench_sweep() -> dict:
     out: dict = {}
+    # The generated escalations are history, already notified: without this the fan-out timed
+    # below would notify all of them (at 1,000,000 appeals it wrote over a million
+    # notifications in 8 minutes and had not finished). bench/sweep_only.py did this already.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE sla_escalation SET notified_at = created_at WHERE notified_at IS NULL"
+        )
     now = timezone.now()
     # Whatever the generated data left due is checked first (not timed as "nothing due").
     fired, seconds = _drain(now)
@@ -1027,6 +1159,48 @@ def markdown(r: dict) -> str:
             + _errors(x)
             + f" | {x['load_before']} |"
         )
+    if "search" in r:
+        x = r["search"]
+        labels = {
+            "search_page": "search page, common words",
+            "search_page_name": "search page, an enterprise's name",
+            "search_page_code": "search page, a credit code",
+            "search_api": "search API, common words",
+            "similar_page": "appeal in triage with its similar appeals (GET /appeals/<n>/)",
+        }
+        for key, label in labels.items():
+            y = x[key]
+            matched = (
+                f"; {x['matches'][k]:,} matches"
+                if (
+                    k := {
+                        "search_page": "common",
+                        "search_page_name": "name",
+                        "search_page_code": "credit_code",
+                        "search_api": "common",
+                    }.get(key)
+                )
+                else ""
+            )
+            lines.append(
+                f"| {label}: p95 < 100 ms | {y['rps']:.1f} req/s, p50 {y['p50_ms']:.1f} ms, "
+                f"p95 {y['p95_ms']:.1f} ms; {y['per_request']['queries']} queries{matched} | "
+                f"{y['floor']['rps']:.1f} req/s | {y['ratio_to_floor']:.0%} | "
+                + _verdict(y["p95_ms"] < 100, "p95 " + _over(y["p95_ms"], 100, "ms"))
+                + _errors(y)
+                + f" | {y['load_before']} |"
+            )
+        s_ = x["similar_inproc"]
+        lines.append(
+            f"| `appeals_similar` alone, in process ({s_['runs']} calls) | p50 {s_['p50_ms']} ms, "
+            f"p95 {s_['p95_ms']} ms, max {s_['max_ms']} ms; {s_['suggestions_mean']} "
+            f"suggestions on average | | | | {s_['load']} |"
+        )
+        if x["fixture"]["unindexed_appeals"]:
+            lines.append(
+                f"| **{x['fixture']['unindexed_appeals']:,} appeals had no search words** "
+                "(search_reindex not finished): they match no text query | | | | | |"
+            )
     if "export" in r:
         e = r["export"]
         for fmt in ("csv", "xlsx"):
@@ -1096,6 +1270,9 @@ def main() -> None:
     parser.add_argument("--only", default="filing,reads,sweep,board,export")
     parser.add_argument("--duration", type=int, default=15, help="seconds per wrk run")
     parser.add_argument("--publish-runs", type=int, default=1)
+    parser.add_argument(
+        "--name", default="suite", help="results/<name>-<appeals>.json (default: suite)"
+    )
     args = parser.parse_args()
     only = set(args.only.split(","))
     name = settings.DATABASES["default"]["NAME"]
@@ -1137,16 +1314,18 @@ def main() -> None:
     elif not boards.board_latest():
         boards.board_publish()
         ensure_daily(30)
-    if only & {"filing", "reads", "board"}:
+    if only & {"filing", "reads", "board", "search"}:
         with Server(RESULTS / f"gunicorn-{result['appeals']}.log"):
             result["http"] = bench_http(info, args.duration, only)
+            if "search" in only:
+                result["search"] = bench_search(args.duration)
     if "sweep" in only:
         result["sweep"] = bench_sweep()
     if "export" in only:
         result["export"] = bench_export()
     result["finished_at"] = timezone.now().isoformat(timespec="seconds")
     result["load_after"] = machine_load()
-    stem = RESULTS / f"suite-{result['appeals']}"
+    stem = RESULTS / f"{args.name}-{result['appeals']}"
     stem.with_suffix(".json").write_text(json.dumps(result, ensure_ascii=False, indent=1))
     stem.with_suffix(".md").write_text(markdown(result))
     print(markdown(result))
