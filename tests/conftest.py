@@ -53,6 +53,89 @@ def pytest_collection_modifyitems(config, items):
                 break
 
 
+# A transactional test (`django_db(transaction=True)`, `live_server`) ends with Django's flush
+# of every table: with `serialized_rollback` the database is left empty, without it post_migrate
+# makes content types and permissions again under new ids; either way the rows the migrations
+# wrote (role groups, the office's permissions, SLA policies, tags) are gone. In one process
+# pytest-django runs the transactional tests after the others, but a pytest-xdist worker runs
+# what it is sent in the order it is sent (loadgroup sends the big groups first), so a test that
+# rolls back can come after one that flushed. Such a test first gets the migrated rows back, as
+# Django's `serialized_rollback` loads them (`_test_serialized_contents`, with their own ids).
+_flushed = False
+_db_blocker = None
+_migrated_rows = None  # the serialized rows, as a JSON string
+
+
+def _marker_transaction(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    return bool(
+        marker and (marker.kwargs.get("transaction") or marker.kwargs.get("reset_sequences"))
+    )
+
+
+def _flushes(item) -> bool:
+    return _marker_transaction(item) or not {"transactional_db", "live_server"}.isdisjoint(
+        getattr(item, "fixturenames", ())
+    )
+
+
+def _rolls_back(item) -> bool:
+    uses_db = item.get_closest_marker("django_db") or "db" in getattr(item, "fixturenames", ())
+    return bool(uses_db) and not _flushes(item)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _keep_db_blocker(django_db_blocker):
+    global _db_blocker
+    _db_blocker = django_db_blocker
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's, and the migrated rows, as serialized for `serialized_rollback` (here
+    even when no test of the run asks for it)."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+
+    global _migrated_rows
+    connection = connections[DEFAULT_DB_ALIAS]
+    _migrated_rows = getattr(connection, "_test_serialized_contents", None)
+    if _migrated_rows is None:
+        with django_db_blocker.unblock():
+            _migrated_rows = connection.creation.serialize_db_to_string()
+    return django_db_setup
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    global _flushed
+    if _flushed and _rolls_back(item):
+        from django.contrib.contenttypes.models import ContentType
+        from django.core.management import call_command
+        from django.db import DEFAULT_DB_ALIAS, connections
+
+        with _db_blocker.unblock():
+            # As TransactionTestCase does: no post_migrate (it would make the content types
+            # again, under ids other than the serialized ones), sequences left where they are.
+            call_command(
+                "flush",
+                verbosity=0,
+                interactive=False,
+                database=DEFAULT_DB_ALIAS,
+                reset_sequences=False,
+                inhibit_post_migrate=True,
+            )
+            connections[DEFAULT_DB_ALIAS].creation.deserialize_db_from_string(_migrated_rows)
+        ContentType.objects.clear_cache()
+        _flushed = False
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item):
+    global _flushed
+    if _flushes(item):
+        _flushed = True
+
+
 @pytest.fixture(autouse=True)
 def _celery_runs_tasks_inline():
     """Tasks dispatched after commit run in the test process instead of going to a broker."""
