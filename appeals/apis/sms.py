@@ -3,12 +3,10 @@
 import hmac
 
 from django.conf import settings
-from django.http import Http404
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -19,16 +17,27 @@ from appeals.services import notify
 SECRET_HEADER = "X-SMS-Gateway-Secret"  # noqa: S105 (a header name)
 
 
+class GatewaySecret(BasePermission):
+    """Only the gateway, which sends SMS_INBOUND_SECRET: checked before anything else, so any
+    other caller, any method, is refused alike (403); with no secret set, everyone is."""
+
+    message = _("短信网关密钥不正确。")
+
+    def has_permission(self, request, view) -> bool:
+        secret = settings.SMS_INBOUND_SECRET
+        given = request.headers.get(SECRET_HEADER, "")
+        return bool(secret) and hmac.compare_digest(given.encode(), secret.encode())
+
+
 class SmsInboundApi(APIView):
     """A reply received by the SMS gateway, passed on with the shared secret SMS_INBOUND_SECRET
     in the `X-SMS-Gateway-Secret` header. The unsubscribe word (TD / 退订) opts the number out of
-    the step messages; anything else is ignored. Without SMS_INBOUND_SECRET set, there is no
-    such endpoint (404)."""
+    the step messages; anything else is ignored. Without SMS_INBOUND_SECRET set, every call is
+    refused (403)."""
 
     # The gateway is a machine with a shared secret, not a user: no session, no CSRF, no token.
     authentication_classes: list = []
-    permission_classes = [AllowAny]
-    error_statuses = ("404",)
+    permission_classes = [GatewaySecret]
 
     @extend_schema(
         request=SmsInboundIn,
@@ -46,12 +55,6 @@ class SmsInboundApi(APIView):
         tags=["integration"],
     )
     def post(self, request):
-        secret = settings.SMS_INBOUND_SECRET
-        if not secret:
-            raise Http404
-        given = request.headers.get(SECRET_HEADER, "")
-        if not hmac.compare_digest(given.encode(), secret.encode()):
-            raise exceptions.PermissionDenied(_("短信网关密钥不正确。"))
         data = valid(SmsInboundIn, request.data)
         unsubscribed = notify.sms_opt_out_record(phone=data["phone"], text=data["text"])
         return Response(SmsInboundOut({"unsubscribed": unsubscribed}).data)

@@ -171,12 +171,12 @@ def test_the_same_unsubscribe_received_twice_is_recorded_once(gateway):
     assert SmsOptOut.objects.count() == 1 and SmsOptOut.history.count() == 1
 
 
-def test_the_gateway_callback_refuses_a_wrong_secret_and_does_not_exist_without_one(
+def test_the_gateway_callback_refuses_a_wrong_secret_and_everyone_without_one_set(
     gateway, settings
 ):
     assert gateway("TD", secret="guess").status_code == 403
     settings.SMS_INBOUND_SECRET = ""
-    assert gateway("TD", secret="").status_code == 404
+    assert gateway("TD", secret="").status_code == 403
     assert not SmsOptOut.objects.exists()
 
 
