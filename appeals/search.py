@@ -19,7 +19,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from appeals.models import Appeal, Assignment, Reply
+from appeals.models import Appeal, Assignment, Enterprise, Reply
 from appeals.selectors import appeals_visible_to
 from appeals.text import (
     content_words,
@@ -118,8 +118,15 @@ def appeals_search(user, query: ParsedQuery) -> QuerySet[Appeal]:
     if query.kind == "number":
         qs = qs.filter(number__startswith=query.value)
     elif query.kind == "credit_code":
+        # The enterprise's id first, not a join: `credit_code = … OR enterprise.credit_code = …`
+        # across the join was applied after joining every appeal to every enterprise (a
+        # sequential scan, 369 ms at 100,000 appeals, bench/README.md); two indexed conditions
+        # are one bitmap OR.
+        enterprises = list(
+            Enterprise.objects.filter(credit_code=query.value).values_list("pk", flat=True)
+        )
         qs = qs.filter(
-            Q(credit_code=query.value) | Q(enterprise__credit_code=query.value),
+            Q(credit_code=query.value) | Q(enterprise_id__in=enterprises),
             is_anonymous=False,
         )
     elif query.kind == "phone":
