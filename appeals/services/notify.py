@@ -451,8 +451,8 @@ def sms_opt_out_record(*, phone: str, text: str) -> bool:
     try:
         with transaction.atomic():
             opt_out.save()
+            # The gateway acted, not a user. In the opt-out's transaction, as every audit row.
+            audit_record(event="sms.opted_out", actor=None, actor_name="sms-gateway", obj=opt_out)
     except IntegrityError:
         return True  # the gateway delivered the same reply twice at once: the first one counts
-    # The gateway acted, not a user.
-    audit_record(event="sms.opted_out", actor=None, actor_name="sms-gateway", obj=opt_out)
     return True
