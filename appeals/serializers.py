@@ -12,6 +12,7 @@ from appeals.models import Appeal, Assignment, ExtensionRequest, Notification, R
 from appeals.selectors import INBOX_TABS
 from appeals.validators import mask_name, mask_phone
 from core.params import MAX_ID
+from core.schema_rules import required_when
 from departments.models import Category, Department, Region
 
 # --- Output --------------------------------------------------------------------------------
@@ -427,6 +428,9 @@ class DecisionIn(serializers.Serializer):
     approve = StrictBooleanField()
     note = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
 
+    # The services' rule (reply review, extension decision): a refusal says why.
+    schema_any_of = required_when("approve", False, "note")
+
 
 class ExtensionIn(serializers.Serializer):
     days = serializers.IntegerField(min_value=1, max_value=30)
@@ -436,6 +440,9 @@ class ExtensionIn(serializers.Serializer):
 class BlockIn(serializers.Serializer):
     blocked = StrictBooleanField()
     reason = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
+
+    # The service's rule (appeals.services.waiting): marking blocked says why.
+    schema_any_of = required_when("blocked", True, "reason")
 
 
 class EmptyIn(serializers.Serializer):
@@ -465,6 +472,11 @@ class NotificationReadIn(serializers.Serializer):
 
     ids = serializers.ListField(child=_id(), max_length=1000, required=False, default=list)
     all = serializers.BooleanField(required=False, default=False)
+
+    schema_any_of = [
+        {"properties": {"ids": {"minItems": 1}}, "required": ["ids"]},
+        {"properties": {"all": {"enum": [True]}}, "required": ["all"]},
+    ]
 
     def validate(self, data):
         if not data["ids"] and not data["all"]:

@@ -327,6 +327,9 @@ SPECTACULAR_SETTINGS = {
         "AssignmentStateEnum": "appeals.models.Assignment.State",
         "ReplyStateEnum": "appeals.models.Reply.State",
         "ReviewStateEnum": ["pending_head", "pending_office"],
+        # The anyOf rules of core.schema_rules name a boolean value.
+        "TrueEnum": [(True, True)],
+        "FalseEnum": [(False, False)],
         "DeclineStatusEnum": ["not_accepted", "redirected"],
         "ActionCodeEnum": "appeals.actions.Action",
         "ExportKindEnum": "reports.models.ExportJob.Kind",

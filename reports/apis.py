@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +17,7 @@ from appeals.apis._base import valid
 from appeals.selectors import appeals_visible_to
 from core.db import replica_reads
 from core.errors import ServiceError
+from core.schema_rules import PERIOD, QUARTER, QUARTER_OR_YEAR
 from departments.roles import Role, has_role
 from reports.assessment.compute import assessment_year
 from reports.assessment.reads import assessment_quarter
@@ -34,6 +35,12 @@ from reports.league import league_compute, league_publish, quarter_bounds, quart
 from reports.models import ExportJob, LeagueTable
 from reports.rates import RATE_DEFINITIONS
 from reports.spreadsheets import CONTENT_TYPES
+
+
+def _path(name: str, pattern: str, example: str) -> OpenApiParameter:
+    return OpenApiParameter(
+        name, str, OpenApiParameter.PATH, pattern=pattern, description=f"e.g. {example}"
+    )
 
 
 def _require(user, *roles: Role) -> None:
@@ -102,6 +109,7 @@ class LeagueApi(APIView):
     @extend_schema(
         tags=["office"],
         operation_id="league",
+        parameters=[_path("quarter", QUARTER, "2026Q3")],
         responses=inline_serializer(
             "League",
             {
@@ -143,6 +151,7 @@ class BulletinApi(APIView):
     @extend_schema(
         tags=["office"],
         operation_id="bulletin",
+        parameters=[_path("period", PERIOD, "2026Q3, 2026B5")],
         responses=inline_serializer(
             "Bulletin",
             {
@@ -172,10 +181,13 @@ class LeaguePublishApi(APIView):
     @extend_schema(
         tags=["office"],
         operation_id="league_publish",
+        parameters=[_path("quarter", QUARTER, "2026Q3")],
         request=None,
-        responses=inline_serializer(
-            "LeagueTable", {"quarter": serializers.CharField(), "data": serializers.JSONField()}
-        ),
+        responses={
+            201: inline_serializer(
+                "LeagueTable", {"quarter": serializers.CharField(), "data": serializers.JSONField()}
+            )
+        },
     )
     def post(self, request, quarter: str):
         table = league_publish(actor=request.user, quarter=quarter)
@@ -315,6 +327,7 @@ class AssessmentApi(APIView):
     @extend_schema(
         tags=["office"],
         operation_id="assessment",
+        parameters=[_path("period", QUARTER_OR_YEAR, "2026Q3, 2026")],
         responses=inline_serializer(
             "Assessment",
             {

@@ -195,3 +195,71 @@ def test_a_url_no_route_matches_answers_404_in_the_error_shape(api, office, path
     answer = api(office).post(path)
     assert answer.status_code == 404 and answer["Content-Type"] == "application/json"
     assert answer.json()["code"] == "not_found"
+
+
+def test_text_patterns_refuse_what_the_services_strip_to_nothing(openapi):
+    """A text of control and zero-width characters is blank to the services (clean_prose)."""
+    reason = openapi["components"]["schemas"]["ReasonInRequest"]["properties"]["reason"]
+    pattern = re.compile(reason["pattern"])
+    assert not pattern.search("\u200b\x01\t\u202e")
+    assert pattern.search("\u200b理由")
+
+
+def _valid(openapi, component: str, body: dict) -> bool:
+    from openapi_schema_validator import OAS30Validator
+
+    schema = {
+        "components": openapi["components"],
+        "allOf": [{"$ref": f"#/components/schemas/{component}"}],
+    }
+    return OAS30Validator(schema).is_valid(body)
+
+
+@pytest.mark.parametrize(
+    "component, body, valid",
+    [
+        # A refusal (a reply sent back, an extension refused) says why; an approval need not.
+        ("DecisionInRequest", {"approve": False}, False),
+        ("DecisionInRequest", {"approve": False, "note": "  "}, False),
+        ("DecisionInRequest", {"approve": False, "note": "请补充政策依据"}, True),
+        ("DecisionInRequest", {"approve": True}, True),
+        # Marking an appeal blocked says why; lifting it need not.
+        ("BlockInRequest", {"blocked": True}, False),
+        ("BlockInRequest", {"blocked": True, "reason": "等待省厅批复"}, True),
+        ("BlockInRequest", {"blocked": False}, True),
+        # Marking messages read names them, or says all.
+        ("NotificationReadInRequest", {}, False),
+        ("NotificationReadInRequest", {"all": False, "ids": []}, False),
+        ("NotificationReadInRequest", {"ids": [3]}, True),
+        ("NotificationReadInRequest", {"all": True}, True),
+    ],
+)
+def test_rules_across_fields_are_in_the_schema(openapi, component, body, valid):
+    assert _valid(openapi, component, body) is valid
+
+
+def test_the_server_refuses_what_the_schema_refuses_across_fields(api, office):
+    client = api(office)
+    assert client.post("/api/v1/notifications/read/", {"all": False}).status_code == 400
+    assert client.post("/api/v1/notifications/read/", {"all": True}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path, good, bad",
+    [
+        ("/api/v1/league/{quarter}/", "2026Q3", "2026Q5"),
+        ("/api/v1/league/{quarter}/publish/", "2026Q3", "26Q3"),
+        ("/api/v1/bulletin/{period}/", "2026B5", "2026B7"),
+        ("/api/v1/assessment/{period}/", "2026", "2026B5"),
+    ],
+)
+def test_period_path_values_document_their_format(openapi, path, good, bad):
+    operation = next(iter(openapi["paths"][path].values()))
+    (parameter,) = [p for p in operation["parameters"] if p["in"] == "path"]
+    pattern = re.compile(parameter["schema"]["pattern"])
+    assert pattern.search(good) and not pattern.search(bad)
+
+
+def test_publishing_a_league_table_documents_its_201(openapi):
+    responses = openapi["paths"]["/api/v1/league/{quarter}/publish/"]["post"]["responses"]
+    assert "201" in responses and "200" not in responses

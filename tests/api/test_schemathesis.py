@@ -289,25 +289,17 @@ def _as_is(test):
 # 403, 404, 409 or 429: an unknown id is a 404, a refusal in the appeal's state a 409).
 ACCEPTANCE_GAPS = {
     # A named filing (is_anonymous false) needs enterprise_name, contact_name and a valid
-    # contact_phone (and a valid credit_code when given): required only in one of two cases.
-    "POST /api/v1/appeals/": "conditional requirements",
-    # `ids` or `all: true`, one of the two.
-    "POST /api/v1/notifications/read/": "one of two fields",
-    # `reason` is required when `blocked` is true.
-    "POST /api/v1/appeals/{number}/blocked/": "conditional requirement",
-    # `note` is required when `approve` is false (sending a reply back, refusing an extension).
-    "POST /api/v1/appeals/{number}/replies/{reply_id}/review/": "conditional requirement",
-    "POST /api/v1/appeals/{number}/extensions/{extension_id}/decide/": "conditional requirement",
+    # contact_phone, and a credit code must carry its check character (GB 32100): a checksum
+    # no schema can state.
+    "POST /api/v1/appeals/": "conditional requirements and a checksum",
     # A nullable `region` in a form body arrives as the text "null", which no id field reads
-    # (a form has no null); and body ids have no `minimum` yet (a negative one is a 404).
+    # (a form has no null).
     "POST /api/v1/appeals/{number}/route/": "null in a form body",
-    # `q` needs something to search by: two characters (not punctuation), or a whole number.
+    # `q` needs something to search by: two characters (not punctuation), a registration
+    # number, a credit code or a phone number, as the word segmenter sees them.
     "GET /api/v1/search/": "query rules",
-    # Path and body periods like 2026Q3 / 2026B5 / 2026: no pattern in the schema yet.
-    "GET /api/v1/league/{quarter}/": "period format",
-    "POST /api/v1/league/{quarter}/publish/": "period format",
-    "GET /api/v1/bulletin/{period}/": "period format",
-    "GET /api/v1/assessment/{period}/": "period format",
+    # `filters` is a free map of a list's filters, each with its own format, and `period` is
+    # required for the bulletin only.
     "POST /api/v1/exports/": "period and filter formats",
 }
 
