@@ -193,3 +193,33 @@ def test_refreshing_the_search_words_writes_no_history_row(power):
     power.refresh_from_db()
     assert "增容" in power.search_text.split()
     assert power.history.count() == before
+
+
+def test_search_reindex_fills_the_appeals_without_words_in_batches(
+    power, road, commissioner, monkeypatch
+):
+    """`manage.py search_reindex` after a bulk load: the appeals without words get them (the
+    others are left as they are unless --all), searching finds them again, no history row."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from appeals.management.commands import search_reindex
+    from appeals.models import Appeal
+
+    monkeypatch.setattr(search_reindex, "BATCH", 1)  # two batches for two appeals
+    Appeal.objects.filter(pk=power.pk).update(search_text="")
+    Appeal.objects.filter(pk=road.pk).update(search_text=" stale ")
+    history = power.history.count()
+    assert not appeals_search(commissioner, parse_query("增容")).exists()
+
+    out = StringIO()
+    call_command("search_reindex", stdout=out)
+    assert "done: 1 appeals" in out.getvalue()
+    assert set(appeals_search(commissioner, parse_query("增容"))) == {power}
+    assert Appeal.objects.get(pk=road.pk).search_text == " stale "
+    assert power.history.count() == history
+
+    call_command("search_reindex", "--all", stdout=out)
+    assert "塌陷" in Appeal.objects.get(pk=road.pk).search_text.split()
+    assert "增容" in Appeal.objects.get(pk=power.pk).search_text.split()

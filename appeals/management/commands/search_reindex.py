@@ -28,18 +28,24 @@ def reindex(appeal_model, reply_model, *, everything: bool = False, out=None) ->
             appeal_id__in=[row[0] for row in batch]
         ).values_list("appeal_id", "content"):
             replies.setdefault(appeal_id, []).append(content)
-        with transaction.atomic():
-            for pk, title, content, name, anonymous in batch:
-                text = appeal_search_text(
+        rewritten = [
+            appeal_model(
+                pk=pk,
+                search_text=appeal_search_text(
                     title=title,
                     content=content,
                     enterprise_name=name,
                     is_anonymous=anonymous,
                     replies=replies.get(pk, []),
-                )
-                # The search column only, which keeps no history (Appeal.history excludes
-                # it): an update, not a save, so no history row is written for it.
-                appeal_model.objects.filter(pk=pk).update(search_text=text)
+                ),
+            )
+            for pk, title, content, name, anonymous in batch
+        ]
+        # The search column only, which keeps no history (Appeal.history excludes it): one
+        # UPDATE per batch (bulk_update writes no history row and sends no signal), not one
+        # per appeal, which was ~150 appeals a second at 100,000.
+        with transaction.atomic():
+            appeal_model.objects.bulk_update(rewritten, ["search_text"], batch_size=BATCH)
         written += len(batch)
         last = batch[-1][0]
         if out is not None:
