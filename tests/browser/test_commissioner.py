@@ -73,7 +73,10 @@ def test_a_commissioner_routes_merges_and_declines_from_the_triage_queue(journey
     expect(page.get_by_role("heading", name=KEY_TITLE)).to_be_visible()
     expect(page.get_by_text(t("该分类暂无分办规则，请手动选择承办单位。"))).to_be_visible()
     route = page.locator("#route-form")
-    # Choosing the category asks the server (htmx) for the rules' suggestion.
+    # Choosing the category asks the server (htmx) for the rules' suggestion: only once htmx
+    # has read the page (its script is at the end of the body), or the change is lost; the
+    # heading shows before that on a loaded machine.
+    page.wait_for_load_state("load")
     route.get_by_label(t("诉求分类")).select_option(label="融资")
     # The round trip may take a while on a loaded CI machine (it once took over 5 s).
     suggested = (
