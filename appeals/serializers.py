@@ -12,7 +12,7 @@ from appeals.models import Appeal, Assignment, ExtensionRequest, Notification, R
 from appeals.selectors import INBOX_TABS
 from appeals.validators import mask_name, mask_phone
 from core.params import MAX_ID
-from core.schema_rules import required_when
+from core.schema_rules import NOT_BLANK, required_when
 from departments.models import Category, Department, Region
 
 # --- Output --------------------------------------------------------------------------------
@@ -362,6 +362,20 @@ class RateIn(serializers.Serializer):
     # Required with an unsatisfied score: true asks for re-handling (重办); false ends the
     # appeal, with the reason in `comment`. Ignored otherwise.
     rehandle = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+    # The service's rule (appeals.services.closing.appeal_rate): an unsatisfied score says
+    # whether to re-handle, and ending it says why in `comment`.
+    schema_any_of = [
+        {"properties": {"score": {"enum": ["satisfied", "basically_satisfied"]}}},
+        {"properties": {"rehandle": {"enum": [True]}}, "required": ["rehandle"]},
+        {
+            "properties": {
+                "rehandle": {"enum": [False]},
+                "comment": {"type": "string", "pattern": NOT_BLANK},
+            },
+            "required": ["rehandle", "comment"],
+        },
+    ]
 
 
 class TrackRateIn(TrackIn, RateIn):

@@ -330,6 +330,8 @@ SPECTACULAR_SETTINGS = {
         # The anyOf rules of core.schema_rules name a boolean value.
         "TrueEnum": [(True, True)],
         "FalseEnum": [(False, False)],
+        "ScoreEnum": [(s, s) for s in ("satisfied", "basically_satisfied", "unsatisfied")],
+        "SatisfiedScoreEnum": [(s, s) for s in ("satisfied", "basically_satisfied")],
         "DeclineStatusEnum": ["not_accepted", "redirected"],
         "ActionCodeEnum": "appeals.actions.Action",
         "ExportKindEnum": "reports.models.ExportJob.Kind",

@@ -16,6 +16,8 @@ os.environ.setdefault(
 )
 pytest.register_assert_rewrite("tests.workflow")
 
+from celery._state import _set_task_join_will_block  # noqa: E402
+
 from appeals.models import Appeal, Enterprise  # noqa: E402
 from departments.models import Category, Department, Membership  # noqa: E402
 from departments.roles import Role  # noqa: E402
@@ -274,3 +276,14 @@ def appeal_at(file_appeal, walk_to):
         return walk_to(file_appeal().appeal, stage, co_handlers=co_handlers)
 
     return _at
+
+
+@pytest.fixture(autouse=True)
+def _join_allowed_after_threads():
+    """Celery's eager apply_async marks "no result may be waited for here" in a process-wide
+    flag and restores what it found: tasks queued from several threads at once (the
+    concurrency tests) can leave it set, and a later test's `.delay().get()` in the same
+    process then fails with "Never call result.get() within a task!" (seen on a pytest-xdist
+    worker, where a concurrency test can run before the eager task tests)."""
+    yield
+    _set_task_join_will_block(False)

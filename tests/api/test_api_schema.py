@@ -227,6 +227,13 @@ def _valid(openapi, component: str, body: dict) -> bool:
         ("BlockInRequest", {"blocked": True}, False),
         ("BlockInRequest", {"blocked": True, "reason": "等待省厅批复"}, True),
         ("BlockInRequest", {"blocked": False}, True),
+        # An unsatisfied rating says whether to re-handle; ending it says why.
+        ("RateInRequest", {"score": "unsatisfied"}, False),
+        ("RateInRequest", {"score": "unsatisfied", "rehandle": None}, False),
+        ("RateInRequest", {"score": "unsatisfied", "rehandle": False}, False),
+        ("RateInRequest", {"score": "unsatisfied", "rehandle": False, "comment": "不再办理"}, True),
+        ("RateInRequest", {"score": "unsatisfied", "rehandle": True}, True),
+        ("RateInRequest", {"score": "satisfied"}, True),
         # Marking messages read names them, or says all.
         ("NotificationReadInRequest", {}, False),
         ("NotificationReadInRequest", {"all": False, "ids": []}, False),
