@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import empty
+from rest_framework.utils import html
 
 from appeals import events
 from appeals.actions import Action, appeal_actions_for
@@ -305,6 +306,14 @@ class StrictPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         if isinstance(data, list | dict):
             self.fail("incorrect_type", data_type=type(data).__name__)
         return super().to_internal_value(data)
+
+    def get_value(self, dictionary):
+        value = super().get_value(dictionary)
+        # A form has no null: a nullable id sent as the text "null" (how a schema-driven
+        # client writes null in a form body) is none, as DRF's BooleanField reads it.
+        if self.allow_null and html.is_html_input(dictionary) and value == "null":
+            return None
+        return value
 
 
 class FileIn(serializers.Serializer):

@@ -126,3 +126,18 @@ def test_an_empty_or_unknown_boolean_in_a_form_is_refused(api, world, head_a, va
 
 def workflow_url(appeal: Appeal, tail: str) -> str:
     return f"/api/v1/appeals/{appeal.number}/{tail}/"
+
+
+@pytest.mark.parametrize("content", ["form", "multipart"])
+def test_a_null_region_in_a_form_body_routes_without_a_region(
+    api, file_appeal, commissioner, category, dept_a, content
+):
+    """The schema says `region` may be null; a form has no null, so a client writes "null"."""
+    appeal = file_appeal().appeal
+    body = {"category": category.pk, "lead": dept_a.pk, "region": "null"}
+
+    response = _post(api(commissioner), workflow_url(appeal, "route"), body, content)
+
+    assert response.status_code == 200, response.content.decode()
+    appeal.refresh_from_db()
+    assert appeal.status == Appeal.Status.ASSIGNED and appeal.region_id is None

@@ -292,9 +292,6 @@ ACCEPTANCE_GAPS = {
     # contact_phone, and a credit code must carry its check character (GB 32100): a checksum
     # no schema can state.
     "POST /api/v1/appeals/": "conditional requirements and a checksum",
-    # A nullable `region` in a form body arrives as the text "null", which no id field reads
-    # (a form has no null).
-    "POST /api/v1/appeals/{number}/route/": "null in a form body",
     # `q` needs something to search by: two characters (not punctuation), a registration
     # number, a credit code or a phone number, as the word segmenter sees them.
     "GET /api/v1/search/": "query rules",
