@@ -76,12 +76,12 @@ COLUMNS = {
     "enterprise_name credit_code contact_name contact_phone title content triage_explanation "
     "returned_count reopened_count filed_at closed_at category_id commissioner_id filed_by_id "
     "merged_into_id region_id enterprise_id awaiting_material_since blocked_reason is_blocked "
-    "on_public_board colour",
+    "on_public_board colour sms_opt_in language",
     "appeals_historicalappeal": "id number channel status priority is_anonymous enterprise_name "
     "credit_code contact_name contact_phone title content triage_explanation returned_count "
     "reopened_count filed_at closed_at category_id commissioner_id filed_by_id merged_into_id "
     "region_id enterprise_id awaiting_material_since blocked_reason is_blocked on_public_board "
-    "history_id history_date history_change_reason history_type history_user_id",
+    "history_id history_date history_change_reason history_type history_user_id sms_opt_in language",
     "appeals_assignment": "id role state assigned_at signed_at done_at return_reason appeal_id "
     "assigned_by_id department_id signed_by_id",
     "sla_clock": "id obligation state started_on limit_days extension_days paused_days "
@@ -178,6 +178,7 @@ FK_CHECKS = [
 ]
 
 N = "\\N"  # NULL in COPY's text format
+LANGUAGE = "zh-hans"  # Appeal.language
 
 # ------------------------------------------------------------------------------------------
 # Words
@@ -904,6 +905,9 @@ class Province:
         public_board = status == "closed" and rnd.random() < 0.002
 
         pks = str(pk)
+        # A third of named filers asked to be told of every step by SMS (issue #19), as in the
+        # demo; every filing's messages in Chinese.
+        sms = not anonymous and pk % 3 == 0
         channel = CHANNELS[rr(len(CHANNELS))]
         common_a = f"{number}\t{channel}\t"
         tail_person = (
@@ -918,21 +922,22 @@ class Province:
         A["appeals_appeal"](
             f"{pks}\t{number}\t{rnd.getrandbits(256):064x}\t{channel}\t{status}\t{priority}\t"
             f"{tail_person}{explanation}\t{returned}\t{reopened}\t{filed_s}\t{closed_at}\t"
-            f"{refs}\t{colour}"
+            f"{refs}\t{colour}\t{b(sms)}\t{LANGUAGE}"
         )
         # History: the creation row and the current state (the board never reads history).
         hist = A["appeals_historicalappeal"]
         hist(
             f"{pks}\t{common_a}triage\t{priority}\t{tail_person}\t0\t0\t{filed_s}\t{N}\t"
             f"{cat.pk}\t{N}\t{N}\t{N}\t{region}\t{ent}\t{N}\t\tf\tf\t"
-            f"{self.next_id('appeals_historicalappeal')}\t{filed_s}\t{N}\t+\t{N}"
+            f"{self.next_id('appeals_historicalappeal')}\t{filed_s}\t{N}\t+\t{N}\t"
+            f"{b(sms)}\t{LANGUAGE}"
         )
         if last_reason:
             hist(
                 f"{pks}\t{common_a}{status}\t{priority}\t{tail_person}{explanation}\t{returned}\t"
                 f"{reopened}\t{filed_s}\t{closed_at}\t{refs}\t"
                 f"{self.next_id('appeals_historicalappeal')}\t{days.ts(last_t)}\t{last_reason}"
-                f"\t~\t{N}"
+                f"\t~\t{N}\t{b(sms)}\t{LANGUAGE}"
             )
         ev = A["appeals_timelineevent"]
         for t, code, note, public, dept in self.events:
