@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from appeals.fields import CreditCodeFormField
 from appeals.models import Appeal, Rating, Reply
 from appeals.validators import validate_phone
+from core.widgets import FastSelect, FastSelectMultiple
 from departments.models import Department
 from departments.selectors import active_categories, active_departments, regions
 
@@ -206,20 +207,26 @@ PICKER_ATTRS = {"data-placeholder": _("输入名称搜索单位"), "data-no-resu
 
 
 class RouteForm(forms.Form):
-    category = forms.ModelChoiceField(label=_("诉求分类"), queryset=active_categories())
-    region = forms.ModelChoiceField(label=_("所属区划"), queryset=regions(), required=False)
+    # Widgets from core.widgets throughout: the same HTML as Django's, written without a
+    # template per option (the department pickers were most of this page's time).
+    category = forms.ModelChoiceField(
+        label=_("诉求分类"), queryset=active_categories(), widget=FastSelect
+    )
+    region = forms.ModelChoiceField(
+        label=_("所属区划"), queryset=regions(), required=False, widget=FastSelect
+    )
     # data-picker: static/js/picker.js turns these into searchable pickers (Tom Select); without
     # JavaScript the native selects, grouped the same way, still work.
     lead = forms.ModelChoiceField(
         label=_("牵头单位"),
         queryset=active_departments(),
-        widget=forms.Select(attrs=PICKER_ATTRS | {"data-picker": "single"}),
+        widget=FastSelect(attrs=PICKER_ATTRS | {"data-picker": "single"}),
     )
     co_handlers = forms.ModelMultipleChoiceField(
         label=_("配合单位"),
         queryset=active_departments(),
         required=False,
-        widget=forms.SelectMultiple(attrs=PICKER_ATTRS | {"size": 12, "data-picker": "multiple"}),
+        widget=FastSelectMultiple(attrs=PICKER_ATTRS | {"size": 12, "data-picker": "multiple"}),
         help_text=_("可输入名称搜索，可选多个单位。"),
     )
     note = forms.CharField(

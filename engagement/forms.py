@@ -5,6 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from appeals.models import Enterprise
+from core.widgets import FastSelect, FastSelectMultiple
 from departments.models import Department
 from departments.roles import Role, has_role
 from departments.selectors import active_categories, active_departments, regions
@@ -33,13 +34,13 @@ class MeetingForm(forms.Form):
         label=_("参会单位"),
         queryset=active_departments(),
         required=False,
-        widget=forms.SelectMultiple(attrs={"size": 8}),
+        widget=FastSelectMultiple(attrs={"size": 8}),
     )
     enterprises = forms.ModelMultipleChoiceField(
         label=_("受邀企业"),
         queryset=Enterprise.objects.order_by("name"),
         required=False,
-        widget=forms.SelectMultiple(attrs={"size": 10}),
+        widget=FastSelectMultiple(attrs={"size": 10}),
         help_text=_("按住 Ctrl（Mac 为 Command）可多选。会上诉求只能为受邀企业登记。"),
     )
 
@@ -64,9 +65,14 @@ class MeetingRowForm(forms.Form):
         queryset=Enterprise.objects.none(),
         required=False,
         empty_label="—",
+        widget=FastSelect,
     )
     category = forms.ModelChoiceField(
-        label=_("诉求类别"), queryset=active_categories(), required=False, empty_label="—"
+        label=_("诉求类别"),
+        queryset=active_categories(),
+        required=False,
+        empty_label="—",
+        widget=FastSelect,
     )
     title = forms.CharField(label=_("标题（可不填）"), max_length=100, required=False)
     content = forms.CharField(
@@ -75,8 +81,13 @@ class MeetingRowForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+    # Rendered on every row of the batch: core.widgets' selects, without a template per option.
     proposed_lead = forms.ModelChoiceField(
-        label=_("建议牵头单位"), queryset=active_departments(), required=False, empty_label="—"
+        label=_("建议牵头单位"),
+        queryset=active_departments(),
+        required=False,
+        empty_label="—",
+        widget=FastSelect,
     )
 
     def __init__(self, *args, meeting: Meeting, **kwargs):
