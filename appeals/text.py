@@ -9,7 +9,8 @@ Why a segmenter feeding PostgreSQL's full-text search, and not pg_trgm or a Chin
   characters.
 - So the segmenting happens here, in Python, with jieba (a maintained dictionary segmenter,
   pure Python). The words of an appeal are stored joined by spaces in `Appeal.search_text`,
-  and PostgreSQL indexes them with `to_tsvector('simple', search_text)` in a GIN index: the
+  and PostgreSQL keeps `to_tsvector('simple', search_text)` as a stored column with a GIN
+  index (migration 0023): the
   'simple' configuration only splits on spaces and lowercases, so it keeps our words as they
   are, Chinese or English. A query is segmented the same way and becomes `word & word`.
 - SQLite (the demo and the tests) has no full-text index; it looks for " word " in the same
