@@ -223,3 +223,25 @@ def test_search_reindex_fills_the_appeals_without_words_in_batches(
     call_command("search_reindex", "--all", stdout=out)
     assert "塌陷" in Appeal.objects.get(pk=road.pk).search_text.split()
     assert "增容" in Appeal.objects.get(pk=power.pk).search_text.split()
+
+
+def test_past_the_count_cap_the_page_says_more_and_lists_the_newest(
+    file_appeal, commissioner, monkeypatch
+):
+    """Counting stops at the cap (a count reads every match): the page says there are more,
+    lists the newest ones up to the cap, and asks for a narrower search."""
+    from appeals.views import search as search_view
+
+    monkeypatch.setattr(search_view, "COUNT_CAP", 2)
+    filed = [file_appeal(**POWER).appeal for _ in range(3)]
+
+    response = _page(commissioner, "增容")
+
+    text = response.content.decode()
+    assert "找到超过 2 件诉求，列出最新的 2 件；请加上条件缩小范围。" in text
+    assert _listed(response) == {filed[2].number, filed[1].number}
+
+    monkeypatch.setattr(search_view, "COUNT_CAP", 3)
+    response = _page(commissioner, "增容")
+    assert "找到 3 件诉求。" in response.content.decode()
+    assert len(_listed(response)) == 3
