@@ -58,10 +58,9 @@ class _Tally:
         self.closed = self.resolved = 0
         self.rated = self.satisfied = self.lapsed = 0
         self.with_reply_clock = self.on_time = 0
-        self.days_to_close: list[int] = []
+        self.days_to_close = 0  # working days from filing to closing, summed over `closed`
 
     def result(self) -> dict:
-        days = self.days_to_close
         return {
             "triage_rate": _ratio(self.triage_on_time, self.triage_due),
             "response_rate": _ratio(self.sign_on_time, self.sign_due),
@@ -71,7 +70,9 @@ class _Tally:
                 self.satisfied + self.lapsed, self.rated + self.lapsed
             ),
             "on_time_rate": _ratio(self.on_time, self.with_reply_clock),
-            "avg_working_days_to_close": round(sum(days) / len(days), 1) if days else None,
+            "avg_working_days_to_close": (
+                round(self.days_to_close / self.closed, 1) if self.closed else None
+            ),
             "returns_per_appeal": _ratio(self.returns, self.filed),
             "counts": {
                 "triage_due": self.triage_due,
@@ -209,20 +210,40 @@ def rates_for_periods(
             min(min(r[2] for r in closed), min(r[3] for r in closed)),
             max(max(r[2] for r in closed), max(r[3] for r in closed)),
         )
+    # At 1,000,000 appeals the year has ~280,000 closed ones: they are first grouped by what
+    # the tallies count (one dict update per appeal), then each group is tallied once.
+    groups: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
     for category, region, filed_on, closed_on, outcome, lead, score, state, due, met_on in closed:
-        days = numbers[closed_on] - numbers[filed_on]
-        for t in tallies(bisect_right(firsts, closed_on) - 1, lead, category, region):
-            t.closed += 1
-            t.resolved += outcome in GOOD_OUTCOMES
+        key = (
+            bisect_right(firsts, closed_on) - 1,
+            lead,
+            category,
+            region,
+            outcome in GOOD_OUTCOMES,
+            score,
+            due is not None,
+            bool(state == Clock.State.MET and met_on and due and met_on <= due),
+        )
+        group = groups[key]
+        group[0] += 1
+        group[1] += numbers[closed_on] - numbers[filed_on]
+    for key, (n, days) in groups.items():
+        bucket, lead, category, region, good, score, has_clock, on_time = key
+        for t in tallies(bucket, lead, category, region):
+            t.closed += n
+            t.days_to_close += days
+            if good:
+                t.resolved += n
             if score == Rating.Score.LAPSED:
-                t.lapsed += 1
+                t.lapsed += n
             elif score:
-                t.rated += 1
-                t.satisfied += score in SATISFIED
-            if due is not None:
-                t.with_reply_clock += 1
-                t.on_time += bool(state == Clock.State.MET and met_on and met_on <= due)
-            t.days_to_close.append(days)
+                t.rated += n
+                if score in SATISFIED:
+                    t.satisfied += n
+            if has_clock:
+                t.with_reply_clock += n
+                if on_time:
+                    t.on_time += n
 
     results = {
         first: {
