@@ -1,6 +1,9 @@
 """Staff search (issue #18): one page, scoped by appeals_visible_to through appeals.search."""
 
+from typing import cast
+
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.shortcuts import render
 from django.utils.functional import cached_property
 
@@ -31,7 +34,8 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def _found(self) -> int:
-        return self.object_list.order_by()[: COUNT_CAP + 1].count()
+        matches = cast(QuerySet, self.object_list)  # appeals_search's queryset
+        return matches.order_by()[: COUNT_CAP + 1].count()
 
 
 @staff_required
