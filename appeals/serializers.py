@@ -375,7 +375,11 @@ class RateIn(serializers.Serializer):
     # The service's rule (appeals.services.closing.appeal_rate): an unsatisfied score says
     # whether to re-handle, and ending it says why in `comment`.
     schema_any_of = [
-        {"properties": {"score": {"enum": ["satisfied", "basically_satisfied"]}}},
+        {
+            "properties": {
+                "score": {"enum": [Rating.Score.SATISFIED, Rating.Score.BASICALLY_SATISFIED]}
+            }
+        },
         {"properties": {"rehandle": {"enum": [True]}}, "required": ["rehandle"]},
         {
             "properties": {

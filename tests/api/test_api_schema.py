@@ -6,6 +6,7 @@ import json
 import re
 
 import pytest
+from openapi_schema_validator import OAS30Validator
 
 from appeals.actions import Action
 from appeals.models import Appeal
@@ -206,8 +207,6 @@ def test_text_patterns_refuse_what_the_services_strip_to_nothing(openapi):
 
 
 def _valid(openapi, component: str, body: dict) -> bool:
-    from openapi_schema_validator import OAS30Validator
-
     schema = {
         "components": openapi["components"],
         "allOf": [{"$ref": f"#/components/schemas/{component}"}],
