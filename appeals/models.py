@@ -653,6 +653,8 @@ class Notification(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="notifications",
+        # notification_inbox_idx (recipient, -created_at) serves every look-up by recipient.
+        db_index=False,
     )
     # The e-mail address or phone number for EMAIL and SMS, copied at creation.
     address = models.CharField(max_length=254, blank=True)
@@ -663,8 +665,10 @@ class Notification(models.Model):
     # The EventCode of the timeline event that caused it, or `escalation:<step code>` for the
     # notices of an escalation step (sla.services).
     event = models.CharField(max_length=40)
-    # Marks each effect once: the same escalation never notifies the same person twice.
-    dedupe_key = models.CharField(max_length=120, unique=True)
+    # Marks each effect once: the same escalation never notifies the same person twice
+    # (notification_dedupe_key_unique: a constraint rather than unique=True, which would add a
+    # second, pattern index on PostgreSQL that nothing reads and every insert pays for).
+    dedupe_key = models.CharField(max_length=120)
     # Subject and body: codes of appeals.events.TEXTS with their shared parameters, rendered
     # when read (in-app) or sent (e-mail, SMS); without a code, the words stored as they are.
     subject_code = models.CharField(max_length=40, blank=True)
@@ -682,6 +686,9 @@ class Notification(models.Model):
         verbose_name = _("通知")
         verbose_name_plural = _("通知")
         ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["dedupe_key"], name="notification_dedupe_key_unique")
+        ]
         indexes = [
             # The re-drive sweep: notifications not yet sent, oldest first.
             models.Index(

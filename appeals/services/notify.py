@@ -5,6 +5,7 @@ event never happens without its notification. Sending happens after commit throu
 the broker is down the row waits, unsent, until `notifications_redrive` picks it up. Each row
 has a unique `dedupe_key`, so the same effect never notifies the same person twice."""
 
+import json
 import logging
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -15,7 +16,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -225,24 +226,95 @@ def _staff_rows(notice: Notice, channels: tuple[str, ...]) -> list[Notification]
     return rows
 
 
+def _staff_tuples(notice: Notice, channels: tuple[str, ...]) -> list[tuple]:
+    """The rows of one notice as plain values, in `_insert_many`'s order: what `_staff_rows`
+    builds, without a model instance per row (an escalation sweep writes tens of thousands)."""
+    words = _words(notice.subject, notice.body)
+    params = json.dumps(words["params"])
+    appeal_id = notice.appeal.pk if notice.appeal else None
+    rows = []
+    for user in notice.users:
+        for channel in channels:
+            address = user.email if channel == Notification.Channel.EMAIL else ""
+            if channel == Notification.Channel.EMAIL and not address:
+                continue
+            rows.append(
+                (
+                    f"{notice.key}:{user.pk}:{channel}",
+                    user.pk,
+                    address,
+                    channel,
+                    appeal_id,
+                    notice.event,
+                    words["subject_code"],
+                    words["body_code"],
+                    params,
+                    words["subject"],
+                    words["body"],
+                    _delivered_now(channel),
+                )
+            )
+    return rows
+
+
+_TABLE = Notification._meta.db_table
+_COLUMNS = (
+    "dedupe_key, recipient_id, address, channel, appeal_id, event, subject_code, body_code, "
+    "params, subject, body, sent_at, created_at, attempts, last_error"
+)
+# PostgreSQL: one statement per 5,000 rows, each column an array unnested on the server (a
+# VALUES list of 15,000 parameters cost several times more to build and to parse).
+_INSERT_UNNEST = (
+    f"INSERT INTO {_TABLE} ({_COLUMNS}) "  # noqa: S608  # nosec B608 (the model's own names)
+    "SELECT k, r, a, c, ap, e, sc, bc, p::jsonb, s, b, sa, %s, 0, '' FROM unnest("
+    "%s::varchar[], %s::int[], %s::varchar[], %s::varchar[], %s::bigint[], %s::varchar[], "
+    "%s::varchar[], %s::varchar[], %s::text[], %s::varchar[], %s::text[], %s::timestamptz[]"
+    ") AS x(k, r, a, c, ap, e, sc, bc, p, s, b, sa) "
+    "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, sent_at"
+)
+
+
+def _insert_many(rows: list[tuple], created_at) -> list[tuple]:
+    """Insert `_staff_tuples` rows, skipping dedupe keys already there. Returns (id, sent_at)
+    of the rows inserted, and only those.
+
+    Raw SQL because the ORM cannot say this: bulk_create(ignore_conflicts=True) returns no ids
+    on PostgreSQL, and a model instance per row was most of a large sweep's time
+    (bench/README.md, issue #16). ON CONFLICT … RETURNING is the same on PostgreSQL and on
+    SQLite (3.35+); SQLite, which has no arrays, takes a VALUES list (999 parameters at most)."""
+    inserted: list[tuple] = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            for start in range(0, len(rows), 5000):
+                columns = [list(column) for column in zip(*rows[start : start + 5000], strict=True)]
+                cursor.execute(_INSERT_UNNEST, [created_at, *columns])
+                inserted += cursor.fetchall()
+            return inserted
+        at = connection.ops.adapt_datetimefield_value
+        placeholder = "(" + ", ".join(["%s"] * 15) + ")"
+        for start in range(0, len(rows), 66):
+            chunk = rows[start : start + 66]
+            cursor.execute(
+                f"INSERT INTO {_TABLE} ({_COLUMNS}) "  # noqa: S608  # nosec B608
+                f"VALUES {', '.join([placeholder] * len(chunk))} "
+                "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, sent_at",
+                [v for row in chunk for v in (*row[:-1], at(row[-1]), at(created_at), 0, "")],
+            )
+            inserted += cursor.fetchall()
+    return inserted
+
+
 def notify_users_many(notices: Iterable[Notice], channels: Iterable[str] = STAFF_CHANNELS) -> int:
-    """`notify_users` for many effects at once (the escalation fan-out): every row in one
-    insert that skips the dedupe keys already there (ON CONFLICT DO NOTHING), so a second run
-    adds nothing, then the unsent rows (e-mail) dispatched after commit. Returns the rows
-    offered, not the rows inserted: PostgreSQL returns no ids from a bulk insert that skips
-    conflicts, so the unsent ones are read back by key."""
+    """`notify_users` for many effects at once (the escalation fan-out): every row inserted in
+    a few statements that skip the dedupe keys already there (ON CONFLICT DO NOTHING), so a
+    second run adds nothing, then the unsent rows this call inserted (e-mail) dispatched after
+    commit. Returns the rows offered, not the rows inserted."""
     channels = tuple(channels)
-    rows = [row for notice in notices for row in _staff_rows(notice, channels)]
+    rows = [row for notice in notices for row in _staff_tuples(notice, channels)]
     if not rows:
         return 0
-    Notification.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-    unsent_keys = [row.dedupe_key for row in rows if row.sent_at is None]
-    ids: list[int] = []
-    for start in range(0, len(unsent_keys), 1000):
-        ids += Notification.objects.filter(
-            dedupe_key__in=unsent_keys[start : start + 1000], sent_at__isnull=True
-        ).values_list("pk", flat=True)
-    _publish_on_commit(ids)
+    inserted = _insert_many(rows, timezone.now())
+    _publish_on_commit([pk for pk, sent_at in inserted if sent_at is None])
     return len(rows)
 
 
