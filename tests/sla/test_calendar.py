@@ -15,6 +15,7 @@ amendment) fall on these days of the lunar calendar and the 清明 solar term:
 """
 
 from datetime import date, datetime, timedelta
+from unittest import mock
 
 import chinese_calendar
 import pytest
@@ -26,6 +27,7 @@ from hypothesis import strategies as st
 from sla import calendar
 from sla.calendar import (
     MAX_AGE_SECONDS,
+    VERSION_CHECK_SECONDS,
     VERSION_KEY,
     add_working_days,
     calendar_changed,
@@ -391,6 +393,21 @@ def test_it_reloads_a_snapshot_older_than_max_age_when_another_process_changed_t
     assert is_working_day(date(2026, 10, 8)) is True
 
     calendar._snapshot.loaded_at -= MAX_AGE_SECONDS + 1
+    assert is_working_day(date(2026, 10, 8)) is False
+
+
+def test_it_reads_the_shared_stamp_at_most_once_a_second_and_then_sees_another_processs_change():
+    assert is_working_day(date(2026, 10, 8)) is True
+    # A sweep asks thousands of times a second: no round trip to the shared cache each time.
+    with mock.patch.object(calendar, "cache", wraps=cache) as shared:
+        for _ in range(100):
+            is_working_day(date(2026, 10, 8))
+    assert shared.get.call_count == 0
+
+    # Another process (a web worker) changed the calendar and moved the shared stamp.
+    CalendarOverride.objects.create(date=date(2026, 10, 8), is_working_day=False, notice="X")
+    cache.set(VERSION_KEY, "bumped by another process")
+    calendar._snapshot.checked_at -= VERSION_CHECK_SECONDS
     assert is_working_day(date(2026, 10, 8)) is False
 
 
