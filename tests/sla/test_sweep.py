@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.urls import reverse
+from django.utils import timezone
 
 from appeals import services
 from appeals.events import event_text
@@ -190,6 +191,23 @@ def test_a_late_sweep_fires_only_the_highest_step_due_then_never_checks_the_cloc
 
     assert clock.history.count() == history  # not even looked at
     assert Escalation.objects.count() == 3
+
+
+def test_each_clock_the_sweep_checks_gets_a_history_row_of_what_it_saved(signed, travel):
+    travel.move_to(at(RED_ON))
+    clock = reply_clock(signed)
+    before = clock.history.count()
+
+    sla.clocks_sweep()
+
+    clock.refresh_from_db()
+    assert clock.history.count() == before + 1
+    row = clock.history.first()  # newest first
+    assert (row.history_type, row.history_change_reason, row.history_user) == ("~", "checked", None)
+    assert row.history_date == timezone.now()
+    saved = {f.attname: getattr(clock, f.attname) for f in Clock._meta.concrete_fields}
+    assert {name: getattr(row, name) for name in saved} == saved
+    assert (row.state, row.colour) == (Clock.State.BREACHED, Colour.RED)
 
 
 def test_a_new_assignment_gets_no_reminder_until_its_sign_clock_turns_yellow_on_its_due_day(
