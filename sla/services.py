@@ -539,11 +539,18 @@ def _plan_escalations(
 
 
 def _check_batch(
-    now: datetime, *, limit: int, exclude: Collection[int] = (), clock_id: int | None = None
+    now: datetime,
+    *,
+    limit: int,
+    exclude: Collection[int] = (),
+    clock_id: int | None = None,
+    still_due: set[int] | None = None,
 ) -> tuple[list[int], list[int]]:
     """Check up to `limit` due clocks in one transaction. Returns the ids of the clocks checked
-    and of the escalations fired (their outbox rows, to fan out once this has committed).
-    Raises _BatchFailed, after the rollback, naming the clocks it had locked."""
+    and of the escalations fired (their outbox rows, to fan out once this has committed), and
+    adds to `still_due` the clocks checked whose next check has come already (the sweep must
+    not pick them again). Raises _BatchFailed, after the rollback, naming the clocks it had
+    locked."""
     today = timezone.localdate(now)
     clock_ids: list[int] = []
     try:
@@ -590,7 +597,15 @@ def _check_batch(
             for clock in clocks:
                 _refresh(clock, today, steps, fired=fired[clock.pk])
             _save_checked(clocks)
-            _recolour_many({c.appeal_id for c in clocks}, today)
+            appeals = {c.appeal_id: c.appeal for c in clocks}
+            # An appeal whose rating window lapsed above is closed now: read it again.
+            appeals.update(Appeal.objects.in_bulk({c.appeal_id for c in lapsing} & set(appeals)))
+            _recolour_many(appeals, today)
+            if still_due is not None:
+                still_due.update(c.pk for c in lapsing)  # whatever closing them left
+                still_due.update(
+                    c.pk for c in clocks if c.next_check_at is not None and c.next_check_at <= now
+                )
             return clock_ids, [inserted[(clock.pk, step.pk)] for clock, step in firing]
     except Exception as exc:
         raise _BatchFailed(clock_ids, exc) from exc
@@ -633,19 +648,25 @@ def _history_copy(clock_ids: list[int], *, reason: str, at: datetime) -> None:
             )
 
 
-def _recolour_many(appeal_ids: set[int], today: date) -> None:
-    """Recolour the batch's appeals (locked by _lock_due) from all of their clocks: two reads
-    and an UPDATE per colour that changes."""
-    clocks: dict[int, list[Clock]] = {pk: [] for pk in appeal_ids}
-    for clock in Clock.objects.filter(appeal_id__in=appeal_ids).exclude(
-        state=Clock.State.CANCELLED
+# What Clock.colour_on reads: the rest of a clock is not loaded to recolour its appeal.
+_COLOUR_FIELDS = ("appeal_id", "state", "met_at", "due_date", "paused_on", "warn_days")
+
+
+def _recolour_many(appeals: dict[int, Appeal], today: date) -> None:
+    """Recolour the batch's appeals (locked and read by _lock_due) from all of their clocks:
+    one read and an UPDATE per colour that changes."""
+    clocks: dict[int, list[Clock]] = {pk: [] for pk in appeals}
+    for clock in (
+        Clock.objects.filter(appeal_id__in=list(appeals))
+        .exclude(state=Clock.State.CANCELLED)
+        .only(*_COLOUR_FIELDS)
     ):
         clocks[clock.appeal_id].append(clock)
     changes = {}
-    for appeal in Appeal.objects.filter(pk__in=appeal_ids):
-        colour = appeal_colour(appeal, clocks[appeal.pk], today)
+    for pk, appeal in appeals.items():
+        colour = appeal_colour(appeal, clocks[pk], today)
         if appeal.colour != colour:
-            changes[appeal.pk] = colour
+            changes[pk] = colour
     appeals_colour_set_many(colours=changes)
 
 
@@ -718,6 +739,7 @@ def clocks_sweep(*, now: datetime | None = None, batch: int = 500, max_batches: 
     started = monotonic()
     fired = failed = batches = 0
     seen: set[int] = set()
+    again: set[int] = set()  # checked, and due again at once: not to be picked twice
     stopped = "nothing left due"
     try:
         while True:
@@ -729,7 +751,9 @@ def clocks_sweep(*, now: datetime | None = None, batch: int = 500, max_batches: 
                 break
             batches += 1
             try:
-                ids, escalations = _check_batch(now, limit=batch, exclude=seen)
+                # Not every clock seen: each batch's clocks are due later now, and a list of
+                # thousands of ids cost more to send and plan than the batch's own work.
+                ids, escalations = _check_batch(now, limit=batch, exclude=again, still_due=again)
             except _BatchFailed as exc:
                 logger.warning(
                     "sweep: a batch of %s clocks failed (%s); checking them one by one",
@@ -741,6 +765,7 @@ def clocks_sweep(*, now: datetime | None = None, batch: int = 500, max_batches: 
                     raise exc.error from None
                 done, bad = _check_one_by_one(ids, now)
                 fired, failed = fired + done, failed + bad
+                again.update(ids)  # each has had its own try
             else:
                 _fan_out(escalations)
                 fired += len(escalations)

@@ -262,3 +262,27 @@ def test_a_sweep_past_its_time_budget_stops_and_the_next_one_goes_on(
     assert first + sum(later) == CLOCKS
     assert later[-1] == 0
     assert_every_step_once_and_its_notices_once()
+
+
+@pytest.mark.django_db
+def test_a_clock_still_due_after_its_check_is_checked_once_per_sweep(
+    overdue, swept, monkeypatch, caplog
+):
+    stuck = overdue[0]
+    refresh = sla._refresh
+
+    def leaves_one_clock_due(clock, *args, **kwargs):
+        refresh(clock, *args, **kwargs)
+        if clock.pk == stuck:
+            clock.next_check_at = SWEPT - timedelta(minutes=1)
+
+    monkeypatch.setattr(sla, "_refresh", leaves_one_clock_due)
+    checked = Clock.history.filter(id=stuck, history_change_reason="checked")
+
+    sla.clocks_sweep(batch=15)
+
+    assert checked.count() == 1  # not once per batch until the sweep's batches run out
+    assert "stopped at nothing left due" in caplog.text
+    assert Clock.objects.get(pk=stuck).next_check_at <= SWEPT  # the next sweep looks again
+    sla.clocks_sweep(batch=15)
+    assert checked.count() == 2
