@@ -21,6 +21,7 @@ import time_machine
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count
+from django.test.utils import CaptureQueriesContext
 
 from appeals import services
 from appeals.models import Appeal, Notification, TimelineEvent
@@ -286,3 +287,32 @@ def test_a_clock_still_due_after_its_check_is_checked_once_per_sweep(
     assert Clock.objects.get(pk=stuck).next_check_at <= SWEPT  # the next sweep looks again
     sla.clocks_sweep(batch=15)
     assert checked.count() == 2
+
+
+@pytest.mark.django_db
+def test_the_fan_out_reads_what_it_needs_in_a_fixed_number_of_statements(
+    overdue, swept, commissioner, monkeypatch
+):
+    # Every target, and commissioners with an e-mail address: every field the fan-out reads.
+    EscalationStep.objects.filter(code="leadership").update(
+        targets="handlers,heads,office,commissioner,leaders"
+    )
+    commissioner.email = "commissioner@example.org"
+    commissioner.save()
+    Appeal.objects.update(commissioner=commissioner)
+    monkeypatch.setattr(sla, "_fan_out", lambda ids: None)  # the sweep only; fanned out below
+    sla.clocks_sweep()
+    fired = list(Escalation.objects.filter(skipped=False).values_list("pk", flat=True))
+    assert len(fired) == CLOCKS
+
+    with CaptureQueriesContext(connection) as ctx:
+        assert sla.escalations_notify(escalation_ids=fired) == CLOCKS
+
+    # The escalations with what they join, the departments' staff (2), the office, the leaders,
+    # the marks, and the transaction: none of them once per escalation (the notifications'
+    # inserts are counted in tests/appeals/services/test_notify_many.py).
+    others = [q["sql"] for q in ctx.captured_queries if not q["sql"].startswith("INSERT")]
+    assert len(others) <= 8, "\n".join(sql[:100] for sql in others)
+    emails = Notification.objects.filter(channel=Notification.Channel.EMAIL)
+    assert set(emails.values_list("address", flat=True)) == {"commissioner@example.org"}
+    assert emails.count() == CLOCKS
