@@ -838,6 +838,86 @@ def _fan_out_inline() -> int:
         notified += escalations_notify(escalation_ids=ids)
 
 
+def _make_due() -> tuple[int, str]:
+    """10,000 due: open, non-rating clocks that had escalations get their latest one back. Then
+    VACUUM (ANALYZE) of the tables a run deletes from and writes to, so that run after run
+    starts from the same state (as autovacuum would leave it), and the first batch's plan."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH chosen AS (
+                SELECT DISTINCT ON (e.clock_id) e.id, e.clock_id
+                FROM sla_escalation e JOIN sla_clock c ON c.id = e.clock_id
+                WHERE c.state IN ('running', 'breached') AND c.obligation <> 'rating'
+                ORDER BY e.clock_id DESC, e.created_at DESC
+                LIMIT %s
+            ), gone AS (
+                DELETE FROM sla_escalation WHERE id IN (SELECT id FROM chosen) RETURNING clock_id
+            )
+            UPDATE sla_clock SET next_check_at = now() - interval '1 minute'
+            WHERE id IN (SELECT clock_id FROM gone)
+            """,
+            [SWEEP_DUE],
+        )
+        made_due = cursor.rowcount
+        for table in ("sla_escalation", "sla_clock", "appeals_notification"):
+            cursor.execute(f"VACUUM (ANALYZE) {table}")
+        # The same query with the clocks due: still the partial index, stopping after a batch.
+        cursor.execute(
+            "EXPLAIN (ANALYZE, BUFFERS) SELECT id FROM sla_clock WHERE next_check_at <= now() "
+            "ORDER BY next_check_at LIMIT 500"
+        )
+        return made_due, "\n".join(row[0] for row in cursor.fetchall())
+
+
+def _sweep_beside_fan_out_worker() -> dict:
+    """As production runs it: the sweep in this process, the fan-out task on a worker process
+    of its own (bench/fanout_worker.py, started and ready before the clock starts), writing
+    the notifications of each batch while the sweep goes on. Timed until the last escalation
+    is notified."""
+    made_due, _plan = _make_due()
+    notifications_before = _max_pk(Notification)
+    stop = RESULTS / ".fanout-stop"
+    stop.unlink(missing_ok=True)
+    worker = subprocess.Popen(  # noqa: S603
+        [sys.executable, str(BASE_DIR / "bench" / "fanout_worker.py"), str(stop)],
+        cwd=BASE_DIR,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
+    if worker.stdout is None or worker.stdout.readline().strip() != "ready":
+        raise SystemExit("bench/fanout_worker.py did not start")
+    load = machine_load()
+    now = timezone.now()
+    start = time.perf_counter()
+    fired = 0
+    while True:
+        fired += clocks_sweep(now=now)
+        if not Clock.objects.filter(next_check_at__lte=now).exists():
+            break
+    sweep_s = time.perf_counter() - start
+    stop.touch()
+    worker.wait(timeout=600)
+    seconds = time.perf_counter() - start
+    stop.unlink(missing_ok=True)
+    result = {
+        "made_due": made_due,
+        "fired": fired,
+        "notifications": Notification.objects.filter(pk__gt=notifications_before).count(),
+        "left_unnotified": Escalation.objects.filter(
+            notified_at__isnull=True, skipped=False
+        ).count(),
+        "seconds": round(seconds, 1),
+        "sweep_s": round(sweep_s, 1),
+        "escalations_per_s": round(fired / seconds, 1) if seconds else None,
+        "load_before": load,
+        "load_after": machine_load(),
+    }
+    Notification.objects.filter(pk__gt=notifications_before).delete()
+    return result
+
+
 def bench_sweep() -> dict:
     out: dict = {}
     # The generated escalations are history, already notified: without this the fan-out timed
@@ -886,32 +966,7 @@ def bench_sweep() -> dict:
         f"  sweep, nothing due, {x['scheduled_clocks']:,} clocks scheduled: p50 "
         f"{x['p50_ms']} ms, max {x['max_ms']} ms, {x['queries']} queries"
     )
-    # 10,000 due: open, non-rating clocks that had escalations get their latest one back.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            WITH chosen AS (
-                SELECT DISTINCT ON (e.clock_id) e.id, e.clock_id
-                FROM sla_escalation e JOIN sla_clock c ON c.id = e.clock_id
-                WHERE c.state IN ('running', 'breached') AND c.obligation <> 'rating'
-                ORDER BY e.clock_id DESC, e.created_at DESC
-                LIMIT %s
-            ), gone AS (
-                DELETE FROM sla_escalation WHERE id IN (SELECT id FROM chosen) RETURNING clock_id
-            )
-            UPDATE sla_clock SET next_check_at = now() - interval '1 minute'
-            WHERE id IN (SELECT clock_id FROM gone)
-            """,
-            [SWEEP_DUE],
-        )
-        made_due = cursor.rowcount
-    # The same query with the clocks due: still the partial index, stopping after a batch.
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "EXPLAIN (ANALYZE, BUFFERS) SELECT id FROM sla_clock WHERE next_check_at <= now() "
-            "ORDER BY next_check_at LIMIT 500"
-        )
-        due_plan = "\n".join(row[0] for row in cursor.fetchall())
+    made_due, due_plan = _make_due()
     notifications_before = _max_pk(Notification)
     events_before = _max_pk(TimelineEvent)
     escalations_before = Escalation.objects.count()
@@ -928,7 +983,7 @@ def bench_sweep() -> dict:
         # Since issue #16 the notifications are written by the fan-out task
         # (sla.escalations_notify) from each escalation's outbox row, queued after each batch.
         # No worker runs here: the fan-out runs in this process, inside the timing, after the
-        # sweep (in production it runs beside it, on a worker of its own).
+        # sweep (in production it runs beside it, on a worker of its own: timed below).
         _fan_out_inline()
         sweep_s += swept - t
         fan_out_s += time.perf_counter() - swept
@@ -954,14 +1009,19 @@ def bench_sweep() -> dict:
         "load_before": load,
         "load_after": machine_load(),
     }
-    # The messages go again: they would lengthen every bench user's unread count (a query on
-    # every page) run after run.
     Notification.objects.filter(pk__gt=notifications_before).delete()
     print(
         f"  sweep, {made_due:,} due: {fired:,} escalations in {seconds:.1f} s "
         f"({out['due']['escalations_per_s']}/s), "
         f"{out['due']['notifications']:,} notifications; sweep {sweep_s:.1f} s, "
         f"fan-out {fan_out_s:.1f} s"
+    )
+    out["due_with_worker"] = _sweep_beside_fan_out_worker()
+    x = out["due_with_worker"]
+    print(
+        f"  sweep, {x['made_due']:,} due, fan-out on its own worker: {x['fired']:,} escalations "
+        f"and {x['notifications']:,} notifications in {x['seconds']:.1f} s "
+        f"({x['escalations_per_s']}/s; the sweep itself {x['sweep_s']:.1f} s)"
     )
     return out
 
