@@ -1,6 +1,7 @@
 """The suite's sweep benchmark alone (bench/suite.py, `bench_sweep`), without wrk or gunicorn:
 up to 10,000 clocks made due again (their latest escalation deleted), then swept, the
-notifications fanned out inside the timing. Appends one line to
+notifications fanned out inside the timing; then again with the fan-out on a worker process of
+its own beside the sweep, as production runs it. Appends one line to
 bench/results/sweep-<label>.jsonl.
 
     DATABASE_URL=postgres://root@127.0.0.1:5432/qihu_bench_… \\
@@ -38,7 +39,13 @@ started = time.time()
 out = suite.bench_sweep()
 due = {k: v for k, v in out["due"].items() if k != "first_batch_plan"}
 line = json.dumps(
-    {"label": label, "at": started, "initial_drain": out["initial_drain"], "due": due}
+    {
+        "label": label,
+        "at": started,
+        "initial_drain": out["initial_drain"],
+        "due": due,
+        "due_with_worker": out["due_with_worker"],
+    }
 )
 print(line)
 with (suite.RESULTS / f"sweep-{label}.jsonl").open("a") as f:
