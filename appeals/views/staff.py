@@ -26,6 +26,8 @@ from appeals.selectors import (
     INBOX_TABS,
     appeal_detail,
     department_inbox,
+    for_inbox_rows,
+    for_triage_rows,
     inbox_counts,
     inbox_rows,
     pending_extensions,
@@ -61,9 +63,8 @@ def triage_queue_view(request):
         "tag_id": parse_id(request.GET.get("tag")),
         "search": request.GET.get("q", "").strip()[:50],
     }
-    page = Paginator(triage_queue(request.user, **filters), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    queue = for_triage_rows(triage_queue(request.user, **filters))
+    page = Paginator(queue, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "appeals/triage_queue.html",
@@ -88,7 +89,9 @@ def inbox_view(request):
     tab = request.GET.get("tab", "to_sign")
     if tab not in INBOX_TABS:
         tab = "to_sign"
-    assignments = department_inbox(request.user, department_id=department.pk, tab=tab)
+    assignments = for_inbox_rows(
+        department_inbox(request.user, department_id=department.pk, tab=tab)
+    )
     page = Paginator(assignments, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
