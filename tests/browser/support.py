@@ -115,6 +115,14 @@ def sync_playwright_or_skip():
     pytest.skip(f"browser tests need a browser: {missing}")
 
 
+def open_phone_menu(page, name: str) -> None:
+    """On a phone, open the collapsed top bar and wait until it has opened: Bootstrap animates
+    it ("collapsing") first, and a press inside it during the animation could land on nothing
+    (CI once waited 10 s for the language switch's navigation)."""
+    page.get_by_role("button", name=name).click()
+    expect(page.locator("#nav.collapse.show")).to_be_visible()
+
+
 class Journey:
     """One user journey: browser contexts (one per persona), the guard over all of them, and
     the journey's screenshots."""
@@ -162,7 +170,7 @@ class Journey:
         the language switch, which offers the other language by its own name."""
         page.goto(self.url("/"))
         if phone:
-            page.get_by_role("button", name="菜单").click()
+            open_phone_menu(page, "菜单")
         name = {ENGLISH: "English"}[self.language]
         with page.expect_navigation():
             page.get_by_role("button", name=name, exact=True).click()

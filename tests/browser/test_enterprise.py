@@ -19,6 +19,7 @@ from tests.browser.support import (
     assert_reachable_on_phone,
     expect,
     expect_message,
+    open_phone_menu,
     t,
     tiny_png,
 )
@@ -115,7 +116,7 @@ def test_an_enterprise_on_a_phone_files_tracks_and_rates_an_appeal(journey, demo
     # -- later, on the same phone without the session, tracks it by number and code -------
     page = journey.page(phone=True)
     page.goto(journey.url("/"))
-    page.get_by_role("button", name=t("菜单")).click()  # the phone's collapsed top bar
+    open_phone_menu(page, t("菜单"))  # the phone's collapsed top bar
     page.get_by_role("navigation").get_by_role("link", name=t("进度查询")).click()
     expect(page.get_by_role("heading", name=t("进度查询"))).to_be_visible()
     page.get_by_label(t("登记号")).fill(number)
