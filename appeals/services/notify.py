@@ -154,6 +154,17 @@ def _delivered_now(channel: str):
     return now if channel == Notification.Channel.INAPP or _replaying.get() else None
 
 
+def _staff_channels(users: Iterable, channels: Iterable[str]) -> Iterator[tuple]:
+    """(user, channel, address) of each staff message: in-app for everyone, e-mail for those
+    with an address."""
+    for user in users:
+        for channel in channels:
+            address = user.email if channel == Notification.Channel.EMAIL else ""
+            if channel == Notification.Channel.EMAIL and not address:
+                continue
+            yield user, channel, address
+
+
 def notify_users(
     *,
     users: Iterable,
@@ -166,26 +177,22 @@ def notify_users(
 ) -> list[Notification]:
     """In-app (and e-mail, for users who have an address) notifications, once per key."""
     created = []
-    for user in users:
-        for channel in channels:
-            address = user.email if channel == Notification.Channel.EMAIL else ""
-            if channel == Notification.Channel.EMAIL and not address:
-                continue
-            notification, was_new = Notification.objects.get_or_create(
-                dedupe_key=f"{key}:{user.pk}:{channel}",
-                defaults={
-                    "recipient": user,
-                    "address": address,
-                    "channel": channel,
-                    "appeal": appeal,
-                    "event": event,
-                    **_words(subject, body),
-                    # An in-app message is delivered by being written.
-                    "sent_at": _delivered_now(channel),
-                },
-            )
-            if was_new:
-                created.append(notification)
+    for user, channel, address in _staff_channels(users, channels):
+        notification, was_new = Notification.objects.get_or_create(
+            dedupe_key=f"{key}:{user.pk}:{channel}",
+            defaults={
+                "recipient": user,
+                "address": address,
+                "channel": channel,
+                "appeal": appeal,
+                "event": event,
+                **_words(subject, body),
+                # An in-app message is delivered by being written.
+                "sent_at": _delivered_now(channel),
+            },
+        )
+        if was_new:
+            created.append(notification)
     _dispatch_after_commit(created)
     return created
 
@@ -204,26 +211,20 @@ class Notice:
 
 def _staff_rows(notice: Notice, channels: tuple[str, ...]) -> list[Notification]:
     """The unsaved rows of one notice: per user, in-app and (with an address) e-mail."""
-    rows = []
-    for user in notice.users:
-        for channel in channels:
-            address = user.email if channel == Notification.Channel.EMAIL else ""
-            if channel == Notification.Channel.EMAIL and not address:
-                continue
-            rows.append(
-                Notification(
-                    dedupe_key=f"{notice.key}:{user.pk}:{channel}",
-                    recipient=user,
-                    address=address,
-                    channel=channel,
-                    appeal=notice.appeal,
-                    event=notice.event,
-                    **_words(notice.subject, notice.body),
-                    # An in-app message is delivered by being written.
-                    sent_at=_delivered_now(channel),
-                )
-            )
-    return rows
+    return [
+        Notification(
+            dedupe_key=f"{notice.key}:{user.pk}:{channel}",
+            recipient=user,
+            address=address,
+            channel=channel,
+            appeal=notice.appeal,
+            event=notice.event,
+            **_words(notice.subject, notice.body),
+            # An in-app message is delivered by being written.
+            sent_at=_delivered_now(channel),
+        )
+        for user, channel, address in _staff_channels(notice.users, channels)
+    ]
 
 
 def _staff_tuples(notice: Notice, channels: tuple[str, ...]) -> list[tuple]:
@@ -232,29 +233,23 @@ def _staff_tuples(notice: Notice, channels: tuple[str, ...]) -> list[tuple]:
     words = _words(notice.subject, notice.body)
     params = json.dumps(words["params"])
     appeal_id = notice.appeal.pk if notice.appeal else None
-    rows = []
-    for user in notice.users:
-        for channel in channels:
-            address = user.email if channel == Notification.Channel.EMAIL else ""
-            if channel == Notification.Channel.EMAIL and not address:
-                continue
-            rows.append(
-                (
-                    f"{notice.key}:{user.pk}:{channel}",
-                    user.pk,
-                    address,
-                    channel,
-                    appeal_id,
-                    notice.event,
-                    words["subject_code"],
-                    words["body_code"],
-                    params,
-                    words["subject"],
-                    words["body"],
-                    _delivered_now(channel),
-                )
-            )
-    return rows
+    return [
+        (
+            f"{notice.key}:{user.pk}:{channel}",
+            user.pk,
+            address,
+            channel,
+            appeal_id,
+            notice.event,
+            words["subject_code"],
+            words["body_code"],
+            params,
+            words["subject"],
+            words["body"],
+            _delivered_now(channel),
+        )
+        for user, channel, address in _staff_channels(notice.users, channels)
+    ]
 
 
 _TABLE = Notification._meta.db_table
