@@ -17,7 +17,14 @@ from departments.models import AuditRecord
 MIN_RETENTION_DAYS = 183
 
 
-def audit_record(
+def audit_record(**fields) -> AuditRecord:
+    """Write one audit record now (`audit_row` says what it holds)."""
+    record = audit_row(**fields)
+    record.save()
+    return record
+
+
+def audit_row(
     *,
     event: str,
     actor=None,
@@ -28,10 +35,11 @@ def audit_record(
     detail: dict | None = None,
     at=None,
 ) -> AuditRecord:
-    """Write one audit record. `event` is a stable English code (`appeal.routed`,
-    `auth.login`, `export.triage`, `contact.revealed`); `detail` never holds personal data."""
+    """One audit record, unsaved. `event` is a stable English code (`appeal.routed`,
+    `auth.login`, `export.triage`, `contact.revealed`); `detail` never holds personal data. A
+    service writes it with `audit_record`, or with its change's other rows (core.writes)."""
     authenticated = actor is not None and actor.is_authenticated
-    return AuditRecord.objects.create(
+    return AuditRecord(
         at=at or timezone.now(),
         actor=actor if authenticated else None,
         actor_name=(actor.get_username() if authenticated else actor_name)[:150],

@@ -31,12 +31,15 @@ from appeals.services import (
 )
 from appeals.services.notify import Notice, notify_users_many
 from core.jobs import enqueue
+from core.writes import Writes, history_statement, writing
 from departments.models import Membership
 from departments.roles import Role
 from departments.selectors import department_staff, departments_staff, users_with_role
 from sla.calendar import calendar_reload, working_days_between
 from sla.models import COLOUR_RANK, Clock, Colour, Escalation, EscalationStep, Heartbeat
 from sla.selectors import appeal_colour, policy_for
+
+_CLOCK_HISTORY = Clock.history.model._meta.db_table  # type: ignore[attr-defined]  # once
 
 # Events the sla app records itself; whoever records them recolours the appeal.
 _OWN_EVENTS = frozenset({EventCode.ESCALATED, EventCode.DEADLINE_CHANGED})
@@ -101,10 +104,17 @@ def _start(
     return _start_many(appeal, [{**start, "paused_days": paused_days}], today=today)[0]
 
 
-def _start_many(appeal: Appeal, starts: list[dict], *, today: date) -> list[Clock]:
+def _start_many(
+    appeal: Appeal, starts: list[dict], *, today: date, writes: Writes | None = None
+) -> list[Clock]:
     """Start the appeal's clocks `starts` (each: obligation, and optionally assignment,
     started_on, paused_days) at once: the policy and the escalation steps are looked up once,
-    the clocks written in one insert and their "started" history rows in another."""
+    the clocks written in one insert and their "started" history rows in another, both added to
+    `writes` (core.writes) if given, else run at once. The clocks returned have no id.
+
+    The history rows are copied from the appeal's clocks that have none: every clock gets its
+    "started" row in the transaction that starts it, and the services hold the appeal's row
+    lock, so those are the clocks just inserted."""
     if not starts:
         return []
     policy, steps = policy_for(appeal), _active_steps()
@@ -127,11 +137,20 @@ def _start_many(appeal: Appeal, starts: list[dict], *, today: date) -> list[Cloc
         if appeal.awaiting_material_since is not None and obligation != Clock.Obligation.RATING:
             clock.state, clock.paused_on = Clock.State.PAUSED, today
         _refresh(clock, today, steps, fired=set())  # a new clock has no escalation yet
-        clock._change_reason = "started"  # type: ignore[attr-defined]
         clocks.append(clock)
-    # bulk_create returns the ids on PostgreSQL and on SQLite 3.35+; the history needs them.
-    Clock.objects.bulk_create(clocks)
-    Clock.history.bulk_history_create(clocks, default_change_reason="started")  # type: ignore[attr-defined]
+    with writing(writes) as w:
+        w.insert(clocks)
+        w.add(
+            history_statement(
+                Clock,
+                where=f"appeal_id = %s AND NOT EXISTS (SELECT 1 FROM {_CLOCK_HISTORY} h "  # noqa: S608  # nosec B608 - the model's own table
+                f"WHERE h.id = {Clock._meta.db_table}.id)",
+                params=[appeal.pk],
+                reason="started",
+                history_type="+",
+                at=timezone.now(),
+            )
+        )
     return clocks
 
 
@@ -159,16 +178,15 @@ def _finish(clocks, *, state: str, reason: str, now: datetime) -> None:
         )
 
 
-def _recolour(appeal: Appeal, today: date, clocks: list[Clock] | None = None) -> None:
-    """`clocks`: all the appeal's clocks, when the caller holds them (a new appeal's)."""
-    if clocks is None:
-        clocks = list(Clock.objects.filter(appeal=appeal).exclude(state=Clock.State.CANCELLED))
+def _recolour(appeal: Appeal, today: date) -> None:
+    clocks = list(Clock.objects.filter(appeal=appeal).exclude(state=Clock.State.CANCELLED))
     appeal_colour_set(appeal=appeal, colour=appeal_colour(appeal, clocks, today))
 
 
 def _on_filed(event, context: dict, now: datetime) -> list[Clock]:
-    """The commissioner's triage clock and the promise to the enterprise start at filing.
-    Returns them: a new appeal has no other clock, so its colour is theirs (no read back)."""
+    """The commissioner's triage clock and the promise to the enterprise start at filing, written
+    with the filing's other rows (context["writes"]). Returns them: a new appeal has no other
+    clock, so its colour is theirs (no read back)."""
     appeal, today = event.appeal, timezone.localdate(now)
     filed_on = timezone.localdate(appeal.filed_at)
     return _start_many(
@@ -178,6 +196,7 @@ def _on_filed(event, context: dict, now: datetime) -> list[Clock]:
             {"obligation": Clock.Obligation.PROMISE, "started_on": filed_on},
         ],
         today=today,
+        writes=context["writes"],
     )
 
 
@@ -406,7 +425,8 @@ def clocks_on_event(event, context: dict) -> None:
         clocks = CLOCK_HANDLERS[code](event, context, timezone.now())
         if code == EventCode.FILED:
             # A new appeal's clocks are all the clocks it has: no need to read them back.
-            _recolour(event.appeal, timezone.localdate(), clocks)
+            colour = appeal_colour(event.appeal, clocks, timezone.localdate())
+            appeal_colour_set(appeal=event.appeal, colour=colour, writes=context["writes"])
             return
     _recolour(event.appeal, timezone.localdate())
 
@@ -631,21 +651,21 @@ def _save_checked(clocks: list[Clock]) -> None:
 def _history_copy(clock_ids: list[int], *, reason: str, at: datetime) -> None:
     """The history rows of clocks just saved by the sweep, as simple_history writes them for a
     change made outside a request (no user, type "~"), in one INSERT … SELECT per 900 clocks."""
-    history = Clock.history.model  # type: ignore[attr-defined]
-    columns = [field.column for field in history.tracked_fields]
-    names = ", ".join(connection.ops.quote_name(c) for c in columns)
-    stamp = connection.ops.adapt_datetimefield_value(at)
-    with connection.cursor() as cursor:
-        for start in range(0, len(clock_ids), 900):
-            chunk = clock_ids[start : start + 900]
-            # Only the models' own table and column names and placeholders go into the text.
-            cursor.execute(
-                f"INSERT INTO {history._meta.db_table} ({names}, history_date, "  # noqa: S608  # nosec B608
-                "history_change_reason, history_type, history_user_id) "
-                f"SELECT {names}, %s, %s, '~', NULL FROM {Clock._meta.db_table} "
-                f"WHERE id IN ({', '.join(['%s'] * len(chunk))})",
-                [stamp, reason, *chunk],
+    for start in range(0, len(clock_ids), 900):
+        chunk = clock_ids[start : start + 900]
+        writes = Writes()
+        writes.add(
+            history_statement(
+                Clock,
+                where=f"id IN ({', '.join(['%s'] * len(chunk))})",
+                params=chunk,
+                reason=reason,
+                history_type="~",
+                at=at,
+                user=None,
             )
+        )
+        writes.run()
 
 
 # What Clock.colour_on reads: the rest of a clock is not loaded to recolour its appeal.

@@ -18,7 +18,8 @@ from appeals.models import Appeal, EventCode, Reply, TimelineEvent
 from appeals.text import appeal_search_text
 from appeals.validators import clean_prose
 from core.errors import ServiceError, ServiceForbidden, ServiceNotFound
-from departments.audit import audit_record
+from core.writes import Writes, insert_now, writing
+from departments.audit import audit_row
 from departments.roles import Role, has_role
 
 
@@ -63,6 +64,7 @@ def record(
     public: bool = True,
     credit_to=None,
     internal_note: str = "",
+    writes: Writes | None = None,
     **context,
 ) -> TimelineEvent:
     """One line of the appeal's timeline and one audit record, written in the same transaction
@@ -75,10 +77,15 @@ def record(
     still names the actor, who did the step.
 
     `note` is either an `events.Text` (stored as its code and parameters, rendered in each
-    reader's language) or words someone typed, stored and shown as they are."""
+    reader's language) or words someone typed, stored and shown as they are.
+
+    The event row is written at once; the audit record, and whatever the listeners write
+    without reading it back (a new appeal's clocks), go into `writes` (core.writes): the
+    caller's, which the caller runs with its own rows, or else one run here before returning.
+    The listeners get it as `context["writes"]`."""
     code = EventCode(code)
     shown = credit_to if credit_to is not None else actor
-    event = TimelineEvent.objects.create(
+    event = TimelineEvent(
         appeal=appeal,
         code=code,
         actor=shown if shown is not None and shown.is_authenticated else None,
@@ -89,8 +96,10 @@ def record(
         is_public=public,
         internal_note=internal_note,
     )
-    audit_record(event=f"appeal.{code}", actor=actor, obj=appeal, at=event.created_at)
-    events.emit(event, context)
+    insert_now(event)  # the listeners and notifications name it
+    with writing(writes) as w:
+        w.insert([audit_row(event=f"appeal.{code}", actor=actor, obj=appeal, at=event.created_at)])
+        events.emit(event, {**context, "writes": w})
     return event
 
 

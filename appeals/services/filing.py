@@ -42,6 +42,7 @@ from appeals.validators import (
 )
 from core.errors import ServiceConflict, ServiceError
 from core.sealing import lookup_hash, seal, unseal
+from core.writes import Writes, history_statement, insert_now
 from departments.models import Category, Region
 from departments.roles import Role, has_role
 
@@ -384,9 +385,6 @@ def appeal_file(
         content=content,
         filed_at=now,
     )
-    if actor is not None and actor.is_authenticated:
-        appeal._history_user = actor
-    appeal._change_reason = "filed"
     appeal.search_text = appeal_search_text(
         title=title,
         content=content,
@@ -394,14 +392,28 @@ def appeal_file(
         is_anonymous=is_anonymous,
         replies=[],
     )
-    appeal.save()
-
+    # The appeal row first (the others name it), then its history, timeline event, audit
+    # record, clocks and notifications together (core.writes: one round trip on PostgreSQL).
+    insert_now(appeal)
+    writes = Writes()
+    writes.add(
+        history_statement(
+            Appeal,
+            where="id = %s",
+            params=[appeal.pk],
+            reason="filed",
+            history_type="+",
+            at=now,
+            user=appeal.filed_by,
+        )
+    )
     with attachments_stored(appeal, checked, uploaded_by=appeal.filed_by):
         event = record(
             appeal,
             EventCode.FILED,
             actor=actor,
             note=say("filed", channel=appeal.channel, number=appeal.number),
+            writes=writes,
         )
         notify_event(
             event,
@@ -409,7 +421,9 @@ def appeal_file(
             enterprise=True,
             subject=say("filed_subject", n=appeal.number, t=appeal.title),
             body=say("filed_sms", n=appeal.number),
+            writes=writes,
         )
+        writes.run()
     return FiledAppeal(appeal=appeal, query_code=query_code)
 
 

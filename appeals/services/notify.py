@@ -25,6 +25,7 @@ from appeals.models import Appeal, EventCode, Notification, SmsOptOut
 from appeals.sms import send_sms
 from appeals.validators import normalize_phone
 from core.jobs import enqueue
+from core.writes import Writes, writing
 from departments.audit import audit_record
 
 logger = logging.getLogger(__name__)
@@ -309,7 +310,7 @@ def notify_users_many(notices: Iterable[Notice], channels: Iterable[str] = STAFF
     if not rows:
         return 0
     inserted = _insert_many(rows, timezone.now())
-    _publish_on_commit([pk for pk, sent_at in inserted if sent_at is None])
+    _publish_inserted(inserted)
     return len(rows)
 
 
@@ -448,6 +449,7 @@ def notify_event(
     enterprise: bool = False,
     subject: Text,
     body: Text | str,
+    writes: Writes | None = None,
 ):
     """Notifications for one timeline event: staff in-app and by e-mail and, with `enterprise`,
     the enterprise by SMS as far as `enterprise_sms` allows. Keyed on the event, so each event
@@ -457,7 +459,8 @@ def notify_event(
     Written in one insert, without looking first (no get_or_create): the keys name an event
     recorded in this same transaction, which no row can name yet, and each service calls this
     once per event. A second call for the same event and person would fail on the unique key,
-    loudly, rather than notify twice."""
+    loudly, rather than notify twice. `writes`: the change's other rows, to go with them
+    (core.writes); the notifications are dispatched once they are written and committed."""
     sms = enterprise_sms(event.appeal, event.code) if enterprise else EnterpriseSms()
     if sms.phone and not isinstance(body, Text):
         raise TypeError("an SMS is sent in the enterprise's language: pass a Text")
@@ -480,8 +483,12 @@ def notify_event(
         )
     if rows:
         # The ids come back from the insert (PostgreSQL, SQLite 3.35+): the dispatch needs them.
-        Notification.objects.bulk_create(rows)
-        _dispatch_after_commit(rows)
+        with writing(writes) as w:
+            w.insert(rows, returning=("id", "sent_at"), then=_publish_inserted)
+
+
+def _publish_inserted(inserted: list[tuple]) -> None:
+    _publish_on_commit([pk for pk, sent_at in inserted if sent_at is None])
 
 
 def notify_closed(event) -> None:

@@ -5,7 +5,7 @@ Also `event_record`, for other apps (sla) to put their own events on an appeal's
 from collections.abc import Sequence
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -45,6 +45,7 @@ from appeals.services.handling import _lock_assignment
 from appeals.services.notify import notify_closed, notify_event
 from appeals.validators import clean_prose
 from core.errors import ServiceConflict, ServiceError, ServiceNotFound
+from core.writes import Writes, writing
 from departments.audit import audit_record_many
 from departments.roles import Role
 from departments.selectors import department_staff, users_with_role
@@ -286,17 +287,17 @@ def appeal_publicise(*, actor, appeal_id: int, public: bool) -> Appeal:
     return appeal
 
 
-def appeal_colour_set(*, appeal: Appeal, colour: str) -> None:
+def appeal_colour_set(*, appeal: Appeal, colour: str, writes: Writes | None = None) -> None:
     """Store the appeal's red/yellow/green colour. The caller (the sla app) holds the appeal's
-    row lock: inside a workflow service, or in the sweep, which locks the appeal first."""
-    if appeal.colour != colour:
-        appeal.colour = colour
-        # Derived from the clocks, whose history records every change: no appeal history row.
-        appeal.skip_history_when_saving = True  # type: ignore[attr-defined]
-        try:
-            appeal.save(update_fields=["colour"])
-        finally:
-            del appeal.skip_history_when_saving
+    row lock: inside a workflow service, or in the sweep, which locks the appeal first. No
+    history row: the colour is derived from the clocks, whose history records every change.
+    `writes`: the change's other rows, to go with them (core.writes)."""
+    if appeal.colour == colour:
+        return
+    appeal.colour = colour
+    table = connection.ops.quote_name(Appeal._meta.db_table)
+    with writing(writes) as w:
+        w.add((f"UPDATE {table} SET colour = %s WHERE id = %s", [colour, appeal.pk]))  # noqa: S608  # nosec B608 - the model's own table
 
 
 @transaction.atomic
