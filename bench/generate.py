@@ -539,7 +539,7 @@ class Province:
                 for ob in ("triage", "sign", "opinion", "reply", "promise", "rating")
             }
         # (step id, colour, after working days), as sla.models.EscalationStep.fires_on reads them,
-        # lowest first, as sla.services._active_steps orders them.
+        # lowest first, as sla.selectors.active_steps orders them.
         self.steps = [
             (s.pk, s.colour, s.after_working_days)
             for s in sorted(

@@ -39,8 +39,12 @@ from django.utils import timezone  # noqa: E402
 from appeals.models import Appeal, Assignment, Enterprise, EventCode, Reply  # noqa: E402
 from appeals.validators import credit_code_clean  # noqa: E402
 from sla.models import COLOUR_RANK, Clock, Escalation  # noqa: E402
-from sla.selectors import appeal_colour, policy_for  # noqa: E402
-from sla.services import _active_steps, _refresh  # noqa: E402
+from sla.selectors import (  # noqa: E402
+    active_steps,
+    appeal_colour,
+    policy_for,
+)
+from sla.services import _refresh  # noqa: E402
 
 ENDED_EARLY = ("not_accepted", "merged", "redirected")
 
@@ -141,7 +145,7 @@ def main() -> None:
         Appeal.objects.filter(status__in=Appeal.OPEN_STATUSES).order_by("?")[: args.sample]
     )
     clocks_checked = 0
-    steps = _active_steps()
+    steps = active_steps()
     for appeal in appeals + open_sample:
         clocks = list(Clock.objects.filter(appeal=appeal).select_related("assignment"))
         policy = policy_for(appeal)

@@ -1,6 +1,7 @@
 """Reads about deadlines: which policy applies, and the colour of an appeal."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import Case, F, IntegerField, Max, Q, QuerySet, Value, When
@@ -8,6 +9,8 @@ from django.utils import timezone
 
 from appeals.models import Appeal
 from appeals.selectors import assignments_active_on_open_appeals
+from core.snapshots import Snapshot
+from departments.models import Category
 from sla.models import COLOUR_RANK, Clock, Colour, Escalation, EscalationStep, Heartbeat, Policy
 
 
@@ -33,21 +36,52 @@ def policy_for(appeal: Appeal) -> Policy:
     policy; and a default for "normal" would likewise beat every category's all-priorities
     policy for normal appeals.
     """
+    deadlines = DEADLINES.get()
     chain = []  # the appeal's category, then its ancestors, nearest first
-    node = appeal.category
-    while node is not None:
-        chain.append(node.pk)
-        node = node.parent
-    matching = Policy.objects.filter(
-        Q(category_id__in=chain) | Q(category__isnull=True),
-        priority__in=[appeal.priority, ""],
-    )
+    node = appeal.category_id
+    while node is not None and node not in chain:
+        chain.append(node)
+        node = deadlines.parents.get(node)
+    matching = [
+        policy
+        for policy in deadlines.policies
+        if (policy.category_id is None or policy.category_id in chain)
+        and policy.priority in (appeal.priority, "")
+    ]
 
     def rank(policy: Policy) -> tuple[bool, int]:
         distance = len(chain) if policy.category_id is None else chain.index(policy.category_id)
         return (policy.priority != appeal.priority, distance)
 
     return min(matching, key=rank, default=Policy())
+
+
+def active_steps() -> list[EscalationStep]:
+    """The active escalation steps, yellow ones first, each colour by its working days."""
+    return DEADLINES.get().steps
+
+
+@dataclass(frozen=True)
+class _Deadlines:
+    policies: list[Policy]
+    parents: dict[int, int | None]  # category → its parent
+    steps: list[EscalationStep]
+
+
+def _deadlines_load() -> _Deadlines:
+    return _Deadlines(
+        policies=list(Policy.objects.all()),
+        parents=dict(Category.objects.values_list("pk", "parent_id")),
+        steps=sorted(
+            EscalationStep.objects.filter(is_active=True),
+            key=lambda s: (COLOUR_RANK[s.colour], s.after_working_days),
+        ),
+    )
+
+
+# Read by every filing and every step that starts a clock, written a few times a year: kept per
+# process (core.snapshots); sla.apps tells it when a policy, a step or a category changes.
+DEADLINES = Snapshot("sla.deadlines", _deadlines_load)
 
 
 def appeal_colour(appeal: Appeal, clocks: list[Clock], today: date) -> str:

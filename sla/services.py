@@ -36,8 +36,8 @@ from departments.models import Membership
 from departments.roles import Role
 from departments.selectors import department_staff, departments_staff, users_with_role
 from sla.calendar import calendar_reload, working_days_between
-from sla.models import COLOUR_RANK, Clock, Colour, Escalation, EscalationStep, Heartbeat
-from sla.selectors import appeal_colour, policy_for
+from sla.models import Clock, Colour, Escalation, EscalationStep, Heartbeat
+from sla.selectors import active_steps, appeal_colour, policy_for
 
 _CLOCK_HISTORY = Clock.history.model._meta.db_table  # type: ignore[attr-defined]  # once
 
@@ -84,13 +84,6 @@ def _refresh(
         clock.next_check_at = _midnight(min(upcoming)) if upcoming else None
 
 
-def _active_steps() -> list[EscalationStep]:
-    return sorted(
-        EscalationStep.objects.filter(is_active=True),
-        key=lambda s: (COLOUR_RANK[s.colour], s.after_working_days),
-    )
-
-
 def _start(
     appeal: Appeal,
     *,
@@ -117,7 +110,7 @@ def _start_many(
     lock, so those are the clocks just inserted."""
     if not starts:
         return []
-    policy, steps = policy_for(appeal), _active_steps()
+    policy, steps = policy_for(appeal), active_steps()
     clocks = []
     for start in starts:
         obligation, assignment = start["obligation"], start.get("assignment")
@@ -332,7 +325,7 @@ def _on_material_requested(event, context: dict, now: datetime) -> None:
 
 def _on_material_supplied(event, context: dict, now: datetime) -> None:
     today = timezone.localdate(now)
-    steps = _active_steps()
+    steps = active_steps()
     for clock in _open_clocks(event.appeal, state=Clock.State.PAUSED):
         clock.paused_days += working_days_between(clock.paused_on, today)
         clock.paused_on = None
@@ -350,7 +343,7 @@ def _on_extension_approved(event, context: dict, now: datetime) -> None:
     """The department's own clocks move (not its sign clock); a lead's extension also moves the
     promise to the enterprise, which is told the new date."""
     today = timezone.localdate(now)
-    steps = _active_steps()
+    steps = active_steps()
     assignment = context["assignment"]
     clocks = _open_clocks(event.appeal, assignment=assignment).exclude(
         obligation=Clock.Obligation.SIGN
@@ -590,7 +583,7 @@ def _check_batch(
             if not clocks:
                 return clock_ids, []
 
-            steps = _active_steps()
+            steps = active_steps()
             fired: dict[int, set[int]] = {c.pk: set() for c in clocks}
             for on_clock, step_id in Escalation.objects.filter(
                 clock_id__in=list(fired)
@@ -1018,7 +1011,7 @@ def clocks_recompute(*, now: datetime | None = None, batch: int = 500) -> int:
     now = now or timezone.now()
     today = timezone.localdate(now)
     calendar_reload()  # this worker may hold a copy from before the change
-    steps = _active_steps()
+    steps = active_steps()
     moved = 0
     last_pk = 0
     while True:

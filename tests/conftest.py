@@ -149,6 +149,17 @@ def _celery_runs_tasks_inline():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_snapshots():
+    """Each test reads the policies and steps of its own database (core.snapshots): a copy
+    kept from an earlier test would hold rows its rollback took away."""
+    from core.snapshots import snapshots_forget
+
+    snapshots_forget()
+    yield
+    snapshots_forget()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # The default PBKDF2 hasher costs a few hundred milliseconds per user.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -27,6 +27,7 @@ from appeals.models import Appeal, Notification, Rating, Reply, TimelineEvent
 from sla import services as sla
 from sla.calendar import calendar_changed
 from sla.models import CalendarOverride, Clock, Colour, Escalation, EscalationStep, Heartbeat
+from sla.selectors import DEADLINES
 from tests.workflow import lead_assignment
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -242,6 +243,7 @@ def _only_step(targets: str) -> EscalationStep:
     """The ladder replaced by one step, red at once, naming `targets` (saved as the admin's
     form stores them, or around it)."""
     EscalationStep.objects.update(is_active=False)
+    DEADLINES.changed()  # update() sends no signal
     return EscalationStep.objects.create(
         code="only", name="红灯通知", colour=Colour.RED, after_working_days=0, targets=targets
     )

@@ -28,6 +28,7 @@ from appeals.models import Appeal, Notification, TimelineEvent
 from departments.models import AuditRecord
 from sla import services as sla
 from sla.models import Clock, Escalation, EscalationStep
+from sla.selectors import DEADLINES
 from tests import workflow
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -297,6 +298,7 @@ def test_the_fan_out_reads_what_it_needs_in_a_fixed_number_of_statements(
     EscalationStep.objects.filter(code="leadership").update(
         targets="handlers,heads,office,commissioner,leaders"
     )
+    DEADLINES.changed()  # update() sends no signal
     commissioner.email = "commissioner@example.org"
     commissioner.save()
     Appeal.objects.update(commissioner=commissioner)
