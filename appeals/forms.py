@@ -12,7 +12,13 @@ from appeals.models import Appeal, Rating, Reply
 from appeals.validators import validate_phone
 from core.widgets import FastSelect, FastSelectMultiple
 from departments.models import Department
-from departments.selectors import active_categories, active_departments, regions
+from departments.selectors import (
+    active_categories,
+    active_departments,
+    category_active,
+    region_of,
+    regions,
+)
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -34,6 +40,31 @@ class MultipleFileField(forms.FileField):
         if isinstance(data, list | tuple):
             return [single(d, initial) for d in data if d]
         return [single(data, initial)] if data else []
+
+
+class HeldChoiceField(forms.ModelChoiceField):
+    """A choice of a row the process holds (departments.selectors.CHOICES): the submitted id is
+    found in memory, not in the database. `lookup(pk)` gives the row or None; the queryset
+    still lists the choices the page shows."""
+
+    def __init__(self, *args, lookup, **kwargs):
+        self.lookup = lookup
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            found = self.lookup(int(value))
+        except (TypeError, ValueError):
+            found = None
+        if found is None:
+            raise ValidationError(
+                self.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": value},
+            )
+        return found
 
 
 class AppealFileForm(forms.Form):
@@ -68,15 +99,17 @@ class AppealFileForm(forms.Form):
         required=False,
         help_text=_("短信和电子邮件通知使用的语言。"),
     )
-    category = forms.ModelChoiceField(
+    category = HeldChoiceField(
         label=_("诉求类别"),
         queryset=active_categories(),
+        lookup=category_active,
         required=False,
         empty_label=_("不确定（由服务专员分类）"),
     )
-    region = forms.ModelChoiceField(
+    region = HeldChoiceField(
         label=_("所在县（市、区）"),
         queryset=regions(),
+        lookup=region_of,
         required=False,
         empty_label=_("请选择"),
     )

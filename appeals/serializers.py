@@ -15,6 +15,7 @@ from appeals.validators import mask_name, mask_phone
 from core.params import MAX_ID
 from core.schema_rules import NOT_BLANK, required_when
 from departments.models import Category, Department, Region
+from departments.selectors import category_active, region_of
 
 # --- Output --------------------------------------------------------------------------------
 
@@ -316,6 +317,28 @@ class StrictPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         return value
 
 
+class HeldRelatedField(StrictPrimaryKeyRelatedField):
+    """An id of a row the process holds (departments.selectors.CHOICES): found in memory, not
+    in the database. `lookup(pk)` gives the row or None; `queryset` still describes the choices
+    (the schema, the browsable API)."""
+
+    def __init__(self, *, lookup, **kwargs):
+        self.lookup = lookup
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, list | dict | bool):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        try:
+            pk = int(data)
+        except (TypeError, ValueError):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        found = self.lookup(pk) if 0 < pk <= MAX_ID else None
+        if found is None:
+            self.fail("does_not_exist", pk_value=data)
+        return found
+
+
 class FileIn(serializers.Serializer):
     title = serializers.CharField(max_length=100)
     content = serializers.CharField(max_length=5000)
@@ -341,14 +364,19 @@ class FileIn(serializers.Serializer):
         default=settings.LANGUAGE_CODE,
         help_text="企业收到的短信和电子邮件使用的语言：zh-hans（默认）或 en。",
     )
-    category = StrictPrimaryKeyRelatedField(
+    category = HeldRelatedField(
         queryset=Category.objects.filter(is_active=True),
+        lookup=category_active,
         required=False,
         allow_null=True,
         default=None,
     )
-    region = StrictPrimaryKeyRelatedField(
-        queryset=Region.objects.all(), required=False, allow_null=True, default=None
+    region = HeldRelatedField(
+        queryset=Region.objects.all(),
+        lookup=region_of,
+        required=False,
+        allow_null=True,
+        default=None,
     )
     channel = serializers.ChoiceField(choices=Appeal.Channel.choices, default=Appeal.Channel.API)
     priority = serializers.ChoiceField(

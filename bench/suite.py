@@ -189,7 +189,9 @@ User = get_user_model()
 
 
 def prepare() -> dict:
-    """Benchmark users, the tracked appeal and the floor's table; idempotent."""
+    """Benchmark users, the tracked appeal and the floor's table; idempotent. Appeals an earlier
+    run filed and did not delete (it was stopped) go first: the data is the generated data."""
+    _delete_filed()
     with connection.cursor() as cursor:
         cursor.execute(CREATE_WRITE_TABLE)
         cursor.execute(f"TRUNCATE {WRITE_TABLE}")

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from django.db.models import CharField, Prefetch, Q
 from django.db.models.functions import Concat
 
+from core.snapshots import Snapshot
 from departments.models import AuditRecord, Category, Department, Membership, Region, RoutingRule
 from departments.roles import Role
 
@@ -90,6 +91,25 @@ def active_categories():
 
 def regions():
     return Region.objects.order_by("code")
+
+
+def _choices_load() -> tuple[dict[int, Category], dict[int, Region]]:
+    return {c.pk: c for c in active_categories()}, {r.pk: r for r in regions()}
+
+
+# What a filing names, checked on every filing and changed a few times a year: kept per process
+# (core.snapshots); departments.apps tells it when a category or a region changes. The rows are
+# shared by the requests of the process: read them, never change them.
+CHOICES = Snapshot("departments.choices", _choices_load)
+
+
+def category_active(pk: int) -> Category | None:
+    """The active category with this id (its parent loaded), or None."""
+    return CHOICES.get()[0].get(pk)
+
+
+def region_of(pk: int) -> Region | None:
+    return CHOICES.get()[1].get(pk)
 
 
 def region_ids_within(region_id: int) -> list[int]:

@@ -1,6 +1,7 @@
-"""core.snapshots, as the deadlines use it (sla.selectors.DEADLINES): the policies and escalation
-steps are kept per process, and a change is never missed — at once in the process that made
-it, within a second in the others, and a change rolled back is not kept."""
+"""core.snapshots, as the deadlines (sla.selectors.DEADLINES) and a filing's categories and
+regions (departments.selectors.CHOICES) use it: kept per process, and a change is never missed —
+at once in the process that made it, within a second in the others, and a change rolled back
+is not kept."""
 
 import pytest
 from django.core.cache import cache
@@ -86,3 +87,61 @@ def test_a_change_rolled_back_is_not_kept(held):
         raise RuntimeError("the office's edit fails")
 
     assert policy_for(appeal).reply_days == before
+
+
+# The categories and regions a filing names (departments.selectors.CHOICES): the form and the
+# API check them in memory, and a change made here is seen by the next filing.
+
+API_BODY = {
+    "title": "厂区门前道路破损",
+    "content": "园区三号路多处塌陷，请尽快安排修复。",
+    "enterprise_name": "宣城示范科技有限公司",
+    "contact_name": "张三",
+    "contact_phone": "13805630001",
+}
+
+
+def test_an_api_filing_finds_its_category_and_region_without_a_query(client, category, city):
+    snapshots.snapshots_forget()
+    body = {**API_BODY, "category": category.pk, "region": city.pk}
+    client.post("/api/v1/appeals/", body, content_type="application/json")  # holds them
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.post("/api/v1/appeals/", body, content_type="application/json")
+
+    assert response.status_code == 201
+    named = [q["sql"] for q in ctx.captured_queries if 'FROM "departments_' in q["sql"]]
+    assert named == []
+    filed = Appeal.objects.get(number=response.json()["number"])
+    assert (filed.category, filed.region) == (category, city)
+
+
+def test_a_category_switched_off_is_refused_by_the_next_filing(client, category):
+    body = {**API_BODY, "category": category.pk}
+    assert client.post("/api/v1/appeals/", body, content_type="application/json").status_code == 201
+    category.is_active = False
+    category.save()
+
+    response = client.post("/api/v1/appeals/", body, content_type="application/json")
+
+    # As for any id that names nothing (the API's error handler): 404, with the field named.
+    assert response.status_code == 404, response.content.decode()
+    assert "category" in response.json()["fields"]
+    assert Appeal.objects.count() == 1
+
+
+def test_the_form_refuses_a_category_switched_off_and_keeps_what_was_typed(client, category):
+    filed = client.post("/file/", {**API_BODY, "category": category.pk})  # holds the choices
+    assert filed.status_code == 302
+    category.is_active = False
+    category.save()
+
+    response = client.post(
+        "/file/",
+        {**API_BODY, "category": category.pk, "title": "保留我写的标题"},
+    )
+
+    assert response.status_code == 400
+    assert "category" in response.context["form"].errors
+    assert "保留我写的标题" in response.content.decode()
+    assert Appeal.objects.count() == 1
