@@ -1,8 +1,22 @@
-"""Staff sessions end after a spell without a request (等保 level 3)."""
+"""Sessions: staff sessions end after a spell without a request (等保 level 3); the store is
+Django's database sessions with one look-up fewer (config.settings.SESSION_ENGINE)."""
 
 import time
 
 from django.conf import settings
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS
+from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
+from django.utils.crypto import get_random_string
+
+
+class SessionStore(DatabaseSessionStore):
+    """Django's database sessions, without the look-up before each new session's insert (a round
+    trip on every anonymous filing, whose session keeps the receipt): the key is 32 random
+    characters of 36, and the insert itself refuses a key already taken (Django's `create()`
+    then draws another, tests/departments/test_sessions.py)."""
+
+    def _get_new_session_key(self) -> str:
+        return get_random_string(32, VALID_KEY_CHARS)
 
 
 class IdleSessionMiddleware:

@@ -1,0 +1,43 @@
+"""The session store (departments.sessions.SessionStore): Django's database sessions without
+the look-up before a new session's insert. A new session still never takes a key in use."""
+
+from unittest import mock
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from departments.sessions import SessionStore
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_new_session_is_one_insert():
+    store = SessionStore()
+    store["receipt"] = {"number": "XC-2026-000001"}
+
+    with CaptureQueriesContext(connection) as ctx:
+        store.save()
+
+    statements = [q["sql"] for q in ctx.captured_queries if "django_session" in q["sql"]]
+    assert len(statements) == 1 and statements[0].startswith("INSERT")
+    assert SessionStore(store.session_key)["receipt"] == {"number": "XC-2026-000001"}
+
+
+def test_a_key_already_taken_is_never_reused():
+    taken = SessionStore()
+    taken["user"] = "someone else"
+    taken.save()
+    fresh = "k" * 32
+    store = SessionStore()
+    store["receipt"] = "mine"
+
+    with mock.patch(
+        "departments.sessions.get_random_string", side_effect=[taken.session_key, fresh]
+    ):
+        store.save()
+
+    assert store.session_key == fresh
+    assert SessionStore(taken.session_key)["user"] == "someone else"  # untouched
+    assert Session.objects.count() == 2
