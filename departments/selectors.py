@@ -112,6 +112,16 @@ def region_of(pk: int) -> Region | None:
     return CHOICES.get()[1].get(pk)
 
 
+def categories_held() -> list[Category]:
+    """`active_categories()` as the process holds them (CHOICES), in the same order."""
+    return list(CHOICES.get()[0].values())
+
+
+def regions_held() -> list[Region]:
+    """`regions()` as the process holds them (CHOICES), in the same order."""
+    return list(CHOICES.get()[1].values())
+
+
 def region_ids_within(region_id: int) -> list[int]:
     """The region and every region under it (a county with its towns; the city with all). One
     query over the small region table; a tree is at most three levels deep."""

@@ -42,8 +42,10 @@ from departments.roles import Role
 from departments.selectors import (
     RoutingSuggestion,
     active_categories,
+    categories_held,
     departments_of,
     regions,
+    regions_held,
     routing_suggest,
 )
 
@@ -72,8 +74,8 @@ def triage_queue_view(request):
             "page": page,
             "rows": triage_rows(page),
             "filters": filters,
-            "categories": _options(active_categories(), filters["category_id"], str),
-            "regions": _options(regions(), filters["region_id"], lambda r: r.name),
+            "categories": _options(categories_held(), filters["category_id"], str),
+            "regions": _options(regions_held(), filters["region_id"], lambda r: r.name),
             "tags": _options(EnterpriseTag.objects.all(), filters["tag_id"], lambda t: t.name),
         },
     )
