@@ -31,7 +31,7 @@ from appeals.models import (
 )
 from appeals.selectors import idempotency_owner
 from appeals.services._common import record, require_role, require_text
-from appeals.services.notify import notify_event
+from appeals.services.notify import enterprise_sms, notify_event
 from appeals.text import appeal_search_text
 from appeals.validators import (
     clean_words,
@@ -365,7 +365,6 @@ def appeal_file(
     now = timezone.now()
     query_code = query_code_new()
     appeal = Appeal(
-        number=_issue_number(now),
         query_code_hash=query_code_hash(query_code),
         channel=channel,
         priority=priority,
@@ -392,8 +391,13 @@ def appeal_file(
         is_anonymous=is_anonymous,
         replies=[],
     )
-    # The appeal row first (the others name it), then its history, timeline event, audit
-    # record, clocks and notifications together (core.writes: one round trip on PostgreSQL).
+    # Whether to text the filer is read before the number: the number last before the
+    # insert, as the year's row stays locked until this filing commits, and the next filing
+    # waits for it (_issue_number). Then the appeal row (the others
+    # name it), its timeline event, and its history, audit record, clocks and notifications
+    # together (core.writes: one round trip on PostgreSQL).
+    sms = enterprise_sms(appeal, EventCode.FILED)
+    appeal.number = _issue_number(now)
     insert_now(appeal)
     writes = Writes()
     writes.add(
@@ -422,6 +426,7 @@ def appeal_file(
             subject=say("filed_subject", n=appeal.number, t=appeal.title),
             body=say("filed_sms", n=appeal.number),
             writes=writes,
+            sms=sms,
         )
         writes.run()
     return FiledAppeal(appeal=appeal, query_code=query_code)

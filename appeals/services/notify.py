@@ -450,6 +450,7 @@ def notify_event(
     subject: Text,
     body: Text | str,
     writes: Writes | None = None,
+    sms: EnterpriseSms | None = None,
 ):
     """Notifications for one timeline event: staff in-app and by e-mail and, with `enterprise`,
     the enterprise by SMS as far as `enterprise_sms` allows. Keyed on the event, so each event
@@ -460,8 +461,10 @@ def notify_event(
     recorded in this same transaction, which no row can name yet, and each service calls this
     once per event. A second call for the same event and person would fail on the unique key,
     loudly, rather than notify twice. `writes`: the change's other rows, to go with them
-    (core.writes); the notifications are dispatched once they are written and committed."""
-    sms = enterprise_sms(event.appeal, event.code) if enterprise else EnterpriseSms()
+    (core.writes); the notifications are dispatched once they are written and committed.
+    `sms`: what `enterprise_sms` said for this event, when the caller asked it beforehand."""
+    if sms is None:
+        sms = enterprise_sms(event.appeal, event.code) if enterprise else EnterpriseSms()
     if sms.phone and not isinstance(body, Text):
         raise TypeError("an SMS is sent in the enterprise's language: pass a Text")
     key = f"event:{event.pk}"

@@ -141,3 +141,17 @@ def test_a_lone_sms_is_published_as_one_send(enterprise_user, django_capture_on_
 
     sms = Notification.objects.get(appeal=filed.appeal, channel=Notification.Channel.SMS)
     enqueue.assert_called_once_with("appeals.notification_send", sms.pk)
+
+
+def test_the_number_is_taken_after_every_read(filed_with_commissioner):
+    """The year's number row stays locked until the filing commits, and the next filing waits
+    for it: nothing is read while it is held (the opt-out check comes first), only the rows
+    are written."""
+    with CaptureQueriesContext(connection) as ctx:
+        filed_with_commissioner()
+
+    sql = [q["sql"] for q in ctx.captured_queries]
+    number = next(i for i, s in enumerate(sql) if '"appeals_numbersequence"' in s)
+    assert any('FROM "appeals_smsoptout"' in s for s in sql[:number])
+    after = [s for s in sql[number + 1 :] if not s.startswith(("RELEASE", "SAVEPOINT"))]
+    assert all(s.startswith(("INSERT", "UPDATE")) for s in after), after
