@@ -79,10 +79,11 @@ def record(
     `note` is either an `events.Text` (stored as its code and parameters, rendered in each
     reader's language) or words someone typed, stored and shown as they are.
 
-    The event row is written at once; the audit record, and whatever the listeners write
-    without reading it back (a new appeal's clocks), go into `writes` (core.writes): the
-    caller's, which the caller runs with its own rows, or else one run here before returning.
-    The listeners get it as `context["writes"]`."""
+    The audit record, and whatever the listeners write without reading it back (a new
+    appeal's clocks), go into `writes` (core.writes): the caller's, which the caller runs with
+    its own rows, or else one run here before returning. The listeners get it as
+    `context["writes"]`. The event row is written at once, with its id, unless the caller
+    passes its `writes` (filing): then it goes with them and has no id."""
     code = EventCode(code)
     shown = credit_to if credit_to is not None else actor
     event = TimelineEvent(
@@ -96,8 +97,11 @@ def record(
         is_public=public,
         internal_note=internal_note,
     )
-    insert_now(event)  # the listeners and notifications name it
     with writing(writes) as w:
+        if writes is None:
+            insert_now(event)  # the listeners and notifications name it
+        else:
+            w.insert([event])  # a new appeal's first event: the caller names it by its appeal
         w.insert([audit_row(event=f"appeal.{code}", actor=actor, obj=appeal, at=event.created_at)])
         events.emit(event, {**context, "writes": w})
     return event

@@ -394,7 +394,7 @@ def appeal_file(
     # Whether to text the filer is read before the number: the number last before the
     # insert, as the year's row stays locked until this filing commits, and the next filing
     # waits for it (_issue_number). Then the appeal row (the others
-    # name it), its timeline event, and its history, audit record, clocks and notifications
+    # name it), and its history, timeline event, audit record, clocks and notifications
     # together (core.writes: one round trip on PostgreSQL).
     sms = enterprise_sms(appeal, EventCode.FILED)
     appeal.number = _issue_number(now)
@@ -427,6 +427,7 @@ def appeal_file(
             body=say("filed_sms", n=appeal.number),
             writes=writes,
             sms=sms,
+            key=f"filed:{appeal.pk}",  # one filing per appeal; the event has no id yet
         )
         writes.run()
     return FiledAppeal(appeal=appeal, query_code=query_code)

@@ -451,6 +451,7 @@ def notify_event(
     body: Text | str,
     writes: Writes | None = None,
     sms: EnterpriseSms | None = None,
+    key: str = "",
 ):
     """Notifications for one timeline event: staff in-app and by e-mail and, with `enterprise`,
     the enterprise by SMS as far as `enterprise_sms` allows. Keyed on the event, so each event
@@ -462,12 +463,16 @@ def notify_event(
     once per event. A second call for the same event and person would fail on the unique key,
     loudly, rather than notify twice. `writes`: the change's other rows, to go with them
     (core.writes); the notifications are dispatched once they are written and committed.
-    `sms`: what `enterprise_sms` said for this event, when the caller asked it beforehand."""
+    `sms`: what `enterprise_sms` said for this event, when the caller asked it beforehand;
+    `key`: the notifications' key when the event has no id yet (a filing's: one per appeal)."""
     if sms is None:
         sms = enterprise_sms(event.appeal, event.code) if enterprise else EnterpriseSms()
     if sms.phone and not isinstance(body, Text):
         raise TypeError("an SMS is sent in the enterprise's language: pass a Text")
-    key = f"event:{event.pk}"
+    if not key:
+        if event.pk is None:
+            raise ValueError("an event written with the caller's rows has no id: pass a key")
+        key = f"event:{event.pk}"
     notice = Notice(
         users=users, appeal=event.appeal, event=event.code, key=key, subject=subject, body=body
     )
