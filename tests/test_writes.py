@@ -10,7 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from appeals.models import Appeal, Notification
+from appeals.events import say
+from appeals.models import Appeal, EventCode, Notification
+from appeals.services._common import record
+from appeals.services.notify import notify_event
 from core.writes import Writes, history_statement, insert_now
 from departments.models import AuditRecord
 from sla.models import Clock
@@ -119,3 +122,17 @@ def test_each_clock_gets_one_started_row_however_many_steps_start_clocks(appeal_
         started = Clock.history.filter(id=clock.pk, history_change_reason="started")
         assert started.count() == 1, clock.obligation
         assert started.get().history_type == "+"
+
+
+def test_an_event_written_with_the_callers_rows_is_never_notified_under_a_shared_key(
+    enterprise_user,
+):
+    """An event written with the caller's rows has no id yet: notifying on it without a key of
+    its own would key every such event alike ("event:None") and drop all but the first."""
+    appeal = workflow.file_appeal(actor=enterprise_user).appeal
+    writes = Writes()
+    event = record(appeal, EventCode.FOLLOWED_UP, actor=None, writes=writes)
+
+    assert event.pk is None
+    with pytest.raises(ValueError, match="pass a key"):
+        notify_event(event, users=[], subject=say("closed_sms", n=1), body=say("closed_sms", n=1))
