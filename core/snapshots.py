@@ -2,8 +2,8 @@
 steps, the categories' tree), kept per process instead of read on each request.
 
 A `Snapshot` holds what its loader returned, under a version stamp kept in Django's cache.
-Whoever writes its rows calls `changed()` (sla.apps connects it to the models' save and delete
-signals), which bumps the stamp: every process sees a new stamp within `CHECK_SECONDS` (the
+Whoever writes its rows calls `changed()` (`follow()` connects it to the models' save and
+delete signals), which bumps the stamp: every process sees a new stamp within `CHECK_SECONDS` (the
 stamp is read at most that often) with a shared cache (Redis, CACHE_URL), and reloads (one
 query). With a per-process cache (locmem, the embedded default) another process's change is seen
 once the copy is `MAX_AGE_SECONDS` old. The process that made the change sees it at once.
@@ -26,6 +26,7 @@ from typing import Generic, TypeVar
 
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 
 T = TypeVar("T")
 
@@ -67,6 +68,14 @@ class Snapshot(Generic[T]):
         held = _Held(version=version, loaded_at=now, checked_at=now, value=self._load())
         self._held = held
         return held.value
+
+    def follow(self, *models) -> None:
+        """Call `changed()` whenever a row of these models is saved or deleted (an app's
+        `ready()`). QuerySet.update() sends no signal: its caller calls `changed()` itself."""
+        for model in models:
+            uid = f"{self.key}:{model._meta.label}"
+            post_save.connect(self.changed, sender=model, dispatch_uid=f"{uid}:save")
+            post_delete.connect(self.changed, sender=model, dispatch_uid=f"{uid}:delete")
 
     def changed(self, **_signal) -> None:
         """Tell every process the rows changed (a signal receiver, or called directly)."""

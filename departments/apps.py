@@ -9,7 +9,7 @@ class DepartmentsConfig(AppConfig):
     def ready(self) -> None:
         from axes.signals import user_locked_out
         from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-        from django.db.models.signals import post_delete, post_migrate, post_save
+        from django.db.models.signals import post_migrate
 
         from departments import (
             audit,
@@ -25,9 +25,7 @@ class DepartmentsConfig(AppConfig):
         from departments.models import Category, Region
         from departments.selectors import CHOICES
 
-        for model in (Category, Region):
-            post_save.connect(CHOICES.changed, sender=model, dispatch_uid=f"choices.{model}")
-            post_delete.connect(CHOICES.changed, sender=model, dispatch_uid=f"choices-{model}")
+        CHOICES.follow(Category, Region)
         # Logins, failures and lockouts are audited; these are the only hooks Django and
         # django-axes offer for them.
         user_logged_in.connect(audit.on_logged_in, dispatch_uid="audit_logged_in")

@@ -16,13 +16,9 @@ class SlaConfig(AppConfig):
 
         events.listen(clocks_on_event)
         # The policies, steps and categories' tree every clock reads, kept per process.
-        from django.db.models.signals import post_delete, post_save
-
         from departments.models import Category
         from sla.models import EscalationStep, Policy
         from sla.selectors import DEADLINES
 
-        for model in (Policy, EscalationStep, Category):
-            post_save.connect(DEADLINES.changed, sender=model, dispatch_uid=f"deadlines.{model}")
-            post_delete.connect(DEADLINES.changed, sender=model, dispatch_uid=f"deadlines-{model}")
+        DEADLINES.follow(Policy, EscalationStep, Category)
         events.register(texts=TEXTS, labels={"obligation": Clock.Obligation})

@@ -39,7 +39,8 @@ from sla.calendar import calendar_reload, working_days_between
 from sla.models import Clock, Colour, Escalation, EscalationStep, Heartbeat
 from sla.selectors import active_steps, appeal_colour, policy_for
 
-_CLOCK_HISTORY = Clock.history.model._meta.db_table  # type: ignore[attr-defined]  # once
+# The clocks' history table, named in _start_many's copy of the new clocks' "started" rows.
+_CLOCK_HISTORY = Clock.history.model._meta.db_table  # type: ignore[attr-defined]
 
 # Events the sla app records itself; whoever records them recolours the appeal.
 _OWN_EVENTS = frozenset({EventCode.ESCALATED, EventCode.DEADLINE_CHANGED})
@@ -643,10 +644,11 @@ def _save_checked(clocks: list[Clock]) -> None:
 
 def _history_copy(clock_ids: list[int], *, reason: str, at: datetime) -> None:
     """The history rows of clocks just saved by the sweep, as simple_history writes them for a
-    change made outside a request (no user, type "~"), in one INSERT … SELECT per 900 clocks."""
+    change made outside a request (no user, type "~"), one INSERT … SELECT per 900 clocks, all
+    in one round trip (core.writes)."""
+    writes = Writes()
     for start in range(0, len(clock_ids), 900):
         chunk = clock_ids[start : start + 900]
-        writes = Writes()
         writes.add(
             history_statement(
                 Clock,
@@ -658,7 +660,7 @@ def _history_copy(clock_ids: list[int], *, reason: str, at: datetime) -> None:
                 user=None,
             )
         )
-        writes.run()
+    writes.run()
 
 
 # What Clock.colour_on reads: the rest of a clock is not loaded to recolour its appeal.

@@ -391,11 +391,10 @@ def appeal_file(
         is_anonymous=is_anonymous,
         replies=[],
     )
-    # Whether to text the filer is read before the number: the number last before the
-    # insert, as the year's row stays locked until this filing commits, and the next filing
-    # waits for it (_issue_number). Then the appeal row (the others
-    # name it), and its history, timeline event, audit record, clocks and notifications
-    # together (core.writes: one round trip on PostgreSQL).
+    # The number is taken last, after every read (whether to text the filer): the year's row
+    # stays locked until this filing commits, and the next filing waits for it (_issue_number).
+    # Then the appeal row (the others name it), and its history, timeline event, audit record,
+    # clocks and notifications together (core.writes: one round trip on PostgreSQL).
     sms = enterprise_sms(appeal, EventCode.FILED)
     appeal.number = _issue_number(now)
     insert_now(appeal)
