@@ -364,7 +364,14 @@ STEP_CALLERS = [
 def _step_caller(case) -> str:
     path = case.operation.path
     if path.endswith("/review/"):
-        reply = Reply.objects.filter(pk=(case.path_parameters or {}).get("reply_id")).first()
+        # A chain's random step can name the reply with anything ("null" included): only a
+        # number can name one (the URL takes digits only, so the call itself is a 404).
+        reply_id = str((case.path_parameters or {}).get("reply_id", ""))
+        reply = (
+            Reply.objects.filter(pk=int(reply_id)).first()
+            if reply_id.isascii() and reply_id.isdigit()
+            else None
+        )
         return "office" if reply and reply.state == Reply.State.PENDING_OFFICE else "head"
     if case.operation.method.upper() == "POST" and path == "/api/v1/appeals/":
         return "enterprise"  # its own account: the enterprise is the account's
