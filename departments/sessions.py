@@ -4,8 +4,9 @@ Django's database sessions with one look-up fewer (config.settings.SESSION_ENGIN
 import time
 
 from django.conf import settings
-from django.contrib.sessions.backends.base import VALID_KEY_CHARS
+from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
+from django.db import DatabaseError, IntegrityError, router, transaction
 from django.utils.crypto import get_random_string
 
 
@@ -17,6 +18,30 @@ class SessionStore(DatabaseSessionStore):
 
     def _get_new_session_key(self) -> str:
         return get_random_string(32, VALID_KEY_CHARS)
+
+    def save(self, must_create: bool = False) -> None:
+        """Django's save, without the transaction it opens around its one statement: outside a
+        transaction that statement is a transaction of its own (one round trip, where BEGIN and
+        COMMIT made three: a new session on every anonymous filing, the time of the last
+        request once a minute on staff pages). Inside one, Django's savepoint is kept, so that
+        a taken key leaves the caller's transaction usable."""
+        if self.session_key is None:
+            return self.create()
+        using = router.db_for_write(self.model)
+        if transaction.get_connection(using).in_atomic_block:
+            return super().save(must_create)
+        data = self._get_session(no_load=must_create)  # type: ignore[attr-defined]  # not in the stubs
+        obj = self.create_model_instance(data)
+        try:
+            obj.save(force_insert=must_create, force_update=not must_create, using=using)
+        except IntegrityError:
+            if must_create:
+                raise CreateError from None
+            raise
+        except DatabaseError:
+            if not must_create:
+                raise UpdateError from None
+            raise
 
 
 class IdleSessionMiddleware:

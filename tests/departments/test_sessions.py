@@ -1,5 +1,6 @@
 """The session store (departments.sessions.SessionStore): Django's database sessions without
-the look-up before a new session's insert. A new session still never takes a key in use."""
+the look-up before a new session's insert, and without a transaction of its own around its one
+statement. A new session still never takes a key in use, in a transaction or outside one."""
 
 from unittest import mock
 
@@ -25,7 +26,33 @@ def test_a_new_session_is_one_insert():
     assert SessionStore(store.session_key)["receipt"] == {"number": "XC-2026-000001"}
 
 
-def test_a_key_already_taken_is_never_reused():
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_outside_a_transaction_a_session_is_written_in_one_statement():
+    store = SessionStore()
+    store["receipt"] = {"number": "XC-2026-000001"}
+    with CaptureQueriesContext(connection) as created:
+        store.save()
+    store["receipt"] = {"number": "XC-2026-000002"}
+    with CaptureQueriesContext(connection) as updated:
+        store.save()
+
+    # No BEGIN and COMMIT around it: the statement is its own transaction (autocommit).
+    assert [q["sql"].split()[0] for q in created.captured_queries] == ["INSERT"]
+    assert [q["sql"].split()[0] for q in updated.captured_queries] == ["UPDATE"]
+    assert SessionStore(store.session_key)["receipt"] == {"number": "XC-2026-000002"}
+
+
+@pytest.mark.parametrize(
+    "in_a_transaction",
+    [
+        pytest.param(True, marks=pytest.mark.django_db),
+        pytest.param(
+            False, marks=pytest.mark.django_db(transaction=True, serialized_rollback=True)
+        ),
+    ],
+)
+def test_a_key_already_taken_is_never_reused(in_a_transaction):
+    assert connection.in_atomic_block == in_a_transaction
     taken = SessionStore()
     taken["user"] = "someone else"
     taken.save()
