@@ -32,13 +32,19 @@ from django.db.models.expressions import DatabaseDefault
 
 
 def insert_statement(
-    objs: Sequence[models.Model], *, returning: tuple[str, ...] = ()
+    objs: Sequence[models.Model],
+    *,
+    returning: tuple[str, ...] = (),
+    computed: dict[str, tuple[str, list]] | None = None,
 ) -> tuple[str, list]:
     """INSERT … VALUES of unsaved model instances of one model, each value prepared as the ORM
     prepares it for an insert (`pre_save`: auto_now_add, normalising fields; `get_db_prep_save`).
-    Fields left to a database default are left out."""
+    Fields left to a database default are left out. `computed`: fields whose value the database
+    computes, each an SQL expression with its parameters, written in place of the instance's
+    value."""
     model = type(objs[0])
     quote = connection.ops.quote_name
+    computed = computed or {}
     fields = [
         f
         for f in model._meta.concrete_fields
@@ -46,8 +52,15 @@ def insert_statement(
         and not (f.primary_key and getattr(objs[0], f.attname) is None)
         and not isinstance(getattr(objs[0], f.attname), DatabaseDefault)
     ]
-    params = [f.get_db_prep_save(f.pre_save(obj, True), connection) for obj in objs for f in fields]
-    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params: list = []
+    for obj in objs:
+        for f in fields:
+            if f.attname in computed:
+                params += computed[f.attname][1]
+            else:
+                params.append(f.get_db_prep_save(f.pre_save(obj, True), connection))
+    cells = [computed[f.attname][0] if f.attname in computed else "%s" for f in fields]
+    row = "(" + ", ".join(cells) + ")"
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608  # nosec B608 - the model's own names
         f"({', '.join(quote(f.column) for f in fields)}) VALUES {', '.join([row] * len(objs))}"
@@ -57,13 +70,27 @@ def insert_statement(
     return sql, params
 
 
-def insert_now(obj: models.Model) -> int:
+def insert_now(
+    obj: models.Model,
+    *,
+    computed: dict[str, tuple[str, list]] | None = None,
+    with_: tuple[str, list] | None = None,
+) -> int:
     """Insert one instance now and set its primary key (the row others name): one statement,
-    without the ORM's save (no signals: the caller writes its history if it keeps any)."""
-    sql, params = insert_statement([obj], returning=(obj._meta.pk.column,))
+    without the ORM's save (no signals: the caller writes its history if it keeps any).
+    `computed` as in `insert_statement`, each value read back into the instance; `with_`: a
+    WITH clause (without the word), with its parameters, that those expressions may name."""
+    names = list(computed or {})
+    column_of: dict[str, str] = {f.attname: f.column for f in obj._meta.concrete_fields}
+    columns = (column_of[obj._meta.pk.attname], *(column_of[name] for name in names))
+    sql, params = insert_statement([obj], returning=columns, computed=computed)
+    if with_ is not None:
+        sql, params = f"WITH {with_[0]} {sql}", [*with_[1], *params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        (obj.pk,) = cursor.fetchone()
+        (obj.pk, *values) = cursor.fetchone()
+    for name, value in zip(names, values, strict=True):
+        setattr(obj, name, value)
     obj._state.adding = False
     obj._state.db = connection.alias
     return obj.pk

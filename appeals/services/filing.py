@@ -64,25 +64,37 @@ class FiledAppeal:
     query_code: str  # shown once on the receipt; only its hash is stored
 
 
-def _issue_number(now) -> str:
-    """The next number of the year, in one statement: an upsert that creates the year's row at
-    1 or adds one to it, returning the number. The row stays locked until the filing commits
-    (PostgreSQL locks the row it updates), so concurrent filings queue here for a moment, see
-    each other's numbers once they commit, and never share one; a filing that rolls back gives
-    its number back with it. ON CONFLICT … DO UPDATE … RETURNING is the same on PostgreSQL and
-    on SQLite (3.35+); the ORM cannot say it (bulk_create's update_conflicts returns no value
+def _insert_numbered(appeal: Appeal, now) -> None:
+    """Insert the appeal with the next number of its year. The number is an upsert that creates
+    the year's row at 1 or adds one to it; the row stays locked until the filing commits
+    (PostgreSQL locks the row it updates), so concurrent filings queue for it, see each other's
+    numbers once they commit, and never share one; a filing that rolls back gives its number
+    back with it. On PostgreSQL the upsert and the appeal's insert are one statement (a WITH
+    clause), one round trip less while the row is held; SQLite, which has no INSERT in a WITH
+    clause, runs them one after the other. ON CONFLICT … DO UPDATE … RETURNING is the same on
+    both (SQLite 3.35+); the ORM cannot say it (bulk_create's update_conflicts returns no value
     on PostgreSQL for the updated row)."""
     prefix, year = settings.APPEAL_NUMBER_PREFIX, timezone.localdate(now).year
     table = connection.ops.quote_name(NumberSequence._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (prefix, year, last) VALUES (%s, %s, 1) "  # noqa: S608  # nosec B608 - the table is the model's own, values are parameters
-            f"ON CONFLICT (prefix, year) DO UPDATE SET last = {table}.last + 1 "
-            "RETURNING last",
-            [prefix, year],
+    upsert = (
+        f"INSERT INTO {table} (prefix, year, last) VALUES (%s, %s, 1) "  # noqa: S608  # nosec B608 - the table is the model's own, values are parameters
+        f"ON CONFLICT (prefix, year) DO UPDATE SET last = {table}.last + 1 "
+        "RETURNING last"
+    )
+    if connection.vendor == "postgresql":
+        # The number as Python writes it below: at least six digits, more past 999999.
+        number = "(SELECT %s || lpad(last::text, greatest(6, length(last::text)), '0') FROM issued)"
+        insert_now(
+            appeal,
+            with_=(f"issued AS ({upsert})", [prefix, year]),
+            computed={"number": (number, [f"{prefix}-{year}-"])},
         )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(upsert, [prefix, year])
         (last,) = cursor.fetchone()
-    return f"{prefix}-{year}-{last:06d}"
+    appeal.number = f"{prefix}-{year}-{last:06d}"
+    insert_now(appeal)
 
 
 # Markup anywhere in a file that claims to be a document or an image: a polyglot (a real PNG
@@ -392,12 +404,12 @@ def appeal_file(
         replies=[],
     )
     # The number is taken last, after every read (whether to text the filer): the year's row
-    # stays locked until this filing commits, and the next filing waits for it (_issue_number).
-    # Then the appeal row (the others name it), and its history, timeline event, audit record,
-    # clocks and notifications together (core.writes: one round trip on PostgreSQL).
+    # stays locked until this filing commits, and the next filing waits for it. With it the
+    # appeal row (the others name it: _insert_numbered), then its history, timeline event,
+    # audit record, clocks and notifications together (core.writes: one round trip on
+    # PostgreSQL).
     sms = enterprise_sms(appeal, EventCode.FILED)
-    appeal.number = _issue_number(now)
-    insert_now(appeal)
+    _insert_numbered(appeal, now)
     writes = Writes()
     writes.add(
         history_statement(

@@ -37,6 +37,17 @@ def test_numbers_are_sequential_within_a_year(file_appeal):
     assert [n[-6:] for n in numbers] == ["000001", "000002", "000003"]
 
 
+def test_the_number_grows_past_six_digits_in_a_busy_year(file_appeal, settings):
+    prefix = settings.APPEAL_NUMBER_PREFIX
+    NumberSequence.objects.create(prefix=prefix, year=2026, last=999_998)
+
+    numbers = [file_appeal().appeal.number for _ in range(2)]
+
+    # What the receipt shows is what is stored (on PostgreSQL the database writes the number).
+    assert numbers == [f"{prefix}-2026-999999", f"{prefix}-2026-1000000"]
+    assert set(Appeal.objects.values_list("number", flat=True)) == set(numbers)
+
+
 def test_the_number_takes_the_year_of_the_local_date_and_restarts_each_year(file_appeal):
     # 2026-01-01 00:30 in Shanghai is still 2025 in UTC: the local year counts.
     with time_machine.travel(datetime(2025, 12, 31, 23, 30, tzinfo=SHANGHAI), tick=False):
