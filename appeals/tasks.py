@@ -17,6 +17,12 @@ def notifications_send(notification_ids: list[int]) -> int:
     return sum(notify.notification_deliver(notification_id=pk) for pk in notification_ids)
 
 
+@shared_task(name="appeals.notifications_drain")
+def notifications_drain() -> int:
+    """The notifications not yet tried: queued by a filing when one was just published."""
+    return notify.notifications_drain()
+
+
 @shared_task(name="appeals.notifications_redrive")
 def notifications_redrive() -> int:
     return notify.notifications_redrive()

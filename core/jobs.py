@@ -9,7 +9,12 @@ the services, so the import would close a loop. Each app's `AppConfig.ready()` i
 from celery import current_app
 
 
-def enqueue(task_name: str, *args: object) -> None:
-    """Queue the task (run at once when `task_always_eager` is set, as in the tests). Raises
-    what the broker raises when it cannot be reached: the caller decides what that means."""
-    current_app.tasks[task_name].delay(*args)
+def enqueue(task_name: str, *args: object, countdown: float | None = None) -> None:
+    """Queue the task (run at once when `task_always_eager` is set, as in the tests), to start
+    `countdown` seconds from now if given. Raises what the broker raises when it cannot be
+    reached: the caller decides what that means."""
+    task = current_app.tasks[task_name]
+    if countdown is None:
+        task.delay(*args)
+    else:
+        task.apply_async(args, countdown=countdown)

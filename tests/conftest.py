@@ -149,6 +149,15 @@ def _celery_runs_tasks_inline():
 
 
 @pytest.fixture(autouse=True)
+def _nothing_published_yet(monkeypatch):
+    """Each test's process has published nothing yet: a message an earlier test published a
+    moment ago would make this test's filing share a drain (appeals.services.notify._publish)."""
+    from appeals.services import notify
+
+    monkeypatch.setattr(notify, "_published", notify._Published())
+
+
+@pytest.fixture(autouse=True)
 def _fresh_snapshots():
     """Each test reads the policies and steps of its own database (core.snapshots): a copy
     kept from an earlier test would hold rows its rollback took away."""

@@ -7,6 +7,7 @@ has a unique `dedupe_key`, so the same effect never notifies the same person twi
 
 import json
 import logging
+import time
 import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
@@ -353,11 +355,59 @@ def _dispatch_after_commit(notifications: list[Notification]) -> None:
 def _publish_on_commit(ids: list[int]) -> None:
     """Queue the unsent notifications one call wrote, after commit, in one message to the
     broker: `appeals.notification_send` for one, `appeals.notifications_send` (per 100) for
-    more. A filing writes its outbox in one call, so it publishes once when it commits."""
+    more. A filing writes its outbox in one call, so it publishes once when it commits; when
+    filings come fast, most publish nothing (_publish)."""
+    if ids:
+        transaction.on_commit(lambda: _publish(ids))
+
+
+# A message to the broker costs a request about a millisecond and a half (Celery's message and
+# a Redis round trip: a fifth of a filing, bench/README.md). So a process that published less
+# than DRAIN_DELAY ago queues one `appeals.notifications_drain` to run DRAIN_DELAY later
+# instead, and until then its commits publish nothing: the drain starts after them and sends
+# every notification not yet tried, theirs included. Under load a process publishes about
+# twice per DRAIN_DELAY, not once per filing; an SMS waits at most that much longer. Only a
+# request's own few rows: the escalation fan-out's thousands go out in chunks as before.
+DRAIN_DELAY = 0.5  # seconds
+# The worker's clock may run ahead of this one's: a commit this close to the drain's start
+# publishes as if no drain were queued.
+DRAIN_MARGIN = 0.1
+DRAIN_BATCH = 500
+_FEW = 10
+
+
+@dataclass
+class _Published:
+    at: float = float("-inf")  # the last message this process sent (time.time())
+    drain_at: float = float("-inf")  # when the drain it queued last starts
+
+
+_published = _Published()
+
+
+def _publish(ids: list[int]) -> None:
+    now = time.time()
+    # Eager (the tests): a task runs when queued, so no drain is ever waiting.
+    eager = current_app.conf.task_always_eager
+    if len(ids) <= _FEW and not eager:
+        if now < _published.drain_at - DRAIN_MARGIN:
+            return  # the queued drain starts after this commit and sends these
+        if now - _published.at < DRAIN_DELAY:
+            try:
+                enqueue("appeals.notifications_drain", countdown=DRAIN_DELAY)
+            except Exception:
+                logger.warning(
+                    "notification %s not dispatched; the sweep will retry",
+                    ", ".join(map(str, ids)),
+                )
+                return
+            _published.drain_at = now + DRAIN_DELAY
+            return
+    _published.at = now
     if len(ids) == 1:
-        transaction.on_commit(lambda: _dispatch(ids))
-    elif ids:
-        transaction.on_commit(lambda: _dispatch_many(ids))
+        _dispatch(ids)
+    else:
+        _dispatch_many(ids)
 
 
 def _dispatch(ids: list[int]) -> None:
@@ -367,6 +417,23 @@ def _dispatch(ids: list[int]) -> None:
         except Exception:
             # The broker is down: the row stays unsent and the re-drive sweep sends it later.
             logger.warning("notification %s not dispatched; the sweep will retry", notification_id)
+
+
+def notifications_drain(*, batch: int = DRAIN_BATCH) -> int:
+    """Send the notifications never tried yet, oldest first (_publish: those whose commit
+    published nothing because a drain was on its way). Safe twice, and beside the tasks of
+    single rows: `notification_deliver` locks each row and checks it is still unsent. A row
+    that failed once is left to the re-drive sweep, which waits before trying again. A full
+    batch queues the next one."""
+    ids = list(
+        Notification.objects.filter(sent_at__isnull=True, attempts=0)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:batch]
+    )
+    sent = sum(notification_deliver(notification_id=pk) for pk in ids)
+    if len(ids) == batch:
+        enqueue("appeals.notifications_drain")
+    return sent
 
 
 def notification_deliver(*, notification_id: int) -> bool:
