@@ -42,6 +42,7 @@ from appeals.codes import query_code_hash
 from appeals.events import notification_body
 from appeals.models import Appeal, IdempotencyKey, Notification, TimelineEvent
 from appeals.selectors import appeal_find_by_code
+from appeals.services import notify
 from appeals.services.notify import notification_deliver
 from appeals.validators import mask_phone
 from appeals.views import public as public_views
@@ -267,6 +268,38 @@ def test_a_filing_survives_a_broker_outage_and_its_sms_is_sent_once_by_the_redri
     assert re.search(r"Task appeals\.notifications_redrive\[\S+\] succeeded", log), worker.tail()
     # Nothing else sent it: its own dispatch never reached a broker.
     assert "Task appeals.notification_send" not in log, worker.tail()
+
+
+@postgresql_only
+def test_filings_in_quick_succession_are_each_texted_once_through_one_drain(
+    tmp_path, redis_broker, enterprise_user, monkeypatch
+):
+    # The process's clock stands still: every filing after the first comes "just after" a
+    # publish (appeals.services.notify._publish), however slow the machine.
+    monkeypatch.setattr(notify.time, "time", lambda: 1_000_000.0)
+    phones = [f"138056301{n:02d}" for n in range(4)]
+    sms = Notification.objects.filter(channel=Notification.Channel.SMS)
+    with (
+        publishing_to(redis_broker),
+        celery_worker(
+            tmp_path, redis_broker, beat=False, SMS_BACKEND="appeals.sms.ConsoleBackend"
+        ) as worker,
+    ):
+        for phone in phones:
+            workflow.file_appeal(actor=enterprise_user, contact_phone=phone)
+        worker.wait_for(
+            lambda: sms.count() == len(phones) and not sms.filter(sent_at__isnull=True).exists(),
+            "every filing's SMS sent",
+        )
+    log = worker.log()
+
+    # The first filing's own message, then one drain for the other three (nothing else
+    # published them), each SMS sent once.
+    assert log.count("Task appeals.notification_send[") == 2, worker.tail()  # received, succeeded
+    assert re.search(r"Task appeals\.notifications_drain\[\S+\] succeeded", log), worker.tail()
+    for phone in phones:
+        assert log.count(f"SMS to {mask_phone(phone)}") == 1, worker.tail()
+    assert set(sms.values_list("attempts", flat=True)) == {1}
 
 
 # --- 4. A worker killed in the middle of a task ---------------------------------------------
