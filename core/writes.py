@@ -70,30 +70,21 @@ def insert_statement(
     return sql, params
 
 
-def insert_now(
-    obj: models.Model,
-    *,
-    computed: dict[str, tuple[str, list]] | None = None,
-    with_: tuple[str, list] | None = None,
-) -> int:
+def insert_now(obj: models.Model) -> int:
     """Insert one instance now and set its primary key (the row others name): one statement,
-    without the ORM's save (no signals: the caller writes its history if it keeps any).
-    `computed` as in `insert_statement`, each value read back into the instance; `with_`: a
-    WITH clause (without the word), with its parameters, that those expressions may name."""
-    names = list(computed or {})
-    column_of: dict[str, str] = {f.attname: f.column for f in obj._meta.concrete_fields}
-    columns = (column_of[obj._meta.pk.attname], *(column_of[name] for name in names))
-    sql, params = insert_statement([obj], returning=columns, computed=computed)
-    if with_ is not None:
-        sql, params = f"WITH {with_[0]} {sql}", [*with_[1], *params]
+    without the ORM's save (no signals: the caller writes its history if it keeps any)."""
+    sql, params = insert_statement([obj], returning=(obj._meta.pk.column,))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        (obj.pk, *values) = cursor.fetchone()
-    for name, value in zip(names, values, strict=True):
-        setattr(obj, name, value)
+        (obj.pk,) = cursor.fetchone()
+    mark_saved(obj)
+    return obj.pk
+
+
+def mark_saved(obj: models.Model) -> None:
+    """The instance is now a row of the database, as after the ORM's save."""
     obj._state.adding = False
     obj._state.db = connection.alias
-    return obj.pk
 
 
 @functools.cache

@@ -28,10 +28,11 @@ from appeals.models import (
     EventCode,
     IdempotencyKey,
     NumberSequence,
+    SmsOptOut,
 )
 from appeals.selectors import idempotency_owner
 from appeals.services._common import record, require_role, require_text
-from appeals.services.notify import enterprise_sms, notify_event
+from appeals.services.notify import enterprise_sms, notify_event, sms_phone
 from appeals.text import appeal_search_text
 from appeals.validators import (
     clean_words,
@@ -42,7 +43,7 @@ from appeals.validators import (
 )
 from core.errors import ServiceConflict, ServiceError
 from core.sealing import lookup_hash, seal, unseal
-from core.writes import Writes, history_statement, insert_now
+from core.writes import Writes, history_statement, insert_now, insert_statement, mark_saved
 from departments.models import Category, Region
 from departments.roles import Role, has_role
 
@@ -64,16 +65,18 @@ class FiledAppeal:
     query_code: str  # shown once on the receipt; only its hash is stored
 
 
-def _insert_numbered(appeal: Appeal, now) -> None:
-    """Insert the appeal with the next number of its year. The number is an upsert that creates
-    the year's row at 1 or adds one to it; the row stays locked until the filing commits
-    (PostgreSQL locks the row it updates), so concurrent filings queue for it, see each other's
-    numbers once they commit, and never share one; a filing that rolls back gives its number
-    back with it. On PostgreSQL the upsert and the appeal's insert are one statement (a WITH
-    clause), one round trip less while the row is held; SQLite, which has no INSERT in a WITH
-    clause, runs them one after the other. ON CONFLICT … DO UPDATE … RETURNING is the same on
-    both (SQLite 3.35+); the ORM cannot say it (bulk_create's update_conflicts returns no value
-    on PostgreSQL for the updated row)."""
+def _insert_numbered(appeal: Appeal, now) -> bool | None:
+    """Insert the appeal with the next number of its year; whether its phone answered TD
+    (SmsOptOut), which decides the filing's SMS (None: no phone to text). The number is an
+    upsert that creates the year's row at 1 or adds one to it; the row stays locked until the
+    filing commits (PostgreSQL locks the row it updates), so concurrent filings queue for it,
+    see each other's numbers once they commit, and never share one; a filing that rolls back
+    gives its number back with it. Nothing is read while the row is held. On PostgreSQL the
+    opt-out, the upsert and the appeal's insert are one statement (a WITH clause): two round
+    trips fewer, one of them while the row is held. SQLite, which has no INSERT in a WITH
+    clause, runs them one after the other, in that order. ON CONFLICT …
+    DO UPDATE … RETURNING is the same on both (SQLite 3.35+); the ORM cannot say it
+    (bulk_create's update_conflicts returns no value on PostgreSQL for the updated row)."""
     prefix, year = settings.APPEAL_NUMBER_PREFIX, timezone.localdate(now).year
     table = connection.ops.quote_name(NumberSequence._meta.db_table)
     upsert = (
@@ -81,20 +84,35 @@ def _insert_numbered(appeal: Appeal, now) -> None:
         f"ON CONFLICT (prefix, year) DO UPDATE SET last = {table}.last + 1 "
         "RETURNING last"
     )
+    opt_outs = connection.ops.quote_name(SmsOptOut._meta.db_table)
+    opted_out = f"EXISTS (SELECT 1 FROM {opt_outs} WHERE phone = %s)"  # noqa: S608  # nosec B608 - the model's own table
+    phone = sms_phone(appeal)
     if connection.vendor == "postgresql":
         # The number as Python writes it below: at least six digits, more past 999999.
         number = "(SELECT %s || lpad(last::text, greatest(6, length(last::text)), '0') FROM issued)"
-        insert_now(
-            appeal,
-            with_=(f"issued AS ({upsert})", [prefix, year]),
+        insert, params = insert_statement(
+            [appeal],
+            returning=("id", "number"),
             computed={"number": (number, [f"{prefix}-{year}-"])},
         )
-        return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"WITH issued AS ({upsert}) {insert}, {opted_out}",  # nosec B608 - as above
+                [prefix, year, *params, phone],
+            )
+            appeal.pk, appeal.number, returned = cursor.fetchone()
+        mark_saved(appeal)
+        return returned
+    returned = None
     with connection.cursor() as cursor:
+        if phone:
+            cursor.execute(f"SELECT {opted_out}", [phone])  # nosec B608 - as above
+            (returned,) = cursor.fetchone()
         cursor.execute(upsert, [prefix, year])
         (last,) = cursor.fetchone()
     appeal.number = f"{prefix}-{year}-{last:06d}"
     insert_now(appeal)
+    return bool(returned) if phone else None
 
 
 # Markup anywhere in a file that claims to be a document or an image: a polyglot (a real PNG
@@ -403,13 +421,13 @@ def appeal_file(
         is_anonymous=is_anonymous,
         replies=[],
     )
-    # The number is taken last, after every read (whether to text the filer): the year's row
-    # stays locked until this filing commits, and the next filing waits for it. With it the
-    # appeal row (the others name it: _insert_numbered), then its history, timeline event,
-    # audit record, clocks and notifications together (core.writes: one round trip on
-    # PostgreSQL).
-    sms = enterprise_sms(appeal, EventCode.FILED)
-    _insert_numbered(appeal, now)
+    # The number is taken last, after everything the filing computes: the year's row stays
+    # locked until this filing commits, and the next filing waits for it. With it the appeal
+    # row (the others name it) and whether to text the filer (_insert_numbered), then its
+    # history, timeline event, audit record, clocks and notifications together (core.writes:
+    # one round trip on PostgreSQL).
+    opted_out = _insert_numbered(appeal, now)
+    sms = enterprise_sms(appeal, EventCode.FILED, opted_out=opted_out)
     writes = Writes()
     writes.add(
         history_statement(

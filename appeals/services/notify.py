@@ -118,19 +118,28 @@ class EnterpriseSms:
     unsubscribe: bool = False
 
 
-def enterprise_sms(appeal: Appeal, code: str) -> EnterpriseSms:
+def enterprise_sms(appeal: Appeal, code: str, *, opted_out: bool | None = None) -> EnterpriseSms:
     """The one rule for texting the enterprise about an event of its appeal. Never an anonymous
     filing (it gave no number to be called on). A number that answered TD (SmsOptOut) gets only
     the answers (SMS_ANSWERS), without the word; a filer who opted in gets every step, each
-    ending with the word; others get the answers owed to every filer (SMS_ALWAYS)."""
-    phone = "" if appeal.is_anonymous else appeal.contact_phone
+    ending with the word; others get the answers owed to every filer (SMS_ALWAYS). `opted_out`:
+    whether the number answered TD, when the caller has read it (the filing, in the statement
+    that numbers the appeal); otherwise it is read here."""
+    phone = sms_phone(appeal)
     if not phone or code not in SMS_ALWAYS | SMS_OPTED_IN:
         return EnterpriseSms()
-    if SmsOptOut.objects.filter(phone=phone).exists():
+    if opted_out is None:
+        opted_out = SmsOptOut.objects.filter(phone=phone).exists()
+    if opted_out:
         return EnterpriseSms(phone) if code in SMS_ANSWERS else EnterpriseSms()
     if appeal.sms_opt_in:
         return EnterpriseSms(phone, unsubscribe=True)
     return EnterpriseSms(phone) if code in SMS_ALWAYS else EnterpriseSms()
+
+
+def sms_phone(appeal: Appeal) -> str:
+    """The number SMS about the appeal go to: none for an anonymous filing."""
+    return "" if appeal.is_anonymous else appeal.contact_phone
 
 
 # The parameter that marks an SMS as ending with the unsubscribe word (no text uses the name).

@@ -194,6 +194,18 @@ def test_no_step_sms_goes_to_a_number_after_it_unsubscribed_but_the_answer_still
     assert not _sent(texts[1]).endswith("回复TD退订")
 
 
+def test_a_number_that_unsubscribed_is_not_texted_when_it_files_again(gateway, file_appeal):
+    gateway("TD")
+    other = file_appeal(contact_phone="13805630002").appeal
+
+    appeal = file_appeal(sms_opt_in=True).appeal
+
+    # The filing asks whether its number unsubscribed (on PostgreSQL in the statement that
+    # numbers it): the registration SMS is a step, not an answer.
+    assert _sms(appeal) == []
+    assert [n.event for n in _sms(other)] == ["filed"]
+
+
 # The language of the messages (issue #17).
 
 
