@@ -233,8 +233,21 @@ class Appeal(models.Model):
     # default, so that rows written by COPY (bench/generate.py) get one too.
     search_text = models.TextField(blank=True, editable=False, default="", db_default="")
     # The colour is derived from the clocks, which keep their own history; the search words
-    # from texts whose history is kept.
-    history = HistoricalRecords(excluded_fields=["query_code_hash", "colour", "search_text"])
+    # from texts whose history is kept. The history is read by the appeal's id only (its own
+    # index): the indexes simple_history would copy from the appeal's keys and number would be
+    # written on every change of every appeal and read by nothing (issue #16).
+    history = HistoricalRecords(
+        excluded_fields=["query_code_hash", "colour", "search_text"],
+        no_db_index=[
+            "number",
+            "enterprise",
+            "commissioner",
+            "category",
+            "region",
+            "filed_by",
+            "merged_into",
+        ],
+    )
 
     OPEN_STATUSES = (Status.TRIAGE, Status.ASSIGNED, Status.IN_PROGRESS, Status.REPLIED)
 

@@ -186,7 +186,9 @@ class Clock(models.Model):
     met_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
     colour = models.CharField(_("颜色"), max_length=6, choices=Colour.choices, blank=True)
     next_check_at = models.DateTimeField(null=True, blank=True)
-    history = HistoricalRecords()
+    # Read by the clock's id (the sweep's copy) and the appeal (the demo's reset) only: no
+    # index for the assignment and department, written on every change of every clock.
+    history = HistoricalRecords(no_db_index=["assignment", "department"])
 
     class Meta:
         verbose_name = _("办理时限")
