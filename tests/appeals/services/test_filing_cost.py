@@ -25,10 +25,10 @@ pytestmark = pytest.mark.django_db
 # unsubscribed, the number and the appeal (on PostgreSQL one statement, on SQLite 3), then
 # everything else written together (core.writes): on PostgreSQL one round trip, on SQLite (no
 # round trip to save) one statement each of the appeal's history, the timeline event, the
-# audit record, the clocks, their history, the appeal's colour and the outbox (7); and the
+# audit record, the clocks, their history and the outbox (6); and the
 # transaction's savepoint and release (2, under the test's own transaction). The policies and
 # escalation steps are held by the process (sla.selectors.DEADLINES): no read.
-WRITTEN_TOGETHER = 7
+WRITTEN_TOGETHER = 6
 FILING_ROUND_TRIPS = {"postgresql": 8, "sqlite": 9 + WRITTEN_TOGETHER}
 
 
@@ -88,7 +88,8 @@ def test_a_filing_takes_a_fixed_number_of_round_trips(filed_with_commissioner):
         ("the clocks", r'INSERT INTO "sla_clock"', 1),
         ("the clocks' history", r'INSERT INTO "sla_historicalclock"', 1),
         ("the outbox", r'(INSERT INTO|SELECT .* FROM) "appeals_notification"', 1),
-        ("the appeal's colour", r'(SELECT .* FROM "sla_clock"|UPDATE "appeals_appeal")', 1),
+        # Inserted green, which its new clocks are: no second write of the appeal's row.
+        ("the appeal's colour", r'(SELECT .* FROM "sla_clock"|UPDATE "appeals_appeal")', 0),
         ("the appeal's history", r'INSERT INTO "appeals_historicalappeal"', 1),
         ("the audit record", r'INSERT INTO "departments_auditrecord"', 1),
         ("the timeline event", r'INSERT INTO "appeals_timelineevent"', 1),
@@ -152,3 +153,21 @@ def test_the_number_is_taken_after_every_read(filed_with_commissioner):
     assert any('FROM "appeals_smsoptout"' in s for s in sql[: number + 1])
     after = [s for s in sql[number + 1 :] if not s.startswith(("RELEASE", "SAVEPOINT"))]
     assert all(s.startswith(("INSERT", "UPDATE")) for s in after), after
+
+
+def test_a_filing_whose_clocks_start_yellow_stores_yellow(enterprise_user, monkeypatch):
+    # No policy lets a new clock start anything but green; were one to, the appeal would not
+    # keep the green it was inserted with.
+    monkeypatch.setattr(Clock, "colour_on", lambda self, today: "yellow")
+
+    filed = workflow.file_appeal(actor=enterprise_user)
+
+    filed.appeal.refresh_from_db()
+    assert filed.appeal.colour == "yellow"
+
+
+def test_a_new_appeal_is_stored_green(enterprise_user):
+    filed = workflow.file_appeal(actor=enterprise_user)
+
+    filed.appeal.refresh_from_db()
+    assert filed.appeal.colour == "green"
