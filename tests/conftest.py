@@ -157,6 +157,17 @@ def _nothing_published_yet(monkeypatch):
     monkeypatch.setattr(notify, "_published", notify._Published())
 
 
+@pytest.fixture
+def sms_outbox(settings):
+    """The SMS sent while the test runs, as (phone, text), kept in memory."""
+    from appeals.sms import LocmemBackend
+
+    settings.SMS_BACKEND = "appeals.sms.LocmemBackend"
+    LocmemBackend.outbox.clear()
+    yield LocmemBackend.outbox
+    LocmemBackend.outbox.clear()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_snapshots():
     """Each test reads the policies and steps of its own database (core.snapshots): a copy

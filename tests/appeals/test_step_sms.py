@@ -12,7 +12,6 @@ from django.utils import translation
 from appeals import services, tasks
 from appeals.models import Appeal, Notification, SmsOptOut
 from appeals.services import notify
-from appeals.sms import LocmemBackend
 from core.errors import ServiceError
 from departments.models import AuditRecord
 from tests.workflow import lead_assignment
@@ -23,14 +22,6 @@ SMS = Notification.Channel.SMS
 PHONE = "13805630001"
 SECRET = "gateway-secret-for-tests"
 STEPS = ["filed", "routed", "material_requested", "replied", "closed", "followed_up"]
-
-
-@pytest.fixture
-def sms_outbox(settings):
-    settings.SMS_BACKEND = "appeals.sms.LocmemBackend"
-    LocmemBackend.outbox.clear()
-    yield LocmemBackend.outbox
-    LocmemBackend.outbox.clear()
 
 
 def _sms(appeal) -> list[Notification]:

@@ -16,7 +16,6 @@ from appeals import services
 from appeals.events import TEXTS, event_text, notification_body, say
 from appeals.models import Appeal, EventCode, Notification, TimelineEvent
 from appeals.services.notify import notification_deliver
-from appeals.sms import LocmemBackend
 from tests.workflow import lead_assignment
 
 pytestmark = pytest.mark.django_db
@@ -25,14 +24,6 @@ fill = importlib.import_module("appeals.migrations.0021_stored_text_codes_fill")
 
 # A reason someone typed that looks like one of our texts: it is data, shown as typed.
 TYPED = "不属于本单位职责，已签收。%(dept)s"
-
-
-@pytest.fixture
-def sms_outbox(settings):
-    settings.SMS_BACKEND = "appeals.sms.LocmemBackend"
-    LocmemBackend.outbox.clear()
-    yield LocmemBackend.outbox
-    LocmemBackend.outbox.clear()
 
 
 def _reader(user, language: str) -> Client:

@@ -37,14 +37,6 @@ def travel():
 
 
 @pytest.fixture
-def sms_outbox(settings):
-    settings.SMS_BACKEND = "appeals.sms.LocmemBackend"
-    LocmemBackend.outbox.clear()
-    yield LocmemBackend.outbox
-    LocmemBackend.outbox.clear()
-
-
-@pytest.fixture
 def signed(travel, file_appeal, route, dept_a, handler_a, head_a, office, commissioner):
     """Filed Friday 03-06, routed to dept_a within the hour and signed: the reply is due 03-20
     (ten working days from the assignment), as is the promise to the enterprise."""

@@ -9,7 +9,6 @@ from celery import current_app
 
 from appeals.models import Notification
 from appeals.services import notify
-from appeals.sms import LocmemBackend
 
 pytestmark = pytest.mark.django_db
 
@@ -26,14 +25,6 @@ def broker(monkeypatch):
     monkeypatch.setattr(notify.time, "time", lambda: clock[0])
     with mock.patch.object(notify, "enqueue") as enqueue:
         yield enqueue, clock
-
-
-@pytest.fixture
-def sms_outbox(settings):
-    settings.SMS_BACKEND = "appeals.sms.LocmemBackend"
-    LocmemBackend.outbox.clear()
-    yield LocmemBackend.outbox
-    LocmemBackend.outbox.clear()
 
 
 def _file(file_appeal, django_capture_on_commit_callbacks, n: int):
