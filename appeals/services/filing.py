@@ -413,9 +413,10 @@ def appeal_file(
         title=title,
         content=content,
         filed_at=now,
-        # Open and on time, as every new appeal's clocks are (sla.models.Policy.warn_days_for):
-        # the sla app sets the colour its clocks give in this transaction, and writes it only
-        # if it differs (appeal_colour_set), so a filing does not rewrite its appeal's row.
+        # Open and on time, as a new appeal's clocks are but for a triage due the same day (an
+        # urgent appeal's policy): the sla app sets the colour its clocks give in this
+        # transaction and writes it only if it differs (appeal_colour_set), so most filings do
+        # not rewrite their appeal's row.
         colour="green",
     )
     appeal.search_text = appeal_search_text(

@@ -381,7 +381,8 @@ DRAIN_DELAY = 0.5  # seconds
 # The worker's clock may run ahead of this one's: a commit this close to the drain's start
 # publishes as if no drain were queued.
 DRAIN_MARGIN = 0.1
-DRAIN_BATCH = 500
+# A drain's sends, one after another: well inside the task's time limit at a slow gateway.
+DRAIN_BATCH = 100
 _FEW = 10
 
 
@@ -433,13 +434,19 @@ def notifications_drain(*, batch: int = DRAIN_BATCH) -> int:
     published nothing because a drain was on its way). Safe twice, and beside the tasks of
     single rows: `notification_deliver` locks each row and checks it is still unsent. A row
     that failed once is left to the re-drive sweep, which waits before trying again. A full
-    batch queues the next one."""
+    batch queues the next one. A row whose sending raises is logged and passed over: it
+    never holds up the rows behind it."""
     ids = list(
         Notification.objects.filter(sent_at__isnull=True, attempts=0)
         .order_by("created_at")
         .values_list("pk", flat=True)[:batch]
     )
-    sent = sum(notification_deliver(notification_id=pk) for pk in ids)
+    sent = 0
+    for pk in ids:
+        try:
+            sent += notification_deliver(notification_id=pk)
+        except Exception:
+            logger.exception("notification %s not sent by the drain", pk)
     if len(ids) == batch:
         enqueue("appeals.notifications_drain")
     return sent

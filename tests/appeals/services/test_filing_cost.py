@@ -8,14 +8,16 @@ import re
 from unittest import mock
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from appeals.models import Notification, TimelineEvent
+from appeals.models import Appeal, Notification, TimelineEvent
 from core.snapshots import snapshots_forget
 from departments.models import AuditRecord
 from sla.models import Clock
 from tests import workflow
+from tests.appeals.services.helpers import NOW
 
 pytestmark = pytest.mark.django_db
 
@@ -155,12 +157,11 @@ def test_the_number_is_taken_after_every_read(filed_with_commissioner):
     assert all(s.startswith(("INSERT", "UPDATE")) for s in after), after
 
 
-def test_a_filing_whose_clocks_start_yellow_stores_yellow(enterprise_user, monkeypatch):
-    # No policy lets a new clock start anything but green; were one to, the appeal would not
-    # keep the green it was inserted with.
-    monkeypatch.setattr(Clock, "colour_on", lambda self, today: "yellow")
-
-    filed = workflow.file_appeal(actor=enterprise_user)
+def test_an_urgent_filing_whose_triage_is_due_today_is_stored_yellow(commissioner):
+    # Inserted green, like every appeal; its clocks say yellow (an urgent appeal's triage is due
+    # the day it is filed), and that is what is stored.
+    with time_machine.travel(NOW, tick=False):  # a Monday morning, a working day
+        filed = workflow.file_appeal(actor=commissioner, priority=Appeal.Priority.URGENT)
 
     filed.appeal.refresh_from_db()
     assert filed.appeal.colour == "yellow"

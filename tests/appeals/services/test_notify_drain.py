@@ -116,3 +116,22 @@ def test_a_full_drain_queues_the_next(file_appeal, sms_outbox, django_capture_on
     assert sent == 2
     enqueue.assert_called_once_with("appeals.notifications_drain")
     assert Notification.objects.filter(sent_at__isnull=True).count() == 1
+
+
+def test_a_notification_that_cannot_be_sent_does_not_hold_up_the_rest(
+    file_appeal, sms_outbox, django_capture_on_commit_callbacks, monkeypatch
+):
+    with mock.patch.object(notify, "enqueue"):
+        appeals = [_file(file_appeal, django_capture_on_commit_callbacks, n) for n in range(2)]
+    broken = Notification.objects.get(appeal=appeals[0], channel=SMS)
+    deliver = notify.notification_deliver
+
+    def deliver_or_fail(*, notification_id):
+        if notification_id == broken.pk:
+            raise LookupError("a text code this version does not know")
+        return deliver(notification_id=notification_id)
+
+    monkeypatch.setattr(notify, "notification_deliver", deliver_or_fail)
+
+    assert notify.notifications_drain() == 1
+    assert Notification.objects.filter(sent_at__isnull=True).get().pk == broken.pk
