@@ -21,7 +21,6 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import requests
 import suite  # sets the production environment and Django up
 
 
@@ -41,30 +40,6 @@ def _pids(*args: str) -> list[str]:
     return subprocess.run(["pgrep", *args], capture_output=True, text=True).stdout.split()  # noqa: S603, S607
 
 
-def _script(page: str, info: dict) -> tuple[str, dict]:
-    if page == "form":
-        session = requests.Session()
-        session.get(f"{suite.HOST}/file/", timeout=10).raise_for_status()
-        csrf = session.cookies["csrftoken"]
-        body = suite.filing_form_body(info, csrf)
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Cookie": f"csrftoken={csrf}",
-            "Referer": f"{suite.HOST}/file/",
-        }
-        path = "/file/"
-    else:
-        body, headers, path = (
-            suite.filing_api_body(info),
-            {"Content-Type": "application/json"},
-            "/api/v1/appeals/",
-        )
-    return suite.LUA_POST % {
-        "body": suite.lua_string(body),
-        "path": suite.lua_string(path),
-    }, headers
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("page", choices=["form", "api"])
@@ -74,7 +49,7 @@ def main() -> None:
     info = suite.prepare()
     try:
         with suite.Server(suite.RESULTS / "gunicorn-filing-cpu.log") as server:
-            script, headers = _script(args.page, info)
+            script, headers = suite.filing_requests(info)[args.page]
             suite.wrk("warm-up", script, headers, 3)
             master = server.proc.pid if server.proc else 0
             groups = {

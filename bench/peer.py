@@ -321,32 +321,12 @@ def peer_reads(peer: dict, a) -> dict:
 
 
 def ours_filing(info: dict, a) -> dict:
-    import requests
-
-    anonymous = requests.Session()
-    anonymous.get(f"{suite.HOST}/file/", timeout=10).raise_for_status()
-    csrf = anonymous.cookies["csrftoken"]
+    filing = suite.filing_requests(info)
     before = Appeal.objects.count()
-    form = wrk(
-        "ours POST /file/",
-        suite.HOST,
-        post("/file/", suite.filing_form_body(info, csrf)),
-        {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Cookie": f"csrftoken={csrf}",
-            "Referer": f"{suite.HOST}/file/",
-        },
-        a.duration,
-    )
+    form = wrk("ours POST /file/", suite.HOST, *filing["form"], a.duration)
     form["appeals_filed"] = Appeal.objects.count() - before
     before = Appeal.objects.count()
-    api = wrk(
-        "ours POST /api/v1/appeals/",
-        suite.HOST,
-        post("/api/v1/appeals/", suite.filing_api_body(info)),
-        {"Content-Type": "application/json"},
-        a.duration,
-    )
+    api = wrk("ours POST /api/v1/appeals/", suite.HOST, *filing["api"], a.duration)
     api["appeals_filed"] = Appeal.objects.count() - before
     deleted = suite._delete_filed()
     return {"filing_form": form, "filing_api": api, "filed_deleted": deleted}

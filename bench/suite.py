@@ -527,6 +527,34 @@ def filing_form_body(info: dict, csrf: str) -> str:
     )
 
 
+def filing_requests(info: dict) -> dict[str, tuple[str, dict[str, str]]]:
+    """wrk's script and headers for filing through the form ("form": an anonymous browser
+    with the form's CSRF token, as a new visitor has) and through the API ("api")."""
+    import requests
+
+    anonymous = requests.Session()
+    anonymous.get(f"{HOST}/file/", timeout=10).raise_for_status()
+    csrf = anonymous.cookies["csrftoken"]
+
+    def post(path: str, body: str) -> str:
+        return LUA_POST % {"body": lua_string(body), "path": lua_string(path)}
+
+    return {
+        "form": (
+            post("/file/", filing_form_body(info, csrf)),
+            {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "Cookie": f"csrftoken={csrf}",
+                "Referer": f"{HOST}/file/",
+            },
+        ),
+        "api": (
+            post("/api/v1/appeals/", filing_api_body(info)),
+            {"Content-Type": "application/json"},
+        ),
+    }
+
+
 def filing_api_body(info: dict) -> str:
     return json.dumps(
         {
@@ -552,39 +580,12 @@ def bench_http(info: dict, duration: int, only: set[str]) -> dict:
         {"Content-Type": "application/x-www-form-urlencoded"},
     )
     if "filing" in only:
-        anonymous = requests.Session()
-        anonymous.get(f"{HOST}/file/", timeout=10).raise_for_status()
-        csrf = anonymous.cookies["csrftoken"]
-        body = filing_form_body(info, csrf)
+        filing = filing_requests(info)
         before = Appeal.objects.count()
-        out["file_form"] = paired(
-            "filing: HTML form",
-            floor_write,
-            (
-                LUA_POST % {"body": lua_string(body), "path": lua_string("/file/")},
-                {
-                    "Content-Type": "application/x-www-form-urlencoded",
-                    "Cookie": f"csrftoken={csrf}",
-                    "Referer": f"{HOST}/file/",
-                },
-            ),
-            duration,
-        )
+        out["file_form"] = paired("filing: HTML form", floor_write, filing["form"], duration)
         out["file_form"]["appeals_filed"] = Appeal.objects.count() - before
         before = Appeal.objects.count()
-        out["file_api"] = paired(
-            "filing: API",
-            floor_write,
-            (
-                LUA_POST
-                % {
-                    "body": lua_string(filing_api_body(info)),
-                    "path": lua_string("/api/v1/appeals/"),
-                },
-                {"Content-Type": "application/json"},
-            ),
-            duration,
-        )
+        out["file_api"] = paired("filing: API", floor_write, filing["api"], duration)
         out["file_api"]["appeals_filed"] = Appeal.objects.count() - before
         client = Client()
         client.get("/file/")
