@@ -74,9 +74,9 @@ def _insert_numbered(appeal: Appeal, now) -> bool | None:
     gives its number back with it. Nothing is read while the row is held. On PostgreSQL the
     opt-out, the upsert and the appeal's insert are one statement (a WITH clause): two round
     trips fewer, one of them while the row is held. SQLite, which has no INSERT in a WITH
-    clause, runs them one after the other, in that order. ON CONFLICT …
-    DO UPDATE … RETURNING is the same on both (SQLite 3.35+); the ORM cannot say it
-    (bulk_create's update_conflicts returns no value on PostgreSQL for the updated row)."""
+    clause, runs them one after the other, in that order. ON CONFLICT … DO UPDATE … RETURNING
+    is the same on both (SQLite 3.35+); the ORM cannot say it (bulk_create's update_conflicts
+    returns no value on PostgreSQL for the updated row)."""
     prefix, year = settings.APPEAL_NUMBER_PREFIX, timezone.localdate(now).year
     table = connection.ops.quote_name(NumberSequence._meta.db_table)
     upsert = (
@@ -100,19 +100,19 @@ def _insert_numbered(appeal: Appeal, now) -> bool | None:
                 f"WITH issued AS ({upsert}) {insert}, {opted_out}",  # nosec B608 - as above
                 [prefix, year, *params, phone],
             )
-            appeal.pk, appeal.number, returned = cursor.fetchone()
+            appeal.pk, appeal.number, answered_td = cursor.fetchone()
         mark_saved(appeal)
-        return returned
-    returned = None
+        return answered_td
+    answered_td = None
     with connection.cursor() as cursor:
         if phone:
             cursor.execute(f"SELECT {opted_out}", [phone])  # nosec B608 - as above
-            (returned,) = cursor.fetchone()
+            answered_td = bool(cursor.fetchone()[0])
         cursor.execute(upsert, [prefix, year])
         (last,) = cursor.fetchone()
     appeal.number = f"{prefix}-{year}-{last:06d}"
     insert_now(appeal)
-    return bool(returned) if phone else None
+    return answered_td
 
 
 # Markup anywhere in a file that claims to be a document or an image: a polyglot (a real PNG
