@@ -6,42 +6,62 @@ import time
 from django.conf import settings
 from django.contrib.sessions.backends.base import VALID_KEY_CHARS, CreateError, UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
-from django.db import DatabaseError, IntegrityError, router, transaction
+from django.db import DatabaseError, connections, router, transaction
 from django.utils.crypto import get_random_string
+
+from core.writes import insert_statement
 
 
 class SessionStore(DatabaseSessionStore):
-    """Django's database sessions, without the look-up before each new session's insert (a round
-    trip on every anonymous filing, whose session keeps the receipt): the key is 32 random
-    characters of 36, and the insert itself refuses a key already taken (Django's `create()`
-    then draws another, tests/departments/test_sessions.py)."""
+    """Django's database sessions, each write one statement: no look-up before a new session's
+    insert (a round trip on every anonymous filing, whose session keeps the receipt), no
+    transaction or savepoint around it. The key is 32 random characters of 36, and the insert
+    itself passes over a key already taken (ON CONFLICT DO NOTHING: Django's `create()` then
+    draws another), which leaves a caller's transaction usable without a savepoint
+    (tests/departments/test_sessions.py)."""
+
+    _written: bytes | None = None  # what the last committed save wrote
 
     def _get_new_session_key(self) -> str:
         return get_random_string(32, VALID_KEY_CHARS)
 
     def save(self, must_create: bool = False) -> None:
-        """Django's save, without the transaction it opens around its one statement: outside a
-        transaction that statement is a transaction of its own (one round trip, where BEGIN and
-        COMMIT made three: a new session on every anonymous filing, the time of the last
-        request once a minute on staff pages). Inside one, Django's savepoint is kept, so that
-        a taken key leaves the caller's transaction usable."""
+        """Django's save in one statement: outside a transaction it is a transaction of its own
+        (one round trip, where BEGIN and COMMIT made three: a new session on every anonymous
+        filing, the time of the last request once a minute on staff pages); inside one, no
+        savepoint (two round trips more).
+
+        A save that would write what this store's last committed save wrote writes nothing: a
+        view that saved the session in its own transaction (the filing form keeps its receipt
+        with the appeal) is not followed by a second write from the session middleware."""
         if self.session_key is None:
             return self.create()
-        using = router.db_for_write(self.model)
-        if transaction.get_connection(using).in_atomic_block:
-            return super().save(must_create)
         data = self._get_session(no_load=must_create)  # type: ignore[attr-defined]  # not in the stubs
+        written = self.serializer().dumps(data)
+        if not must_create and written == self._written:
+            return
         obj = self.create_model_instance(data)
-        try:
-            obj.save(force_insert=must_create, force_update=not must_create, using=using)
-        except IntegrityError:
-            if must_create:
-                raise CreateError from None
-            raise
-        except DatabaseError:
-            if not must_create:
+        using = router.db_for_write(self.model, instance=obj)
+        if must_create:
+            if not self._insert(obj, using):
+                raise CreateError
+        else:
+            try:
+                obj.save(force_update=True, using=using)
+            except DatabaseError:  # the row is gone: Django's own save says the same
                 raise UpdateError from None
-            raise
+        if transaction.get_connection(using).in_atomic_block:
+            # Only once it commits: a rolled-back save must not stop the next one.
+            transaction.on_commit(lambda: setattr(self, "_written", written), using=using)
+        else:
+            self._written = written
+
+    def _insert(self, obj, using: str) -> bool:
+        """The session's row, unless its key is taken; whether it was inserted."""
+        sql, params = insert_statement([obj])  # on the default database, where writes go
+        with connections[using].cursor() as cursor:
+            cursor.execute(f"{sql} ON CONFLICT (session_key) DO NOTHING", params)
+            return cursor.rowcount == 1
 
 
 class IdleSessionMiddleware:

@@ -316,7 +316,6 @@ def _validated(field: str, value: str, validator, *, form_field: str) -> str:
     return value
 
 
-@transaction.atomic
 def appeal_file(
     *,
     actor,
@@ -336,7 +335,12 @@ def appeal_file(
     attachments: Sequence[UploadedFile] = (),
 ) -> FiledAppeal:
     """Register an appeal from any channel. Staff may enter appeals for other channels; the
-    public and enterprises file through the web form or the API."""
+    public and enterprises file through the web form or the API.
+
+    Everything is checked before anything is written; the writes are one transaction, the
+    caller's when it has one: without a savepoint of their own (two round trips), so that an
+    error while writing undoes the caller's transaction with them (the form keeps its receipt
+    in the same transaction)."""
     if channel not in Appeal.Channel.values:
         raise ServiceError("invalid_channel", _("来源渠道无效。"))
     if priority not in Appeal.Priority.values:
@@ -431,39 +435,40 @@ def appeal_file(
     # row (the others name it) and whether to text the filer (_insert_numbered), then its
     # history, timeline event, audit record, clocks and notifications together (core.writes:
     # one round trip on PostgreSQL).
-    opted_out = _insert_numbered(appeal, now)
-    sms = enterprise_sms(appeal, EventCode.FILED, opted_out=opted_out)
-    writes = Writes()
-    writes.add(
-        history_statement(
-            Appeal,
-            where="id = %s",
-            params=[appeal.pk],
-            reason="filed",
-            history_type="+",
-            at=now,
-            user=appeal.filed_by,
+    with transaction.atomic(savepoint=False):
+        opted_out = _insert_numbered(appeal, now)
+        sms = enterprise_sms(appeal, EventCode.FILED, opted_out=opted_out)
+        writes = Writes()
+        writes.add(
+            history_statement(
+                Appeal,
+                where="id = %s",
+                params=[appeal.pk],
+                reason="filed",
+                history_type="+",
+                at=now,
+                user=appeal.filed_by,
+            )
         )
-    )
-    with attachments_stored(appeal, checked, uploaded_by=appeal.filed_by):
-        event = record(
-            appeal,
-            EventCode.FILED,
-            actor=actor,
-            note=say("filed", channel=appeal.channel, number=appeal.number),
-            writes=writes,
-        )
-        notify_event(
-            event,
-            users=[appeal.commissioner] if appeal.commissioner else [],
-            enterprise=True,
-            subject=say("filed_subject", n=appeal.number, t=appeal.title),
-            body=say("filed_sms", n=appeal.number),
-            writes=writes,
-            sms=sms,
-            key=f"filed:{appeal.pk}",  # one filing per appeal; the event has no id yet
-        )
-        writes.run()
+        with attachments_stored(appeal, checked, uploaded_by=appeal.filed_by):
+            event = record(
+                appeal,
+                EventCode.FILED,
+                actor=actor,
+                note=say("filed", channel=appeal.channel, number=appeal.number),
+                writes=writes,
+            )
+            notify_event(
+                event,
+                users=[appeal.commissioner] if appeal.commissioner else [],
+                enterprise=True,
+                subject=say("filed_subject", n=appeal.number, t=appeal.title),
+                body=say("filed_sms", n=appeal.number),
+                writes=writes,
+                sms=sms,
+                key=f"filed:{appeal.pk}",  # one filing per appeal; the event has no id yet
+            )
+            writes.run()
     return FiledAppeal(appeal=appeal, query_code=query_code)
 
 

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -57,30 +58,35 @@ def appeal_file(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            filed = services.appeal_file(
-                actor=request.user,
-                channel=Appeal.Channel.WEB,
-                title=data["title"],
-                content=data["content"],
-                enterprise_name=data["enterprise_name"],
-                credit_code=data["credit_code"],
-                contact_name=data["contact_name"],
-                contact_phone=data["contact_phone"],
-                is_anonymous=data["is_anonymous"],
-                sms_opt_in=data["sms_opt_in"],
-                language=data["language"],
-                category=data["category"],
-                region=data["region"],
-                attachments=data["attachments"],
-            )
+            # The receipt is kept with the appeal, in its transaction: a filer is never left
+            # with an appeal filed and its query code lost, and the filing commits once (the
+            # session middleware then finds nothing left to write).
+            with transaction.atomic():
+                filed = services.appeal_file(
+                    actor=request.user,
+                    channel=Appeal.Channel.WEB,
+                    title=data["title"],
+                    content=data["content"],
+                    enterprise_name=data["enterprise_name"],
+                    credit_code=data["credit_code"],
+                    contact_name=data["contact_name"],
+                    contact_phone=data["contact_phone"],
+                    is_anonymous=data["is_anonymous"],
+                    sms_opt_in=data["sms_opt_in"],
+                    language=data["language"],
+                    category=data["category"],
+                    region=data["region"],
+                    attachments=data["attachments"],
+                )
+                tracking_grant(request, filed.appeal)
+                request.session[RECEIPT_SESSION_KEY] = {
+                    "number": filed.appeal.number,
+                    "code": filed.query_code,
+                }
+                request.session.save()
         except ServiceError as exc:
             form.add_error(None, exc.message)
         else:
-            tracking_grant(request, filed.appeal)
-            request.session[RECEIPT_SESSION_KEY] = {
-                "number": filed.appeal.number,
-                "code": filed.query_code,
-            }
             return redirect("appeal_receipt")
     return render(
         request, "appeals/appeal_form.html", {"form": form}, status=400 if form.errors else 200

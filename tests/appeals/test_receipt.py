@@ -3,11 +3,16 @@ prints cleanly; the tracking form takes the code as kept (any case, with or with
 or spaces), in a field that shows what is typed."""
 
 import re
+from unittest import mock
 
 import pytest
+from django.db import OperationalError, connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from appeals.codes import query_code_hash, query_code_new
+from appeals.models import Appeal
 
 pytestmark = pytest.mark.django_db
 
@@ -89,3 +94,37 @@ def test_the_receipt_and_the_tracking_form_in_english_show_no_chinese(client, se
 
     assert "shown only this once" in page and "Copy" in page
     assert set(re.findall(r"[\u3400-\u9fff]+", page)) <= {"中文"}
+
+
+def test_a_receipt_that_cannot_be_kept_files_nothing(client):
+    """The receipt is kept with the appeal in one transaction: a filer whose query code could
+    not be kept does not leave an appeal behind that nobody can track."""
+    with mock.patch("departments.sessions.SessionStore.save", side_effect=OperationalError("gone")):
+        response = client.post(
+            reverse("appeal_file"),
+            {"is_anonymous": "on", "title": "报装迟迟未办理", "content": "三个月无进展。"},
+        )
+
+    assert response.status_code == 503
+    assert not Appeal.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_receipt_commits_with_the_appeal():
+    client = Client()
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.post(
+            reverse("appeal_file"),
+            {"is_anonymous": "on", "title": "报装迟迟未办理", "content": "三个月无进展。"},
+        )
+
+    assert response.status_code == 302
+    statements = [q["sql"] for q in ctx.captured_queries]
+    commits = [i for i, sql in enumerate(statements) if sql == "COMMIT"]
+    session_writes = [
+        i for i, sql in enumerate(statements) if "django_session" in sql and "SELECT" not in sql
+    ]
+    assert len(commits) == 1 and session_writes and max(session_writes) < commits[0]
+    assert not [sql for sql in statements if sql.startswith("SAVEPOINT")]  # nor round trips
+    page = client.get(reverse("appeal_receipt")).content.decode()
+    assert Appeal.objects.get().number in page
