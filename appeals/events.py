@@ -37,7 +37,9 @@ def emit(event, context: dict) -> None:
 
 TEXTS: dict[str, Promise] = {
     # Timeline notes (TimelineEvent.text_code).
-    "filed": _("通过“%(channel)s”登记，登记号 %(number)s。"),
+    # The number is not quoted (rows written before 2026-12-06 still hold it, unused): the
+    # event is built before the number is taken (appeals.services.filing).
+    "filed": _("通过“%(channel)s”登记。"),
     "routed": _("已交办：%(lead)s（牵头）。%(note)s"),
     "routed_with_co": _("已交办：%(lead)s（牵头）、%(co)s（配合）。%(note)s"),
     "signed": _("%(dept)s已签收。"),

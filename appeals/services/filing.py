@@ -65,18 +65,33 @@ class FiledAppeal:
     query_code: str  # shown once on the receipt; only its hash is stored
 
 
+def _appeal_id() -> int:
+    """A new appeal's id, taken before its number. PostgreSQL: the id column's sequence.
+    SQLite: one past the largest id it ever gave (sqlite_sequence, kept by AUTOINCREMENT); the
+    transaction holds the database's write lock from its start (IMMEDIATE), so no other filing
+    takes it meanwhile."""
+    table = Appeal._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [table])
+            return cursor.fetchone()[0]
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        row = cursor.fetchone()
+        return (row[0] if row else 0) + 1
+
+
 def _insert_numbered(appeal: Appeal, now) -> bool | None:
-    """Insert the appeal with the next number of its year; whether its phone answered TD
-    (SmsOptOut), which decides the filing's SMS (None: no phone to text). The number is an
-    upsert that creates the year's row at 1 or adds one to it; the row stays locked until the
-    filing commits (PostgreSQL locks the row it updates), so concurrent filings queue for it,
-    see each other's numbers once they commit, and never share one; a filing that rolls back
-    gives its number back with it. Nothing is read while the row is held. On PostgreSQL the
-    opt-out, the upsert and the appeal's insert are one statement (a WITH clause): two round
-    trips fewer, one of them while the row is held. SQLite, which has no INSERT in a WITH
-    clause, runs them one after the other, in that order. ON CONFLICT … DO UPDATE … RETURNING
-    is the same on both (SQLite 3.35+); the ORM cannot say it (bulk_create's update_conflicts
-    returns no value on PostgreSQL for the updated row)."""
+    """Insert the appeal (its id taken already, _appeal_id) with the next number of its year;
+    whether its phone answered TD (SmsOptOut), which decides the filing's SMS (None: no phone to
+    text). The number is an upsert that creates the year's row at 1 or adds one to it; the row
+    stays locked until the filing commits (PostgreSQL locks the row it updates), so concurrent
+    filings queue for it, see each other's numbers once they commit, and never share one; a
+    filing that rolls back gives its number back with it. Nothing is read while the row is held.
+    On PostgreSQL the opt-out, the upsert and the appeal's insert are one statement (a WITH
+    clause): two round trips fewer, one of them while the row is held. SQLite, which has no
+    INSERT in a WITH clause, runs them one after the other, in that order. ON CONFLICT … DO
+    UPDATE … RETURNING is the same on both (SQLite 3.35+); the ORM cannot say it (bulk_create's
+    update_conflicts returns no value on PostgreSQL for the updated row)."""
     prefix, year = settings.APPEAL_NUMBER_PREFIX, timezone.localdate(now).year
     table = connection.ops.quote_name(NumberSequence._meta.db_table)
     upsert = (
@@ -430,14 +445,15 @@ def appeal_file(
         is_anonymous=is_anonymous,
         replies=[],
     )
-    # The number is taken last, after everything the filing computes: the year's row stays
-    # locked until this filing commits, and the next filing waits for it. With it the appeal
-    # row (the others name it) and whether to text the filer (_insert_numbered), then its
-    # history, timeline event, audit record, clocks and notifications together (core.writes:
-    # one round trip on PostgreSQL).
     with transaction.atomic(savepoint=False):
-        opted_out = _insert_numbered(appeal, now)
-        sms = enterprise_sms(appeal, EventCode.FILED, opted_out=opted_out)
+        # The appeal's id first, and the rows that name it built meanwhile (its history,
+        # timeline event, audit record and clocks: core.writes, all sent in one round trip on
+        # PostgreSQL once the appeal is in); its number last. The year's row stays locked from
+        # the number until this filing commits and the next filing waits for it, so all that is
+        # left to do while it is held is the appeal's row (_insert_numbered, which also says
+        # whether to text the filer), the notifications (their texts quote the number) and
+        # sending the rows.
+        appeal.pk = _appeal_id()
         writes = Writes()
         writes.add(
             history_statement(
@@ -450,14 +466,16 @@ def appeal_file(
                 user=appeal.filed_by,
             )
         )
+        event = record(
+            appeal,
+            EventCode.FILED,
+            actor=actor,
+            note=say("filed", channel=appeal.channel),
+            writes=writes,
+        )
+        opted_out = _insert_numbered(appeal, now)
+        sms = enterprise_sms(appeal, EventCode.FILED, opted_out=opted_out)
         with attachments_stored(appeal, checked, uploaded_by=appeal.filed_by):
-            event = record(
-                appeal,
-                EventCode.FILED,
-                actor=actor,
-                note=say("filed", channel=appeal.channel, number=appeal.number),
-                writes=writes,
-            )
             notify_event(
                 event,
                 users=[appeal.commissioner] if appeal.commissioner else [],

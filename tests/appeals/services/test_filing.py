@@ -48,6 +48,47 @@ def test_the_number_grows_past_six_digits_in_a_busy_year(file_appeal, settings):
     assert set(Appeal.objects.values_list("number", flat=True)) == set(numbers)
 
 
+def test_an_id_once_given_is_never_given_again(file_appeal):
+    # The id is taken before the number (appeals.services.filing._appeal_id): after the last
+    # appeal is gone, the next one still gets a new id, as the database's own ids do.
+    gone = file_appeal().appeal
+    gone_id = gone.pk
+    Appeal.objects.filter(pk=gone_id).delete()
+
+    filed = file_appeal().appeal
+
+    assert filed.pk > gone_id
+    assert Appeal.objects.get(pk=filed.pk).number == filed.number
+
+
+def test_the_number_is_taken_after_the_rows_that_name_the_appeal_are_built(
+    file_appeal, monkeypatch
+):
+    """The year's row is locked from the number until the filing commits, and the next filing
+    waits for it: the timeline event, audit record and clocks are built before, not while it is
+    held."""
+    from appeals.services import filing
+
+    steps: list[str] = []
+    record, insert_numbered = filing.record, filing._insert_numbered
+
+    def recorded(*args, **kwargs):
+        steps.append("event and clocks built")
+        return record(*args, **kwargs)
+
+    def numbered(*args, **kwargs):
+        steps.append("number taken")
+        return insert_numbered(*args, **kwargs)
+
+    monkeypatch.setattr(filing, "record", recorded)
+    monkeypatch.setattr(filing, "_insert_numbered", numbered)
+
+    filed = file_appeal()
+
+    assert steps == ["event and clocks built", "number taken"]
+    assert filed.appeal.clocks.count() == 2 and filed.appeal.events.count() == 1
+
+
 def test_the_number_takes_the_year_of_the_local_date_and_restarts_each_year(file_appeal):
     # 2026-01-01 00:30 in Shanghai is still 2025 in UTC: the local year counts.
     with time_machine.travel(datetime(2025, 12, 31, 23, 30, tzinfo=SHANGHAI), tick=False):
@@ -101,7 +142,8 @@ def test_filing_records_history_and_a_public_timeline_event(file_appeal, enterpr
     assert_change_recorded(
         appeal, status=S.TRIAGE, reason="filed", actor=enterprise_user, event="filed"
     )
-    assert appeal.number in event_text(appeal.events.get())
+    # The channel it came through; the number is the appeal's own, shown above its timeline.
+    assert "网上填报" in event_text(appeal.events.get())
 
 
 def test_an_enterprise_account_filing_links_the_appeal_to_its_enterprise(
