@@ -26,7 +26,7 @@ from reports.boards import (
     board_anonymised_for,
     board_latest,
     board_shown,
-    board_trend,
+    board_trend_of,
 )
 from reports.bulletin import bulletin_compute, period_bounds
 from reports.exports import InvalidFilters, filter_for_export
@@ -81,7 +81,8 @@ class BoardApi(APIView):
 
 
 class BoardTrendApi(APIView):
-    """Daily totals of the last 30 days, oldest first, from the frozen daily snapshots."""
+    """Daily totals of the last 30 days, oldest first, from the frozen daily snapshots (as
+    the latest live snapshot holds them: at most five minutes behind a newly frozen day)."""
 
     @extend_schema(
         tags=["office"],
@@ -97,7 +98,7 @@ class BoardTrendApi(APIView):
     @replica_reads()
     def get(self, request):
         _require(request.user, *BOARD_ROLES)
-        return Response(board_trend())
+        return Response(board_trend_of(board_latest()))
 
 
 class LeagueApi(APIView):

@@ -22,7 +22,7 @@ from reports.boards import (
     board_anonymised_for,
     board_latest,
     board_shown,
-    board_trend,
+    board_trend_of,
 )
 from reports.kiosk import STALE_AFTER
 from reports.views.exports import list_download_urls
@@ -39,7 +39,7 @@ def dashboard_view(request):
         {
             "snapshot": snapshot,
             "board": board_shown(snapshot, anonymised=anonymised),
-            "trend": board_trend(),
+            "trend": board_trend_of(snapshot),
             "anonymised": anonymised,
         },
     )

@@ -39,7 +39,9 @@ from reports.boards import (
     board_freeze,
     board_latest,
     board_publish,
+    board_shown,
     board_trend,
+    board_trend_of,
 )
 from reports.models import BoardSnapshot
 from sla.services import clocks_sweep
@@ -450,6 +452,20 @@ def test_the_trend_reads_the_daily_snapshots_oldest_first(board_city, travel):
         "satisfaction_rate": 1.0,
     }
     assert [row["day"] for row in board_trend(days=2)] == ["2026-03-21", "2026-03-22"]
+
+
+def test_the_live_snapshot_holds_the_trend_and_a_new_day_joins_it_at_the_next_publish(
+    board_city, travel
+):
+    travel.move_to(datetime(2026, 3, 22, 0, 5, tzinfo=SHANGHAI))
+    board_freeze()
+    published = board_publish()
+    travel.move_to(datetime(2026, 3, 23, 0, 5, tzinfo=SHANGHAI))
+    board_freeze()
+
+    assert [row["day"] for row in board_trend_of(published)] == ["2026-03-21"]
+    assert "trend" not in board_shown(published, anonymised=False)  # the board's own figures
+    assert [row["day"] for row in board_trend_of(board_publish())] == ["2026-03-21", "2026-03-22"]
 
 
 def test_the_frozen_snapshot_of_a_quarters_last_day_holds_that_quarters_rates(board_city, travel):
