@@ -20,7 +20,7 @@ class SessionStore(DatabaseSessionStore):
     draws another), which leaves a caller's transaction usable without a savepoint
     (tests/departments/test_sessions.py)."""
 
-    _written: bytes | None = None  # what the last committed save wrote
+    _written: tuple[str, bytes] | None = None  # the key and data of the last committed save
 
     def _get_new_session_key(self) -> str:
         return get_random_string(32, VALID_KEY_CHARS)
@@ -37,7 +37,7 @@ class SessionStore(DatabaseSessionStore):
         if self.session_key is None:
             return self.create()
         data = self._get_session(no_load=must_create)  # type: ignore[attr-defined]  # not in the stubs
-        written = self.serializer().dumps(data)
+        written = (self.session_key, self.serializer().dumps(data))
         if not must_create and written == self._written:
             return
         obj = self.create_model_instance(data)
