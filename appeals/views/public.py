@@ -56,27 +56,14 @@ def home(request):
 def appeal_file(request):
     form = AppealFileForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
             # The receipt is kept with the appeal, in its transaction: a filer is never left
             # with an appeal filed and its query code lost, and the filing commits once (the
             # session middleware then finds nothing left to write).
             with transaction.atomic():
+                # The form's fields are the service's arguments, as in the staff's form.
                 filed = services.appeal_file(
-                    actor=request.user,
-                    channel=Appeal.Channel.WEB,
-                    title=data["title"],
-                    content=data["content"],
-                    enterprise_name=data["enterprise_name"],
-                    credit_code=data["credit_code"],
-                    contact_name=data["contact_name"],
-                    contact_phone=data["contact_phone"],
-                    is_anonymous=data["is_anonymous"],
-                    sms_opt_in=data["sms_opt_in"],
-                    language=data["language"],
-                    category=data["category"],
-                    region=data["region"],
-                    attachments=data["attachments"],
+                    actor=request.user, channel=Appeal.Channel.WEB, **form.cleaned_data
                 )
                 tracking_grant(request, filed.appeal)
                 request.session[RECEIPT_SESSION_KEY] = {
