@@ -196,10 +196,6 @@ def get(path: str) -> str:
     return suite.LUA_GET % {"path": suite.lua_string(path)}
 
 
-def post(path: str, body: str) -> str:
-    return suite.LUA_POST % {"body": suite.lua_string(body), "path": suite.lua_string(path)}
-
-
 def peer_sessions() -> dict:
     """The peer's admin logged in through its own login form, the list's JSON URL, and an
     anonymous session with the submission form's CSRF token."""
@@ -337,7 +333,7 @@ def peer_filing(peer: dict, a) -> dict:
     form = wrk(
         "peer POST /helpdesk/tickets/submit/",
         PEER_HOST,
-        post("/helpdesk/tickets/submit/", peer["form_body"]),
+        suite.lua_post("/helpdesk/tickets/submit/", peer["form_body"]),
         {
             "Content-Type": "application/x-www-form-urlencoded",
             "Cookie": peer["form_cookie"],

@@ -527,6 +527,11 @@ def filing_form_body(info: dict, csrf: str) -> str:
     )
 
 
+def lua_post(path: str, body: str) -> str:
+    """wrk's script posting `body` to `path`."""
+    return LUA_POST % {"body": lua_string(body), "path": lua_string(path)}
+
+
 def filing_requests(info: dict) -> dict[str, tuple[str, dict[str, str]]]:
     """wrk's script and headers for filing through the form ("form": an anonymous browser
     with the form's CSRF token, as a new visitor has) and through the API ("api")."""
@@ -535,13 +540,9 @@ def filing_requests(info: dict) -> dict[str, tuple[str, dict[str, str]]]:
     anonymous = requests.Session()
     anonymous.get(f"{HOST}/file/", timeout=10).raise_for_status()
     csrf = anonymous.cookies["csrftoken"]
-
-    def post(path: str, body: str) -> str:
-        return LUA_POST % {"body": lua_string(body), "path": lua_string(path)}
-
     return {
         "form": (
-            post("/file/", filing_form_body(info, csrf)),
+            lua_post("/file/", filing_form_body(info, csrf)),
             {
                 "Content-Type": "application/x-www-form-urlencoded",
                 "Cookie": f"csrftoken={csrf}",
@@ -549,7 +550,7 @@ def filing_requests(info: dict) -> dict[str, tuple[str, dict[str, str]]]:
             },
         ),
         "api": (
-            post("/api/v1/appeals/", filing_api_body(info)),
+            lua_post("/api/v1/appeals/", filing_api_body(info)),
             {"Content-Type": "application/json"},
         ),
     }
@@ -576,7 +577,7 @@ def bench_http(info: dict, duration: int, only: set[str]) -> dict:
     out: dict = {}
     floor_read = (LUA_FLOOR_READ % {"max_pk": _max_pk(Appeal)}, {})
     floor_write = (
-        LUA_POST % {"body": lua_string("note=@N@"), "path": lua_string("/bench/floor/write/")},
+        lua_post("/bench/floor/write/", "note=@N@"),
         {"Content-Type": "application/x-www-form-urlencoded"},
     )
     if "filing" in only:
