@@ -51,6 +51,19 @@ class HeldChoiceField(forms.ModelChoiceField):
         self.lookup = lookup
         super().__init__(*args, **kwargs)
 
+    def __deepcopy__(self, memo):
+        """Each form's copy of the field, as Django makes it, sharing the queryset where Django
+        clones it twice (a third of the filing form's construction, bench/README.md): the
+        choices are listed with `.iterator()`, which never fills a queryset's cache, so a shared
+        one lists what is stored when the page is drawn. The copy lists them itself (its widget's
+        choices are its own, Django's bug #11183)."""
+        if self._queryset is None or self._queryset._prefetch_related_lookups:
+            return super().__deepcopy__(memo)
+        result = super(forms.ChoiceField, self).__deepcopy__(memo)
+        result._queryset = self._queryset
+        result.widget.choices = result.choices
+        return result
+
     def to_python(self, value):
         if value in self.empty_values:
             return None

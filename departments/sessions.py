@@ -9,7 +9,7 @@ from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionS
 from django.db import DatabaseError, connections, router, transaction
 from django.utils.crypto import get_random_string
 
-from core.writes import insert_statement
+from core.writes import Writes, insert_statement
 
 
 class SessionStore(DatabaseSessionStore):
@@ -55,6 +55,23 @@ class SessionStore(DatabaseSessionStore):
             transaction.on_commit(lambda: setattr(self, "_written", written), using=using)
         else:
             self._written = written
+
+    def save_with(self, writes: Writes) -> None:
+        """Save in the caller's transaction, a new session's row added to `writes`
+        (core.writes), which the caller runs before it commits: the filing form's receipt goes
+        with the filing's own rows, in their round trip. A session that has a row already is
+        saved at once (save()): its update must find the row, or the receipt would be lost
+        unnoticed. The new key is not checked first: 32 random characters of 36 are never
+        drawn twice, and if they were the insert would fail and undo the transaction with it."""
+        if self.session_key is not None:
+            self.save()
+            return
+        self._session_key = self._get_new_session_key()
+        data = self._get_session(no_load=True)  # type: ignore[attr-defined]  # not in the stubs
+        writes.add(insert_statement([self.create_model_instance(data)]))
+        self.modified = True  # the session middleware sends the cookie; it finds nothing to write
+        written = (self.session_key, self.serializer().dumps(data))
+        transaction.on_commit(lambda: setattr(self, "_written", written))
 
     def _insert(self, obj, using: str) -> bool:
         """The session's row, unless its key is taken; whether it was inserted."""

@@ -34,6 +34,7 @@ from appeals.views.access import (
 )
 from core.errors import ServiceError
 from core.params import parse_id
+from core.writes import Writes
 from departments.roles import STAFF_ROLES, Role, roles_of
 
 RECEIPT_SESSION_KEY = "receipt"
@@ -59,18 +60,24 @@ def appeal_file(request):
         try:
             # The receipt is kept with the appeal, in its transaction: a filer is never left
             # with an appeal filed and its query code lost, and the filing commits once (the
-            # session middleware then finds nothing left to write).
+            # session middleware then finds nothing left to write). A new session's row is
+            # sent with the filing's rows, in their round trip (core.writes).
             with transaction.atomic():
+                writes = Writes()
                 # The form's fields are the service's arguments, as in the staff's form.
                 filed = services.appeal_file(
-                    actor=request.user, channel=Appeal.Channel.WEB, **form.cleaned_data
+                    actor=request.user,
+                    channel=Appeal.Channel.WEB,
+                    writes=writes,
+                    **form.cleaned_data,
                 )
                 tracking_grant(request, filed.appeal)
                 request.session[RECEIPT_SESSION_KEY] = {
                     "number": filed.appeal.number,
                     "code": filed.query_code,
                 }
-                request.session.save()
+                request.session.save_with(writes)
+                writes.run()
         except ServiceError as exc:
             form.add_error(None, exc.message)
         else:

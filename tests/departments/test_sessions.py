@@ -9,6 +9,7 @@ from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.writes import Writes
 from departments.sessions import SessionStore
 
 pytestmark = pytest.mark.django_db
@@ -97,3 +98,34 @@ def test_a_save_rolled_back_is_written_again():
         store.save()
 
     assert [q["sql"].split()[0] for q in again.captured_queries] == ["UPDATE"]
+
+
+def test_a_new_session_saved_with_writes_is_written_when_they_run(
+    django_capture_on_commit_callbacks,
+):
+    store = SessionStore()
+    store["receipt"] = {"number": "XC-2026-000001"}
+    writes = Writes()
+
+    with django_capture_on_commit_callbacks(execute=True):  # the caller's transaction commits
+        with CaptureQueriesContext(connection) as ctx:
+            store.save_with(writes)
+        assert not ctx.captured_queries  # nothing yet: the row waits for the caller's round trip
+        writes.run()
+
+    assert SessionStore(store.session_key)["receipt"] == {"number": "XC-2026-000001"}
+    with CaptureQueriesContext(connection) as ctx:
+        store.save()  # the session middleware, after the view
+    assert not ctx.captured_queries
+
+
+def test_a_session_with_a_row_saved_with_writes_is_saved_at_once():
+    store = SessionStore()
+    store.save()
+    store["receipt"] = {"number": "XC-2026-000002"}
+    writes = Writes()
+
+    store.save_with(writes)
+
+    assert SessionStore(store.session_key)["receipt"] == {"number": "XC-2026-000002"}
+    assert writes.run() == []

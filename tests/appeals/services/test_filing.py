@@ -9,10 +9,13 @@ from datetime import datetime
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from appeals.codes import query_code_hash
 from appeals.events import event_text
 from appeals.models import Appeal, Notification, NumberSequence
+from appeals.services import filing
 from core.errors import ServiceError, ServiceForbidden
 from tests.appeals.services.helpers import SHANGHAI, S, assert_change_recorded
 from tests.factories import credit_code
@@ -61,13 +64,41 @@ def test_an_id_once_given_is_never_given_again(file_appeal):
     assert Appeal.objects.get(pk=filed.pk).number == filed.number
 
 
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the ids come from PostgreSQL's sequence"
+)
+
+
+@postgresql_only
+def test_a_process_takes_the_ids_of_a_block_of_filings_in_one_round_trip(file_appeal):
+    filing._held.owner = None  # as in a new process
+    with CaptureQueriesContext(connection) as ctx:
+        ids = [file_appeal().appeal.pk for _ in range(17)]
+
+    taken = [q["sql"] for q in ctx.captured_queries if "nextval" in q["sql"]]
+    assert len(taken) == 2  # sixteen ids, then sixteen more for the seventeenth filing
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)
+    assert set(Appeal.objects.values_list("pk", flat=True)) == set(ids)
+
+
+@postgresql_only
+def test_a_forked_process_never_gives_the_ids_its_parent_holds(file_appeal, monkeypatch):
+    file_appeal()  # the parent holds the rest of its block
+    parents = set(filing._held.ids)
+    monkeypatch.setattr(filing.os, "getpid", lambda: -1)  # a child forked from it
+
+    child = {file_appeal().appeal.pk for _ in range(3)}
+
+    assert parents and not child & parents
+
+
 def test_the_number_is_taken_after_the_rows_that_name_the_appeal_are_built(
     file_appeal, monkeypatch
 ):
     """The year's row is locked from the number until the filing commits, and the next filing
     waits for it: the timeline event, audit record and clocks are built before, not while it is
     held."""
-    from appeals.services import filing
 
     steps: list[str] = []
     record, insert_numbered = filing.record, filing._insert_numbered
