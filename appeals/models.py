@@ -286,9 +286,15 @@ class Appeal(models.Model):
 
     @property
     def display_enterprise(self) -> str:
+        linked = self.enterprise_id is not None and not self.is_anonymous
+        return self.enterprise_shown(self.enterprise.name if linked else "")
+
+    def enterprise_shown(self, linked_name: str) -> str:
+        """What lists show for the enterprise, given the linked enterprise's name ("" if none
+        is linked): a page of rows reads those names at once (selectors.triage_rows)."""
         if self.is_anonymous:
             return str(_("（无署名）"))
-        return self.enterprise.name if self.enterprise_id else self.enterprise_name
+        return linked_name if self.enterprise_id else self.enterprise_name
 
 
 APPEAL_TRANSITIONS: dict[str, frozenset[str]] = {

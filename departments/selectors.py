@@ -1,5 +1,6 @@
 """Reads about organisations. Other apps call these, never the managers directly."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db.models import CharField, Prefetch, Q
@@ -120,6 +121,18 @@ def categories_held() -> list[Category]:
 def regions_held() -> list[Region]:
     """`regions()` as the process holds them (CHOICES), in the same order."""
     return list(CHOICES.get()[1].values())
+
+
+def category_labels(ids: Iterable[int]) -> dict[int, str]:
+    """Each category's label (`str(category)`: "parent / name") by id, for a page of rows: from
+    the categories the process holds (CHOICES); one that is no longer active is read."""
+    held, ids = CHOICES.get()[0], set(ids)
+    labels = {pk: str(held[pk]) for pk in ids if pk in held}
+    missing = ids - labels.keys()
+    if missing:
+        found = Category.objects.filter(pk__in=missing).select_related("parent")
+        labels.update({category.pk: str(category) for category in found})
+    return labels
 
 
 def region_ids_within(region_id: int) -> list[int]:

@@ -16,7 +16,7 @@ from django.utils import translation
 from appeals.models import Appeal, EnterpriseTag
 from appeals.selectors import department_inbox, triage_queue
 from sla.models import Clock
-from tests.factories import EnterpriseFactory
+from tests.factories import CategoryFactory, EnterpriseFactory, RegionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -78,6 +78,15 @@ def small_city(cast, file_appeal, walk_to, dept_b):
         Appeal.objects.filter(pk=queued[1].pk).update(returned_count=2, colour="yellow")
         Appeal.objects.filter(pk=queued[2].pk).update(colour="red")
         Appeal.objects.filter(pk=queued[3].pk).update(enterprise=key, colour="")
+        # A sub-category ("parent / name") and a region, and a category no longer in use: the
+        # rows read the first from what the process holds, the other from the database.
+        parent = CategoryFactory(name="要素保障")
+        child = CategoryFactory(name="用电用水", parent=parent)
+        retired = CategoryFactory(name="旧分类", is_active=False)
+        Appeal.objects.filter(pk=queued[0].pk).update(
+            category=child, region=RegionFactory(name="宣州区")
+        )
+        Appeal.objects.filter(pk=queued[1].pk).update(category=retired)
         handled = [
             walk_to(file_appeal(title=f"在办事项{i}").appeal, s)
             for i, s in enumerate(
@@ -89,6 +98,8 @@ def small_city(cast, file_appeal, walk_to, dept_b):
     first, second, third = (
         clocks.filter(assignment__appeal=a).order_by("pk").first() for a in handled
     )
+    Appeal.objects.filter(pk=handled[0].pk).update(category=child)
+    Appeal.objects.filter(pk=handled[1].pk).update(category=retired)
     Clock.objects.filter(pk=first.pk).update(due_date=date(2026, 3, 11), colour="yellow")
     Clock.objects.filter(pk=second.pk).update(
         due_date=date(2026, 3, 6), state=Clock.State.BREACHED, colour="red"
@@ -113,6 +124,7 @@ def test_the_triage_queue_shows_the_same_rows_as_before(client, small_city, lang
     assert "colour-red" in rows and "colour-yellow" in rows
     assert "匿名反映 &lt;b&gt;围标&lt;/b&gt;" in rows  # user data escaped, as before
     assert "高新技术" in rows and "专精特新" in rows
+    assert "要素保障 / 用电用水" in rows and "宣州区" in rows and "旧分类" in rows
 
 
 @pytest.mark.parametrize("language", ["zh-hans", "en"])
@@ -132,6 +144,7 @@ def test_the_inbox_shows_the_same_rows_colours_and_days_left_as_before(
     rows = _tbody(page)
     assert rows == before
     assert rows.count("<tr>") == (1 if tab == "to_sign" else 2)
+    assert ("要素保障 / 用电用水" if tab == "to_sign" else "旧分类") in rows
 
 
 def test_the_inbox_counts_days_left_from_today_and_from_a_pause(client, small_city):
