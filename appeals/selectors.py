@@ -483,8 +483,14 @@ def _enterprises_listed(ids: set[int]) -> dict[int, tuple[str, list[str]]]:
 
 
 def for_inbox_rows(assignments: QuerySet[Assignment]) -> QuerySet[Assignment]:
-    """`department_inbox` narrowed to what `inbox_rows` reads (the API reads more of it)."""
-    return assignments.select_related(None).select_related("appeal").only(*_INBOX_ROW_FIELDS)
+    """`department_inbox` narrowed to what `inbox_rows` reads (the API reads more of it): the
+    rows' clocks are read by sla's `deadline_rows` tag, for the page at once."""
+    return (
+        assignments.select_related(None)
+        .select_related("appeal")
+        .prefetch_related(None)
+        .only(*_INBOX_ROW_FIELDS)
+    )
 
 
 def triage_rows(appeals: Iterable[Appeal]) -> list[dict]:
@@ -518,14 +524,14 @@ def triage_rows(appeals: Iterable[Appeal]) -> list[dict]:
 
 def inbox_rows(assignments: Iterable[Assignment]) -> list[dict]:
     """The rows of a department's inbox (templates/appeals/inbox.html), for the assignments of
-    one page of `department_inbox` (with their clocks prefetched, for `deadline_rows`)."""
+    one page of `for_inbox_rows` (sla's `deadline_rows` adds their clocks by "assignment_id")."""
     url = _detail_url()
     roles, states = _labels(Assignment.Role), _labels(Assignment.State)
     assignments = list(assignments)
     categories = category_labels(a.appeal.category_id for a in assignments if a.appeal.category_id)
     return [
         {
-            "assignment": a,
+            "assignment_id": a.pk,
             "colour": a.appeal.colour,
             "url": url(a.appeal.number),
             "number": a.appeal.number,

@@ -1,6 +1,7 @@
 """Deadlines on pages: "还剩 2 个工作日", "逾期 3 个工作日", colour dots, the clocks of an appeal,
 and the office's warning when next year's holiday schedule is missing."""
 
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 
@@ -79,23 +80,29 @@ class ColourDots(dict):
 def deadline_rows(rows: list[dict]) -> list[dict]:
     """{% deadline_rows rows as rows %}: adds what sla knows to the rows of a staff list page
     (appeals.selectors.triage_rows, inbox_rows): each row's colour dot ("dot", from its
-    "colour"), and for an inbox row ("assignment", clocks prefetched) the open clocks of the
-    assignment ("clocks": dot, obligation, days left), counted in one pass over the calendar."""
+    "colour"), and for an inbox row ("assignment_id") the open clocks of the assignment
+    ("clocks": dot, obligation, days left, in the order they started), read for the page in
+    one query (prefetched per assignment they took an eighth of the inbox's time,
+    bench/README.md) and counted in one pass over the calendar."""
     dots = ColourDots()
     obligations = {value: str(label) for value, label in Clock.Obligation.choices}
-    clocks = [c for row in rows if "assignment" in row for c in row["assignment"].clocks.all()]
-    days_left = days_left_many(c for c in clocks if c.is_open)
+    ids = [row["assignment_id"] for row in rows if "assignment_id" in row]
+    open_clocks: dict[int | None, list[Clock]] = defaultdict(list)
+    if ids:
+        found = Clock.objects.filter(assignment_id__in=ids, state__in=Clock.OPEN_STATES)
+        for clock in found.order_by("pk"):
+            open_clocks[clock.assignment_id].append(clock)
+    days_left = days_left_many(c for clocks in open_clocks.values() for c in clocks)
     for row in rows:
         row["dot"] = dots[row["colour"]]
-        if "assignment" in row:
+        if "assignment_id" in row:
             row["clocks"] = [
                 {
                     "dot": dots[c.colour],
                     "obligation": obligations.get(c.obligation, c.obligation),
                     "days_left": days_left[c.pk],
                 }
-                for c in row["assignment"].clocks.all()
-                if c.is_open
+                for c in open_clocks[row["assignment_id"]]
             ]
     return rows
 
