@@ -183,6 +183,10 @@ def wrk(name: str, host: str, script: str, headers: dict[str, str], duration: in
     result = json.loads(match.group(1))
     result["rps"] = round(result["requests"] / result["seconds"], 2)
     result["load_before"] = load
+    # wrk stops at the end of its duration, but the server's workers finish the requests then
+    # in flight (the peer's list JSON and dashboard take 2-4 s each): wait as long as the
+    # slowest took, so that the next measurement does not share the machine with them.
+    time.sleep(result["max_ms"] / 1000)
     print(
         f"    {name:<40} {result['rps']:>8.2f} req/s  p50 {result['p50_ms']:>8.2f} ms  "
         f"p95 {result['p95_ms']:>8.2f} ms  n={result['requests']} errors {result['errors']}"
