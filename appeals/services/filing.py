@@ -80,9 +80,8 @@ ID_BLOCK = 16
 @dataclass
 class _HeldIds:
     owner: tuple[int, str] | None = None  # the process and database they were taken for
-    ids: list[int] = dataclasses.field(
-        default_factory=list
-    )  # largest first: pop() gives the smallest
+    # Largest first: pop() gives the smallest.
+    ids: list[int] = dataclasses.field(default_factory=list)
 
 
 _held = _HeldIds()

@@ -1,7 +1,6 @@
 """Deadlines on pages: "还剩 2 个工作日", "逾期 3 个工作日", colour dots, the clocks of an appeal,
 and the office's warning when next year's holiday schedule is missing."""
 
-from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 
@@ -13,7 +12,7 @@ from django.utils.translation import gettext_lazy
 
 from sla.calendar import calendar_warning, working_day_numbers
 from sla.models import Clock
-from sla.selectors import clocks_of, promise_of
+from sla.selectors import clocks_of, open_clocks_of_assignments, promise_of
 
 register = template.Library()
 
@@ -86,12 +85,9 @@ def deadline_rows(rows: list[dict]) -> list[dict]:
     bench/README.md) and counted in one pass over the calendar."""
     dots = ColourDots()
     obligations = {value: str(label) for value, label in Clock.Obligation.choices}
-    ids = [row["assignment_id"] for row in rows if "assignment_id" in row]
-    open_clocks: dict[int | None, list[Clock]] = defaultdict(list)
-    if ids:
-        found = Clock.objects.filter(assignment_id__in=ids, state__in=Clock.OPEN_STATES)
-        for clock in found.order_by("pk"):
-            open_clocks[clock.assignment_id].append(clock)
+    open_clocks = open_clocks_of_assignments(
+        row["assignment_id"] for row in rows if "assignment_id" in row
+    )
     days_left = days_left_many(c for clocks in open_clocks.values() for c in clocks)
     for row in rows:
         row["dot"] = dots[row["colour"]]
