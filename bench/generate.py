@@ -1584,7 +1584,7 @@ class Province:
 
 def dsn_from_settings() -> dict:
     db = settings.DATABASES["default"]
-    if db["ENGINE"] != "django.db.backends.postgresql":
+    if not db["ENGINE"].endswith("postgresql"):
         sys.exit("bench/generate.py needs PostgreSQL (set DATABASE_URL).")
     if not db["NAME"].startswith("qihu_bench"):
         sys.exit(f"Refusing to fill {db['NAME']!r}: only databases named qihu_bench* are used.")

@@ -109,6 +109,10 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# PostgreSQL through Django's own backend with a cheaper health check (core/postgresql).
+POSTGRESQL_ENGINE = "core.postgresql"
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = POSTGRESQL_ENGINE
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default runs a web server and a Celery worker on one file: wait for the
     # lock instead of failing, and take the write lock at BEGIN so two writers never deadlock.
@@ -126,6 +130,7 @@ if DATABASE_REPLICA_URL:
         DATABASE_REPLICA_URL,
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
         conn_health_checks=True,
+        engine=POSTGRESQL_ENGINE,
     )
     # Tests read the test database's copy on the same replica (only NAME is taken over).
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}

@@ -30,7 +30,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.handlers.wsgi import WSGIHandler
-from django.db import OperationalError, connection
+from django.db import DEFAULT_DB_ALIAS, OperationalError, connection, connections
+from django.db.backends.postgresql import base as postgresql_base
 from django.db.models import Count
 from django.test import RequestFactory
 from django.utils import timezone
@@ -545,6 +546,33 @@ class Site:
             return statuses[0], json.loads(body)
         except ValueError:
             return statuses[0], {"text": body.decode(errors="replace")[:300]}
+
+
+@postgresql_only
+def test_a_kept_connection_is_checked_by_a_round_trip_only_once_the_server_has_spoken(
+    monkeypatch,
+):
+    # The health check runs before every request's first query (CONN_HEALTH_CHECKS): on an idle
+    # connection the server has said nothing on, it sends nothing (core.postgresql); a
+    # connection the server ended (a restart, pg_terminate_backend) is found unusable.
+    kept = connections.create_connection(DEFAULT_DB_ALIAS)
+    round_trips = []
+    monkeypatch.setattr(
+        postgresql_base.DatabaseWrapper, "is_usable", lambda self: round_trips.append(1) or True
+    )
+    try:
+        kept.ensure_connection()
+        assert kept.is_usable()
+        assert round_trips == [], "the check on an idle connection sent a statement"
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [kept.connection.get_backend_pid()])
+        monkeypatch.undo()  # Django's own round trip, for a connection with something to read
+        deadline = time.monotonic() + 10
+        while kept.is_usable() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not kept.is_usable()
+    finally:
+        kept.close()
 
 
 @postgresql_only
