@@ -136,3 +136,21 @@ def test_an_event_written_with_the_callers_rows_is_never_notified_under_a_shared
     assert event.pk is None
     with pytest.raises(ValueError, match="pass a key"):
         notify_event(event, users=[], subject=say("closed_sms", n=1), body=say("closed_sms", n=1))
+
+
+def test_values_are_stored_as_the_orm_stores_them_whatever_their_type():
+    """insert_statement sends str, int and bool values as they are and leaves every other value
+    to the ORM: a lazy translation, a choices member and a date are stored as a save stores
+    them (psycopg2 cannot send a lazy string at all)."""
+    from django.utils.translation import gettext_lazy
+
+    record = AuditRecord(
+        event=gettext_lazy("test.lazy"),
+        outcome=AuditRecord.Outcome.SUCCESS,
+        object_type="appeal",
+        object_id=7,
+        at=timezone.now(),
+    )
+    insert_now(record)
+    stored = AuditRecord.objects.values("event", "outcome", "object_id").get(pk=record.pk)
+    assert stored == {"event": "test.lazy", "outcome": "success", "object_id": "7"}
