@@ -61,6 +61,19 @@ def _plain_type(field: models.Field) -> type | None:
 
 
 @functools.cache
+def _insertable(
+    model: type[models.Model],
+) -> tuple[tuple[models.Field, ...], tuple[models.Field, ...]]:
+    """The model's fields an INSERT may write, and those of them an insert may leave out: the
+    primary key (when the instance has none) and fields with a database default (when the
+    instance holds DatabaseDefault)."""
+    fields = tuple(f for f in model._meta.concrete_fields if not f.generated)
+    return fields, tuple(
+        f for f in fields if f.primary_key or f.db_default is not models.NOT_PROVIDED
+    )
+
+
+@functools.cache
 def _insert_sql(
     model: type[models.Model],
     fields: tuple[models.Field, ...],
@@ -95,13 +108,15 @@ def insert_statement(
     value."""
     model = type(objs[0])
     computed = computed or {}
-    fields = tuple(
+    fields, optional = _insertable(model)
+    left_out = [
         f
-        for f in model._meta.concrete_fields
-        if not f.generated
-        and not (f.primary_key and getattr(objs[0], f.attname) is None)
-        and not isinstance(getattr(objs[0], f.attname), DatabaseDefault)
-    )
+        for f in optional
+        if (f.primary_key and getattr(objs[0], f.attname) is None)
+        or isinstance(getattr(objs[0], f.attname), DatabaseDefault)
+    ]
+    if left_out:
+        fields = tuple(f for f in fields if f not in left_out)
     params: list = []
     for obj in objs:
         for f in fields:
@@ -142,6 +157,12 @@ def _history_model(model: type[models.Model]) -> type[models.Model]:
     return model.history.model  # type: ignore[attr-defined]
 
 
+@functools.cache
+def _history_columns(history: type[models.Model]) -> str:
+    quote = connection.ops.quote_name
+    return ", ".join(quote(field.column) for field in history.tracked_fields)
+
+
 # history_statement's default: the user simple_history would name.
 _REQUEST_USER = object()
 
@@ -164,7 +185,7 @@ def history_statement(
     if user is _REQUEST_USER:
         user = history.get_default_history_user(model())
     quote = connection.ops.quote_name
-    names = ", ".join(quote(field.column) for field in history.tracked_fields)
+    names = _history_columns(history)
     stamp = connection.ops.adapt_datetimefield_value(at)
     return (
         f"INSERT INTO {quote(history._meta.db_table)} ({names}, history_date, "  # noqa: S608  # nosec B608 - the models' own names
